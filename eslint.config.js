@@ -1,0 +1,60 @@
+// @ts-check
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+/**
+ * The layers of DESIGN.md, top to bottom. A layer may import only from the
+ * layers listed for it; everything else is a lint error.
+ */
+const layers = {
+  cli: ["sdk", "contract"],
+  mcp: ["sdk", "contract"],
+  sdk: ["core", "contract"],
+  core: ["runtime", "environments", "net", "agent-client", "protocol", "contract", "util"],
+  runtime: ["agent-client", "protocol", "environments", "util", "contract"],
+  environments: ["util", "contract"],
+  net: ["util", "contract"],
+  "agent-client": ["protocol", "util", "contract"],
+  protocol: ["util"],
+  contract: ["util"],
+  util: [],
+};
+const all = Object.keys(layers);
+
+/** @param {string} layer */
+function restrictionsFor(layer) {
+  const allowed = new Set([layer, ...layers[/** @type {keyof typeof layers} */ (layer)]]);
+  const forbidden = all.filter((l) => !allowed.has(l));
+  return {
+    files: [`src/${layer}/**/*.ts`],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: forbidden.map((l) => ({
+            group: [`**/${l}/*`, `**/${l}`, `../${l}/**`],
+            message: `src/${layer} must not import src/${l}: dependencies point down the layers (docs/architecture.md).`,
+          })),
+        },
+      ],
+    },
+  };
+}
+
+export default tseslint.config(
+  { ignores: ["dist/**", "agent/**", "node_modules/**", "coverage/**", "bench/results/**"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "no-console": ["error", { allow: ["error", "warn"] }],
+    },
+  },
+  ...all.map(restrictionsFor),
+  {
+    // Test and bench code may print and reach into any layer.
+    files: ["test/**/*.ts", "bench/**/*.ts", "scripts/**/*.ts"],
+    rules: { "no-console": "off" },
+  },
+);

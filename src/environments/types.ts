@@ -1,0 +1,36 @@
+/** One entry of the environment catalog. */
+export interface CatalogEntry {
+  /** Stable public name, e.g. `debian:12`. */
+  name: string;
+  description: string;
+  /** Debian suite the rootfs is built from. */
+  suite: string;
+  /** Extra Debian packages on top of the minbase variant. */
+  packages: string[];
+  /** Optional OCI reference (`host/repo:tag`) to pull a prebuilt artifact from. */
+  oci?: string;
+}
+
+/** Paths of the guest kernel artifacts shared by every environment. */
+export interface KernelArtifacts {
+  /** Debian kernel release, e.g. `6.1.0-28-cloud-amd64`. */
+  release: string;
+  /** bzImage for QEMU. */
+  vmlinuz: string;
+  /** Initramfs (busybox + virtio/vsock modules, then switch_root). */
+  initramfs: string;
+  /** Uncompressed ELF vmlinux for Firecracker, when extracted. */
+  vmlinux?: string;
+}
+
+/** A fully installed environment in the cache. */
+export interface InstalledEnvironment {
+  name: string;
+  /** The cache directory of this environment. */
+  dir: string;
+  /** Root filesystem directory (sandbox backend; read-only lower layer). */
+  rootfsDir: string;
+  /** Raw ext4 image of the same rootfs, agent and init injected (VM backends). */
+  rootImage: string;
+  kernel?: KernelArtifacts;
+}

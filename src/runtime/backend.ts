@@ -1,0 +1,108 @@
+import type { Duplex } from "node:stream";
+import type { InstalledEnvironment } from "../environments/types.js";
+
+/** The machine engines pyro can drive. */
+export type BackendName = "firecracker" | "qemu" | "sandbox";
+
+/** How a result's command reached the guest agent. */
+export type ExecutionMode = "guest_vsock" | "guest_serial" | "host_compat";
+
+/** What a backend can do; core code asks for these, never for a backend's name. */
+export interface BackendCapabilities {
+  /** Boots a real guest kernel (not host compat). */
+  vm_boot: boolean;
+  guest_exec: boolean;
+  guest_network: boolean;
+  /** Its writable root is a raw ext4 disk that debugfs can read offline. */
+  disk_tools: boolean;
+  vsock: boolean;
+  execution_mode: ExecutionMode;
+}
+
+/** Whether a backend can run on this host, and if not, why and how to fix it. */
+export interface BackendAvailability {
+  usable: boolean;
+  /** Why it is not usable (absent when usable). */
+  reason?: string;
+  /** What the user can do about it. */
+  fix?: string;
+  /** Facts `doctor` prints, e.g. `{ binary: "/usr/bin/qemu-system-x86_64", accel: "tcg" }`. */
+  details: Record<string, string | boolean | number>;
+}
+
+/** Network access of a machine. */
+export type NetworkPolicy = "off" | "egress" | "egress+published-ports";
+
+/** A host port forwarded to a guest port, bound on 127.0.0.1 only. */
+export interface PublishedPort {
+  host_port: number;
+  guest_port: number;
+}
+
+/** Everything a backend needs to boot one machine. */
+export interface MachineSpec {
+  /** VM or workspace id; unique among live machines. */
+  id: string;
+  /** A directory owned by this machine (0700); the backend keeps all its files here. */
+  dir: string;
+  environment: InstalledEnvironment;
+  vcpuCount: number;
+  memMib: number;
+  network: NetworkPolicy;
+  publishedPorts: PublishedPort[];
+  /** Hostname inside the guest. */
+  hostname: string;
+}
+
+/**
+ * What a backend persists about a started machine so that a later process can
+ * reconnect, check or kill it. Stored verbatim in the VM/workspace record.
+ */
+export interface MachineHandle {
+  backend: BackendName;
+  /** PID of the detached VMM / sandbox process on the host. */
+  pid: number;
+  /** Start time of that process (from /proc/PID/stat) to guard against PID reuse. */
+  pidStartTime?: string;
+  /** Backend-specific, JSON-serialisable fields (socket paths, ports…). */
+  [key: string]: unknown;
+}
+
+/** Options of {@link Backend.start}. */
+export interface StartOptions {
+  /** Deadline for the agent to answer its first hello. */
+  bootTimeoutMs: number;
+  /** Progress lines (`phase=…`) for long boots. */
+  onProgress?: (message: string) => void;
+}
+
+/**
+ * One machine engine. Backends boot detached processes that outlive the caller,
+ * and hand back byte streams to the guest agent; they know nothing about
+ * workspaces or records.
+ */
+export interface Backend {
+  readonly name: BackendName;
+  readonly capabilities: BackendCapabilities;
+  /** Whether this backend can run here, with reasons. Cheap; no boot. */
+  availability(): Promise<BackendAvailability>;
+  /**
+   * Boot the machine detached and return once its agent is reachable (the
+   * caller still performs the protocol hello). Throws a PyroError on failure,
+   * with whatever console output explains it.
+   */
+  start(spec: MachineSpec, options: StartOptions): Promise<MachineHandle>;
+  /** Open a new byte stream to the agent of a running machine. */
+  connect(spec: MachineSpec, handle: MachineHandle): Promise<Duplex>;
+  /** Whether the machine's host process is still alive. */
+  isRunning(handle: MachineHandle): boolean;
+  /**
+   * Wait for the machine to exit after the agent was asked to power off; kill it
+   * after `graceMs`. Idempotent.
+   */
+  stop(spec: MachineSpec, handle: MachineHandle, graceMs: number): Promise<void>;
+  /** Kill the machine's host processes at once. Idempotent. */
+  kill(handle: MachineHandle): Promise<void>;
+  /** Remove the machine's backend files after it stopped (sockets, writable layers). */
+  cleanup(spec: MachineSpec): Promise<void>;
+}
