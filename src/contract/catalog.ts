@@ -1,0 +1,71 @@
+import type { z } from "zod";
+import * as vms from "./operations/vms.js";
+import * as environments from "./operations/environments.js";
+import * as workspaces from "./operations/workspaces.js";
+import * as shells from "./operations/shells.js";
+import * as services from "./operations/services.js";
+
+/**
+ * Every public operation, keyed by its SDK method name. The SDK, the CLI and
+ * the MCP server are each typed as a total mapping over this object, so an
+ * operation added here without a binding on every face fails the typecheck.
+ */
+export const OPERATIONS = {
+  runInVm: vms.runInVm,
+  createVm: vms.createVm,
+  startVm: vms.startVm,
+  execVm: vms.execVm,
+  stopVm: vms.stopVm,
+  deleteVm: vms.deleteVm,
+  statusVm: vms.statusVm,
+  networkInfoVm: vms.networkInfoVm,
+  reapExpired: vms.reapExpired,
+  listEnvironments: environments.listEnvironments,
+  pullEnvironment: environments.pullEnvironment,
+  inspectEnvironment: environments.inspectEnvironment,
+  pruneEnvironments: environments.pruneEnvironments,
+  doctor: environments.doctor,
+  createWorkspace: workspaces.createWorkspace,
+  listWorkspaces: workspaces.listWorkspaces,
+  pushWorkspaceSync: workspaces.pushWorkspaceSync,
+  execWorkspace: workspaces.execWorkspace,
+  statusWorkspace: workspaces.statusWorkspace,
+  logsWorkspace: workspaces.logsWorkspace,
+  deleteWorkspace: workspaces.deleteWorkspace,
+  diffWorkspace: workspaces.diffWorkspace,
+  exportWorkspace: workspaces.exportWorkspace,
+  createSnapshot: workspaces.createSnapshot,
+  listSnapshots: workspaces.listSnapshots,
+  deleteSnapshot: workspaces.deleteSnapshot,
+  resetWorkspace: workspaces.resetWorkspace,
+  stopWorkspace: workspaces.stopWorkspace,
+  startWorkspace: workspaces.startWorkspace,
+  listWorkspaceDisk: workspaces.listWorkspaceDisk,
+  readWorkspaceDisk: workspaces.readWorkspaceDisk,
+  exportWorkspaceDisk: workspaces.exportWorkspaceDisk,
+  openShell: shells.openShell,
+  readShell: shells.readShell,
+  writeShell: shells.writeShell,
+  signalShell: shells.signalShell,
+  closeShell: shells.closeShell,
+  startService: services.startService,
+  listServices: services.listServices,
+  statusService: services.statusService,
+  logsService: services.logsService,
+  stopService: services.stopService,
+} as const;
+
+/** SDK method name of an operation. */
+export type OperationName = keyof typeof OPERATIONS;
+
+/** What a caller may pass (defaults optional). */
+export type OperationInput<K extends OperationName> = z.input<(typeof OPERATIONS)[K]["input"]>;
+
+/** The validated input, defaults applied: what implementations receive. */
+export type ParsedInput<K extends OperationName> = z.output<(typeof OPERATIONS)[K]["input"]>;
+
+/** The result object every face returns for the operation. */
+export type OperationResult<K extends OperationName> = z.output<(typeof OPERATIONS)[K]["result"]>;
+
+/** All operation names, in catalog order. */
+export const OPERATION_NAMES = Object.keys(OPERATIONS) as OperationName[];

@@ -1,0 +1,57 @@
+import { z } from "zod";
+import { DEFAULTS, LIMITS } from "./defaults.js";
+
+/** A bounded integer with a default, described for `--help` and MCP. */
+export function boundedInt(bounds: { min: number; max: number }, fallback: number, description: string) {
+  return z.number().int().min(bounds.min).max(bounds.max).default(fallback).describe(`${description} (default ${fallback})`);
+}
+
+export const environmentName = z
+  .string()
+  .trim()
+  .min(1, "environment must not be empty")
+  .describe("Environment name from the catalog, e.g. debian:12");
+
+export const shellCommand = z
+  .string()
+  .refine((value) => value.trim().length > 0, "command must not be empty")
+  .describe("Shell command run with /bin/sh -lc inside the guest");
+
+export const vcpuCount = boundedInt(LIMITS.vcpu_count, DEFAULTS.vcpu_count, "Virtual CPUs");
+export const memMib = boundedInt(LIMITS.mem_mib, DEFAULTS.mem_mib, "Guest memory in MiB");
+export const timeoutSeconds = boundedInt(LIMITS.timeout_seconds, DEFAULTS.timeout_seconds, "Command timeout in seconds");
+export const ttlSeconds = boundedInt(LIMITS.ttl_seconds, DEFAULTS.ttl_seconds, "Seconds until the machine expires and is reaped");
+export const allowHostCompat = z
+  .boolean()
+  .default(DEFAULTS.allow_host_compat)
+  .describe("Allow the host-compat namespace sandbox when no guest can boot (default false)");
+
+export const id = (what: string) => z.string().trim().min(1, `${what} must not be empty`).describe(`The ${what}`);
+
+export const backendName = z.enum(["firecracker", "qemu", "sandbox"]);
+export const executionMode = z.enum(["guest_vsock", "guest_serial", "host_compat"]);
+export const networkPolicy = z
+  .enum(["off", "egress", "egress+published-ports"])
+  .default("off")
+  .describe("Guest network access (default off)");
+
+/** What a finished command produced; shared by run, exec and workspace exec. */
+export const commandResultFields = {
+  command: z.string(),
+  exit_code: z.number().int(),
+  stdout: z.string(),
+  stderr: z.string(),
+  stdout_truncated: z.boolean(),
+  stderr_truncated: z.boolean(),
+  timed_out: z.boolean(),
+  duration_ms: z.number().int(),
+  backend: backendName,
+  execution_mode: executionMode,
+};
+
+/** How a one-shot machine was disposed of. */
+export const cleanupResult = z.object({
+  deleted: z.boolean(),
+  reason: z.string(),
+  vm_id: z.string(),
+});

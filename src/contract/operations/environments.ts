@@ -1,0 +1,77 @@
+import { z } from "zod";
+import { defineOperation } from "../operation.js";
+import { environmentName } from "../common.js";
+
+const environmentSummary = z.object({
+  name: z.string(),
+  description: z.string(),
+  installed: z.boolean(),
+});
+
+export const listEnvironments = defineOperation({
+  mcp: "vm_list_environments",
+  summary: "List the environment catalog and what is installed",
+  input: z.object({}),
+  result: z.object({ catalog_version: z.string(), environments: z.array(environmentSummary) }),
+});
+
+const installedDetails = z.object({
+  name: z.string(),
+  description: z.string(),
+  installed: z.boolean(),
+  source: z.string().nullable(),
+  path: z.string().nullable(),
+  size_bytes: z.number().int().nullable(),
+  created_at: z.string().nullable(),
+  digests: z.record(z.string(), z.string()),
+  agent_version: z.string().nullable(),
+});
+
+export const pullEnvironment = defineOperation({
+  mcp: null,
+  summary: "Install an environment: pull it from its OCI registry or build it from Debian's archive",
+  input: z.object({ environment: environmentName }),
+  result: installedDetails.extend({ pulled: z.boolean().describe("false when it was already installed") }),
+});
+
+export const inspectEnvironment = defineOperation({
+  mcp: null,
+  summary: "Show an environment's install state, paths, digests and size",
+  input: z.object({ environment: environmentName }),
+  result: installedDetails,
+});
+
+export const pruneEnvironments = defineOperation({
+  mcp: null,
+  summary: "Remove stale or broken cache entries and report what was freed",
+  input: z.object({}),
+  result: z.object({
+    removed: z.array(z.object({ path: z.string(), reason: z.string(), bytes: z.number().int() })),
+    freed_bytes: z.number().int(),
+  }),
+});
+
+export const doctor = defineOperation({
+  mcp: null,
+  summary: "Check this host: platform, KVM, backends, environment cache, capabilities, networking",
+  input: z.object({}),
+  result: z.object({
+    platform: z.string(),
+    runtime: z.object({ ok: z.boolean(), detail: z.string() }),
+    kvm: z.object({ exists: z.boolean(), readable: z.boolean(), writable: z.boolean(), standard_guests: z.boolean() }),
+    environment_cache: z.string(),
+    capabilities: z.object({ vm_boot: z.boolean(), guest_exec: z.boolean(), guest_network: z.boolean() }),
+    networking: z.object({ tun: z.boolean(), ip_forward: z.boolean() }),
+    backends: z.array(
+      z.object({
+        name: z.string(),
+        usable: z.boolean(),
+        reason: z.string().nullable(),
+        fix: z.string().nullable(),
+        details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+      }),
+    ),
+    selected_backend: z.string().nullable(),
+    selected_reason: z.string(),
+  }),
+});

@@ -1,0 +1,89 @@
+import { z } from "zod";
+import { defineOperation } from "../operation.js";
+import { boundedInt, id, shellCommand } from "../common.js";
+import { DEFAULTS } from "../defaults.js";
+import { secretEnv } from "./workspaces.js";
+
+const PLANNED = "long-running services (issue 7)";
+
+const readiness = z
+  .discriminatedUnion("kind", [
+    z.object({ kind: z.literal("file"), path: z.string().min(1) }),
+    z.object({ kind: z.literal("tcp"), address: z.string().regex(/^[^:]+:\d+$/, "tcp readiness is HOST:PORT") }),
+    z.object({ kind: z.literal("http"), url: z.string().url() }),
+    z.object({ kind: z.literal("command"), command: z.string().min(1) }),
+  ])
+  .optional()
+  .describe("Readiness check: file, tcp, http, or command");
+
+const serviceState = z.object({
+  workspace_id: z.string(),
+  service_name: z.string(),
+  state: z.enum(["starting", "running", "ready", "exited", "failed", "stopped"]),
+  pid: z.number().int().nullable(),
+  exit_code: z.number().int().nullable(),
+  started_at: z.string().nullable(),
+  ended_at: z.string().nullable(),
+  readiness: z
+    .object({ kind: z.string(), ready: z.boolean(), detail: z.string().nullable() })
+    .nullable(),
+  published_ports: z.array(z.object({ host_port: z.number().int(), guest_port: z.number().int() })),
+});
+
+const serviceRef = z.object({
+  workspace_id: id("workspace id"),
+  service_name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "service names use letters, digits, '.', '_' and '-'"),
+});
+
+export const startService = defineOperation({
+  mcp: "service_start",
+  summary: "Start a named background service with an optional readiness check",
+  planned: PLANNED,
+  input: serviceRef.extend({
+    command: shellCommand,
+    cwd: z.string().default(DEFAULTS.cwd).describe(`Working directory (default ${DEFAULTS.cwd})`),
+    readiness,
+    ready_timeout_seconds: boundedInt({ min: 1, max: 3600 }, DEFAULTS.ready_timeout_seconds, "Readiness deadline in seconds"),
+    ready_interval_ms: boundedInt({ min: 50, max: 60_000 }, DEFAULTS.ready_interval_ms, "Readiness poll interval in ms"),
+    secret_env: secretEnv,
+    published_ports: z
+      .array(z.object({ host_port: z.number().int().min(1).max(65535), guest_port: z.number().int().min(1).max(65535) }))
+      .optional()
+      .describe("Ports to publish on 127.0.0.1 (needs network_policy egress+published-ports)"),
+  }),
+  result: serviceState,
+});
+
+export const listServices = defineOperation({
+  mcp: "service_list",
+  summary: "List a workspace's services",
+  planned: PLANNED,
+  input: z.object({ workspace_id: id("workspace id") }),
+  result: z.object({ workspace_id: z.string(), services: z.array(serviceState) }),
+});
+
+export const statusService = defineOperation({
+  mcp: "service_status",
+  summary: "Report one service's state",
+  planned: PLANNED,
+  input: serviceRef,
+  result: serviceState,
+});
+
+export const logsService = defineOperation({
+  mcp: "service_logs",
+  summary: "Show the tail of a service's stdout and stderr",
+  planned: PLANNED,
+  input: serviceRef.extend({
+    tail_lines: boundedInt({ min: 1, max: 100_000 }, DEFAULTS.tail_lines, "Lines from the end"),
+  }),
+  result: z.object({ workspace_id: z.string(), service_name: z.string(), stdout: z.string(), stderr: z.string() }),
+});
+
+export const stopService = defineOperation({
+  mcp: "service_stop",
+  summary: "Stop a service: TERM, then KILL after a grace period",
+  planned: PLANNED,
+  input: serviceRef,
+  result: serviceState,
+});

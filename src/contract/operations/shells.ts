@@ -1,0 +1,73 @@
+import { z } from "zod";
+import { defineOperation } from "../operation.js";
+import { boundedInt, id } from "../common.js";
+import { DEFAULTS } from "../defaults.js";
+import { secretEnv } from "./workspaces.js";
+
+const PLANNED = "interactive shells (issue 7)";
+const shellRef = z.object({ workspace_id: id("workspace id"), shell_id: id("shell id") });
+const shellState = z.object({
+  workspace_id: z.string(),
+  shell_id: z.string(),
+  alive: z.boolean(),
+  exit_code: z.number().int().nullable(),
+});
+
+export const openShell = defineOperation({
+  mcp: "shell_open",
+  summary: "Open a persistent PTY shell in a workspace",
+  planned: PLANNED,
+  input: z.object({
+    workspace_id: id("workspace id"),
+    cwd: z.string().default(DEFAULTS.cwd).describe(`Working directory (default ${DEFAULTS.cwd})`),
+    cols: boundedInt({ min: 10, max: 1000 }, DEFAULTS.shell_cols, "Terminal columns"),
+    rows: boundedInt({ min: 2, max: 1000 }, DEFAULTS.shell_rows, "Terminal rows"),
+    secret_env: secretEnv,
+  }),
+  result: shellState.extend({ pid: z.number().int(), cwd: z.string(), cols: z.number().int(), rows: z.number().int() }),
+});
+
+export const readShell = defineOperation({
+  mcp: "shell_read",
+  summary: "Read a shell's output from a cursor",
+  planned: PLANNED,
+  input: shellRef.extend({
+    cursor: z.number().int().min(0).default(DEFAULTS.shell_cursor).describe("Output position to read from (default 0)"),
+    max_chars: boundedInt({ min: 1, max: 1_048_576 }, DEFAULTS.shell_max_chars, "Most characters to return"),
+  }),
+  result: shellState.extend({
+    output: z.string(),
+    cursor: z.number().int(),
+    next_cursor: z.number().int(),
+    dropped_chars: z.number().int().describe("Output lost because the reader fell behind the guest buffer"),
+  }),
+});
+
+export const writeShell = defineOperation({
+  mcp: "shell_write",
+  summary: "Write input to a shell",
+  planned: PLANNED,
+  input: shellRef.extend({
+    input: z.string(),
+    append_newline: z.boolean().default(DEFAULTS.shell_append_newline).describe("Append a newline (default true)"),
+  }),
+  result: shellState.extend({ written_chars: z.number().int() }),
+});
+
+export const signalShell = defineOperation({
+  mcp: "shell_signal",
+  summary: "Send a signal to a shell's foreground process",
+  planned: PLANNED,
+  input: shellRef.extend({
+    signal_name: z.enum(["INT", "TERM", "KILL", "HUP", "QUIT", "USR1", "USR2"]).default("INT").describe("Signal (default INT)"),
+  }),
+  result: shellState.extend({ signal_name: z.string() }),
+});
+
+export const closeShell = defineOperation({
+  mcp: "shell_close",
+  summary: "Close a shell",
+  planned: PLANNED,
+  input: shellRef,
+  result: shellState.extend({ closed: z.boolean() }),
+});

@@ -1,0 +1,271 @@
+import { z } from "zod";
+import { defineOperation } from "../operation.js";
+import {
+  allowHostCompat,
+  backendName,
+  commandResultFields,
+  environmentName,
+  executionMode,
+  id,
+  memMib,
+  networkPolicy,
+  shellCommand,
+  timeoutSeconds,
+  ttlSeconds,
+  vcpuCount,
+} from "../common.js";
+import { DEFAULTS } from "../defaults.js";
+
+const PLANNED = "persistent workspaces (issue 6)";
+
+/** `NAME` or `NAME=ENV_VAR`: which secret to expose to one call, under which variable. */
+export const secretEnv = z
+  .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(=[A-Za-z_][A-Za-z0-9_]*)?$/, "secret_env entries look like NAME or NAME=ENV_VAR"))
+  .optional()
+  .describe("Secrets to expose as environment variables: NAME or NAME=ENV_VAR");
+
+const secretDefinition = z.union([
+  z.object({ name: z.string(), value: z.string() }),
+  z.object({ name: z.string(), file_path: z.string() }),
+]);
+
+const workspaceSeed = z.object({
+  mode: z.enum(["empty", "directory", "archive"]),
+  source_path: z.string().nullable(),
+  entries: z.number().int(),
+  bytes: z.number().int(),
+});
+
+/** A workspace as status, create and lifecycle calls report it. */
+export const workspaceInfo = z.object({
+  workspace_id: z.string(),
+  environment: z.string(),
+  state: z.enum(["running", "stopped", "dead"]),
+  backend: backendName,
+  execution_mode: executionMode,
+  vcpu_count: z.number().int(),
+  mem_mib: z.number().int(),
+  network_policy: z.string(),
+  ttl_seconds: z.number().int(),
+  created_at: z.string(),
+  expires_at: z.string(),
+  workspace_seed: workspaceSeed,
+  secrets: z.array(z.object({ name: z.string(), source: z.enum(["literal", "file"]) })),
+  command_count: z.number().int(),
+  detail: z.string().nullable(),
+});
+
+const workspaceId = z.object({ workspace_id: id("workspace id") });
+
+export const createWorkspace = defineOperation({
+  mcp: "workspace_create",
+  summary: "Create and start a persistent workspace, optionally seeded from a directory or archive",
+  planned: PLANNED,
+  input: z.object({
+    environment: environmentName,
+    vcpu_count: vcpuCount,
+    mem_mib: memMib,
+    ttl_seconds: ttlSeconds,
+    network_policy: networkPolicy,
+    allow_host_compat: allowHostCompat,
+    seed_path: z.string().optional().describe("Host directory or .tar/.tar.gz/.tgz archive to seed /workspace"),
+    secrets: z.array(secretDefinition).optional().describe("Secrets: {name, value} or {name, file_path}"),
+  }),
+  result: workspaceInfo,
+});
+
+export const listWorkspaces = defineOperation({
+  mcp: "workspace_list",
+  summary: "List workspaces",
+  planned: PLANNED,
+  input: z.object({}),
+  result: z.object({ workspaces: z.array(workspaceInfo) }),
+});
+
+export const pushWorkspaceSync = defineOperation({
+  mcp: "workspace_sync_push",
+  summary: "Copy a host directory or archive into a running workspace (not atomic; reset recovers)",
+  planned: PLANNED,
+  input: workspaceId.extend({
+    source_path: z.string().min(1).describe("Host directory or .tar/.tar.gz/.tgz archive"),
+    dest: z.string().default(DEFAULTS.sync_dest).describe(`Destination under /workspace (default ${DEFAULTS.sync_dest})`),
+  }),
+  result: z.object({ workspace_id: z.string(), dest: z.string(), entries: z.number().int(), bytes: z.number().int() }),
+});
+
+export const execWorkspace = defineOperation({
+  mcp: "workspace_exec",
+  summary: "Run one command in a workspace's /workspace; the workspace stays alive",
+  planned: PLANNED,
+  input: workspaceId.extend({ command: shellCommand, timeout_seconds: timeoutSeconds, secret_env: secretEnv }),
+  result: z.object({ workspace_id: z.string(), sequence: z.number().int(), ...commandResultFields }),
+});
+
+export const statusWorkspace = defineOperation({
+  mcp: "workspace_status",
+  summary: "Report a workspace's state and how /workspace was seeded",
+  planned: PLANNED,
+  input: workspaceId,
+  result: workspaceInfo,
+});
+
+export const logsWorkspace = defineOperation({
+  mcp: "workspace_logs",
+  summary: "Show a workspace's command history",
+  planned: PLANNED,
+  input: workspaceId,
+  result: z.object({
+    workspace_id: z.string(),
+    entries: z.array(
+      z.object({
+        sequence: z.number().int(),
+        command: z.string(),
+        exit_code: z.number().int(),
+        started_at: z.string(),
+        duration_ms: z.number().int(),
+        stdout: z.string(),
+        stderr: z.string(),
+      }),
+    ),
+  }),
+});
+
+export const deleteWorkspace = defineOperation({
+  mcp: "workspace_delete",
+  summary: "Stop a workspace and remove all its state",
+  planned: PLANNED,
+  input: workspaceId,
+  result: z.object({ workspace_id: z.string(), deleted: z.boolean() }),
+});
+
+const changedFile = z.object({
+  path: z.string(),
+  status: z.enum(["added", "modified", "deleted"]),
+  kind: z.enum(["file", "directory", "symlink", "other"]),
+  binary: z.boolean(),
+  diff: z.string().nullable(),
+});
+
+export const diffWorkspace = defineOperation({
+  mcp: "workspace_diff",
+  summary: "Compare the live /workspace with its create-time baseline",
+  planned: PLANNED,
+  input: workspaceId,
+  result: z.object({
+    workspace_id: z.string(),
+    changed: z.boolean(),
+    summary: z.object({ added: z.number().int(), modified: z.number().int(), deleted: z.number().int() }),
+    files: z.array(changedFile),
+  }),
+});
+
+export const exportWorkspace = defineOperation({
+  mcp: "workspace_export",
+  summary: "Copy one file or directory out of /workspace to a host path",
+  planned: PLANNED,
+  input: workspaceId.extend({
+    path: z.string().min(1).describe("Path inside /workspace"),
+    output_path: z.string().min(1).describe("Host path to write; never clobbers an existing directory"),
+  }),
+  result: z.object({
+    workspace_id: z.string(),
+    path: z.string(),
+    output_path: z.string(),
+    kind: z.enum(["file", "directory"]),
+    entries: z.number().int(),
+    bytes: z.number().int(),
+  }),
+});
+
+const snapshotInfo = z.object({
+  name: z.string(),
+  created_at: z.string(),
+  entries: z.number().int(),
+  bytes: z.number().int(),
+});
+const snapshotName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "snapshot names use letters, digits, '.', '_' and '-' (max 64)")
+  .describe("Snapshot name");
+
+export const createSnapshot = defineOperation({
+  mcp: "snapshot_create",
+  summary: "Save a named checkpoint of /workspace",
+  planned: PLANNED,
+  input: workspaceId.extend({ snapshot_name: snapshotName }),
+  result: snapshotInfo.extend({ workspace_id: z.string() }),
+});
+
+export const listSnapshots = defineOperation({
+  mcp: "snapshot_list",
+  summary: "List a workspace's snapshots, baseline included",
+  planned: PLANNED,
+  input: workspaceId,
+  result: z.object({ workspace_id: z.string(), snapshots: z.array(snapshotInfo) }),
+});
+
+export const deleteSnapshot = defineOperation({
+  mcp: "snapshot_delete",
+  summary: "Delete a named snapshot (the baseline cannot be deleted)",
+  planned: PLANNED,
+  input: workspaceId.extend({ snapshot_name: snapshotName }),
+  result: z.object({ workspace_id: z.string(), name: z.string(), deleted: z.boolean() }),
+});
+
+export const resetWorkspace = defineOperation({
+  mcp: "workspace_reset",
+  summary: "Recreate the machine and restore /workspace from the baseline or a snapshot",
+  planned: PLANNED,
+  input: workspaceId.extend({
+    snapshot: z.string().default(DEFAULTS.reset_snapshot).describe(`Snapshot to restore (default ${DEFAULTS.reset_snapshot})`),
+  }),
+  result: workspaceInfo.extend({ restored_from: z.string() }),
+});
+
+export const stopWorkspace = defineOperation({
+  mcp: "workspace_stop",
+  summary: "Flush the guest filesystem and shut the workspace down cleanly",
+  planned: PLANNED,
+  input: workspaceId,
+  result: workspaceInfo,
+});
+
+export const startWorkspace = defineOperation({
+  mcp: "workspace_start",
+  summary: "Boot a stopped workspace again",
+  planned: PLANNED,
+  input: workspaceId,
+  result: workspaceInfo,
+});
+
+const DISK_PLANNED = "offline disk tools for stopped workspaces (issue 6)";
+const diskEntry = z.object({
+  path: z.string(),
+  kind: z.enum(["file", "directory", "symlink", "other"]),
+  size: z.number().int(),
+  mode: z.string(),
+});
+
+export const listWorkspaceDisk = defineOperation({
+  mcp: "workspace_disk_list",
+  summary: "List a directory of a stopped workspace's disk (offline)",
+  planned: DISK_PLANNED,
+  input: workspaceId.extend({ path: z.string().default("/workspace").describe("Directory (default /workspace)") }),
+  result: z.object({ workspace_id: z.string(), path: z.string(), entries: z.array(diskEntry) }),
+});
+
+export const readWorkspaceDisk = defineOperation({
+  mcp: "workspace_disk_read",
+  summary: "Read a file of a stopped workspace's disk (offline)",
+  planned: DISK_PLANNED,
+  input: workspaceId.extend({ path: z.string().min(1) }),
+  result: z.object({ workspace_id: z.string(), path: z.string(), content: z.string(), truncated: z.boolean(), bytes: z.number().int() }),
+});
+
+export const exportWorkspaceDisk = defineOperation({
+  mcp: "workspace_disk_export",
+  summary: "Export a stopped workspace's disk as a raw ext4 image",
+  planned: DISK_PLANNED,
+  input: workspaceId.extend({ output_path: z.string().min(1).describe("Host path of the .ext4 file to write") }),
+  result: z.object({ workspace_id: z.string(), output_path: z.string(), bytes: z.number().int() }),
+});

@@ -1,0 +1,194 @@
+import { spawn, spawnSync } from "node:child_process";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, watch } from "node:fs";
+import { chmod, rm } from "node:fs/promises";
+import { connect, type Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import { PyroError } from "../../util/errors.js";
+import { agentBinaryPath } from "../../util/paths.js";
+import { isProcessAlive, processStartTime, signalProcess, waitFor } from "../../util/process.js";
+import type { Backend, BackendAvailability, MachineHandle, MachineSpec, StartOptions } from "../backend.js";
+import { sandboxCommand, sandboxPaths } from "./command.js";
+
+/** What the sandbox backend persists in a record. */
+interface SandboxHandle extends MachineHandle {
+  backend: "sandbox";
+  /** Host pid of the agent (PID 1 of the sandbox's pid namespace). */
+  agentPid: number;
+  agentPidStartTime?: string;
+}
+
+function asSandboxHandle(handle: MachineHandle): SandboxHandle {
+  return handle as SandboxHandle;
+}
+
+/**
+ * Host-compat mode: Linux namespaces (bubblewrap) over the environment's rootfs
+ * with a private writable overlay, the guest agent as PID 1. No guest kernel.
+ */
+export class SandboxBackend implements Backend {
+  readonly name = "sandbox" as const;
+  readonly capabilities = {
+    vm_boot: false,
+    guest_exec: true,
+    guest_network: true,
+    disk_tools: false,
+    vsock: false,
+    execution_mode: "host_compat",
+  } as const;
+
+  async availability(): Promise<BackendAvailability> {
+    const missing = ["bwrap", "unshare"].filter((tool) => spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0);
+    if (missing.length > 0) {
+      return {
+        usable: false,
+        reason: `missing ${missing.join(" and ")}`,
+        fix: "apt-get install bubblewrap util-linux",
+        details: {},
+      };
+    }
+    return { usable: true, details: { isolation: "namespaces (bubblewrap)", root: process.getuid?.() === 0 } };
+  }
+
+  async start(spec: MachineSpec, options: StartOptions): Promise<MachineHandle> {
+    const paths = sandboxPaths(spec.dir);
+    for (const dir of [paths.upper, paths.work, paths.merged, paths.agentDir]) mkdirSync(dir, { recursive: true, mode: 0o700 });
+    await chmod(paths.agentDir, 0o700);
+    const agent = agentBinaryPath();
+    if (!existsSync(agent)) {
+      throw new PyroError("unavailable", `the guest agent binary is missing at ${agent}`, {
+        hint: "build it with `npm run build:agent` (needs Go), or set PYRO_AGENT_BIN",
+      });
+    }
+    const [command, ...args] = sandboxCommand(spec, agent);
+    const log = openSync(paths.log, "a", 0o600);
+    const child = spawn(command!, args, { detached: true, stdio: ["ignore", log, log, "pipe"] });
+    closeSync(log);
+    child.unref();
+    const childPid = await readChildPid(child.stdio[3] as Socket, options.bootTimeoutMs).catch(() => undefined);
+    const launcherPid = child.pid;
+    if (launcherPid === undefined || childPid === undefined) {
+      if (launcherPid !== undefined) signalProcess(launcherPid, "SIGKILL");
+      throw new PyroError("guest_failure", `the sandbox did not start: ${tail(paths.log)}`, {
+        hint: "run `pyro doctor`; the sandbox needs bubblewrap and overlayfs",
+      });
+    }
+    const handle: SandboxHandle = {
+      backend: "sandbox",
+      pid: launcherPid,
+      pidStartTime: processStartTime(launcherPid),
+      agentPid: childPid,
+      agentPidStartTime: processStartTime(childPid),
+    };
+    const ready = await waitForSocket(paths.socket, paths.agentDir, options.bootTimeoutMs, () => this.isRunning(handle));
+    if (!ready) {
+      await this.kill(handle);
+      throw new PyroError("guest_failure", `the sandbox agent did not come up: ${tail(paths.log)}`, {
+        hint: "check that the environment's rootfs is intact (`pyro env inspect`)",
+      });
+    }
+    return handle;
+  }
+
+  async connect(spec: MachineSpec, handle: MachineHandle): Promise<Duplex> {
+    if (!this.isRunning(handle)) throw deadError(spec);
+    return connectUnix(sandboxPaths(spec.dir).socket);
+  }
+
+  isRunning(handle: MachineHandle): boolean {
+    const h = asSandboxHandle(handle);
+    return isProcessAlive(h.pid, h.pidStartTime) && isProcessAlive(h.agentPid, h.agentPidStartTime);
+  }
+
+  async stop(_spec: MachineSpec, handle: MachineHandle, graceMs: number): Promise<void> {
+    const h = asSandboxHandle(handle);
+    if (await waitFor(() => !isProcessAlive(h.pid, h.pidStartTime), graceMs, 5)) return;
+    await this.kill(handle);
+  }
+
+  async kill(handle: MachineHandle): Promise<void> {
+    const h = asSandboxHandle(handle);
+    // Killing PID 1 of the pid namespace takes every process inside with it.
+    if (isProcessAlive(h.agentPid, h.agentPidStartTime)) signalProcess(h.agentPid, "SIGKILL");
+    if (isProcessAlive(h.pid, h.pidStartTime)) signalProcess(h.pid, "SIGKILL");
+    await waitFor(() => !isProcessAlive(h.pid, h.pidStartTime), 2000, 5);
+  }
+
+  async cleanup(spec: MachineSpec): Promise<void> {
+    const paths = sandboxPaths(spec.dir);
+    await Promise.all([paths.upper, paths.work, paths.merged, paths.agentDir].map((dir) => rm(dir, { recursive: true, force: true })));
+  }
+}
+
+function deadError(spec: MachineSpec): PyroError {
+  return new PyroError("guest_failure", `machine ${spec.id} is not running (its sandbox process exited)`, {
+    hint: "check its status; delete it, or reset/start it again",
+  });
+}
+
+/** bwrap writes `{ "child-pid": N }` to its info fd once the sandbox exists. */
+function readChildPid(stream: Socket, timeoutMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let text = "";
+    const timer = setTimeout(() => finish(new Error("timed out waiting for bwrap")), timeoutMs);
+    const finish = (error?: Error, pid?: number) => {
+      clearTimeout(timer);
+      stream.removeAllListeners();
+      stream.destroy();
+      if (pid !== undefined) resolve(pid);
+      else reject(error ?? new Error("bwrap exited before reporting its child"));
+    };
+    stream.setEncoding("utf8");
+    stream.on("data", (chunk: string) => {
+      text += chunk;
+      const match = /"child-pid"\s*:\s*(\d+)/.exec(text);
+      if (match) finish(undefined, Number(match[1]));
+    });
+    stream.on("error", (error) => finish(error));
+    stream.on("end", () => finish());
+  });
+}
+
+/** Wait until the agent's socket accepts connections (inotify on its directory, not polling). */
+async function waitForSocket(socket: string, dir: string, timeoutMs: number, alive: () => boolean): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && alive()) {
+    if (existsSync(socket)) {
+      try {
+        (await connectUnix(socket)).destroy();
+        return true;
+      } catch {
+        // Bound but not listening yet.
+      }
+    }
+    await new Promise<void>((resolve) => {
+      const watcher = watch(dir, () => done());
+      const timer = setTimeout(done, 25);
+      function done() {
+        clearTimeout(timer);
+        watcher.close();
+        resolve();
+      }
+    });
+  }
+  return false;
+}
+
+function connectUnix(path: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(path);
+    socket.once("connect", () => {
+      socket.removeListener("error", reject);
+      resolve(socket);
+    });
+    socket.once("error", reject);
+  });
+}
+
+function tail(path: string, maxChars = 2000): string {
+  try {
+    const text = readFileSync(path, "utf8").trim();
+    return text.length > maxChars ? `…${text.slice(-maxChars)}` : text || "(no output)";
+  } catch {
+    return "(no log)";
+  }
+}
