@@ -1,0 +1,344 @@
+import { existsSync } from "node:fs";
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Duplex } from "node:stream";
+import type {
+  Backend,
+  BackendAvailability,
+  BackendCapabilities,
+  MachineHandle,
+  MachineSpec,
+  StartOptions,
+} from "../backend.js";
+import { PyroError, toPyroError } from "../../util/errors.js";
+import { FirecrackerApiClient } from "./api-client.js";
+import { checkFirecrackerAvailability } from "./availability.js";
+import { buildVmConfig, configureAndStart, type VmmKernel } from "./boot-config.js";
+import { AGENT_VSOCK_PORT, VM_FILES, VSOCK_HANDSHAKE_TIMEOUT_MS } from "./constants.js";
+import { ensureRootDisk } from "./disk.js";
+import { jailedExecName, jailerArgs, prepareJail } from "./jailer.js";
+import { vmLayout, type VmLayout } from "./layout.js";
+import { findBinary } from "./locate.js";
+import { tailFile } from "./logs.js";
+import { isProcessAlive, signalProcess, sleep, spawnDetached, waitForExit } from "./process.js";
+import { connectVsock } from "./vsock.js";
+
+/** Options of {@link FirecrackerBackend}; defaults suit production. */
+export interface FirecrackerBackendOptions {
+  /** Environment for binary lookup and the VMM process (default `process.env`). */
+  env?: NodeJS.ProcessEnv;
+  /** Run through the jailer (default: when running as root). */
+  jailed?: boolean;
+  /** uid/gid the jailer drops to (default `PYRO_JAILER_UID`/`PYRO_JAILER_GID`, else 65534). */
+  jailerUid?: number;
+  jailerGid?: number;
+  /**
+   * Name of a prepared TAP device for a machine with network, or undefined when
+   * none can exist. The network layer creates it; the default derives
+   * {@link tapDeviceName} when running as root.
+   */
+  tapDevice?: (spec: MachineSpec) => string | undefined;
+  /** KVM device node (default `/dev/kvm`). */
+  kvmPath?: string;
+  /** Guest kernel vmlinux that availability() should check, when known. */
+  vmlinux?: string;
+  /** Guest vsock port of the agent (default {@link AGENT_VSOCK_PORT}). */
+  agentPort?: number;
+  /** How long to wait for the API socket after spawning (default 5 s, capped by the boot timeout). */
+  apiReadyTimeoutMs?: number;
+}
+
+/** The TAP device name pyro expects for a machine id (at most 15 characters). */
+export function tapDeviceName(id: string): string {
+  return `pyro${id.replace(/[^A-Za-z0-9]/g, "").slice(0, 11)}`;
+}
+
+/** Fields of a Firecracker {@link MachineHandle}. */
+export interface FirecrackerHandle extends MachineHandle {
+  backend: "firecracker";
+  api_socket: string;
+  vsock_socket: string;
+  root_disk: string;
+  console_log: string;
+  log_path: string;
+  jailed: boolean;
+  chroot?: string;
+}
+
+/**
+ * Firecracker microVM backend: boots the environment's ELF vmlinux with a
+ * per-VM copy of its root image, detached (through the jailer when root), and
+ * reaches the guest agent over vsock.
+ */
+export class FirecrackerBackend implements Backend {
+  readonly name = "firecracker" as const;
+  readonly capabilities: BackendCapabilities;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly jailed: boolean;
+  private readonly options: FirecrackerBackendOptions;
+
+  constructor(options: FirecrackerBackendOptions = {}) {
+    this.options = options;
+    this.env = options.env ?? process.env;
+    const root = typeof process.getuid === "function" && process.getuid() === 0;
+    this.jailed = options.jailed ?? root;
+    const tapPossible = options.tapDevice !== undefined || (root && existsSync("/dev/net/tun"));
+    this.capabilities = {
+      vm_boot: true,
+      guest_exec: true,
+      guest_network: tapPossible,
+      disk_tools: true,
+      vsock: true,
+      execution_mode: "guest_vsock",
+    };
+  }
+
+  /** See {@link checkFirecrackerAvailability}. */
+  async availability(): Promise<BackendAvailability> {
+    return checkFirecrackerAvailability({
+      env: this.env,
+      root: this.jailed,
+      ...(this.options.kvmPath ? { kvmPath: this.options.kvmPath } : {}),
+      ...(this.options.vmlinux ? { vmlinux: this.options.vmlinux } : {}),
+    });
+  }
+
+  /** Boot the machine detached and return once the agent accepts a vsock connection. */
+  async start(spec: MachineSpec, options: StartOptions): Promise<MachineHandle> {
+    const deadline = Date.now() + options.bootTimeoutMs;
+    const progress = options.onProgress ?? (() => undefined);
+    const kernel = this.kernelOf(spec);
+    const firecracker = this.requireBinary("firecracker", "PYRO_FIRECRACKER_BIN");
+    const jailer = this.jailed ? this.requireBinary("jailer", "PYRO_JAILER_BIN") : undefined;
+    const layout = this.layoutOf(spec, firecracker);
+    const tap = spec.network === "off" ? undefined : this.tapFor(spec);
+
+    await mkdir(spec.dir, { recursive: true, mode: 0o700 });
+    progress(`phase=disk id=${spec.id}`);
+    await ensureRootDisk(spec.environment.rootImage, layout.rootDisk);
+    await removeStaleSockets(layout);
+
+    let vmmKernel: VmmKernel = { kernel: kernel.vmlinux, ...(kernel.initramfs ? { initrd: kernel.initramfs } : {}) };
+    let file = firecracker;
+    let args = ["--api-sock", layout.vmm.apiSocket, "--id", spec.id];
+    if (jailer) {
+      const { uid, gid } = this.jailerIds();
+      vmmKernel = await prepareJail(layout, kernel, uid, gid);
+      file = jailer;
+      args = jailerArgs({
+        id: spec.id,
+        firecrackerBin: firecracker,
+        uid,
+        gid,
+        chrootBase: layout.jailBase as string,
+        firecrackerArgs: ["--api-sock", layout.vmm.apiSocket, "--id", spec.id],
+      });
+    } else {
+      for (const path of [layout.logFile, layout.metricsFile]) await writeFile(path, "", { mode: 0o600 });
+    }
+
+    progress(`phase=spawn binary=${file}`);
+    const proc = await spawnDetached(file, args, {
+      stdoutPath: layout.consoleFile,
+      stderrPath: layout.stderrFile,
+      env: this.env,
+      cwd: spec.dir,
+    });
+    const handle: FirecrackerHandle = {
+      backend: "firecracker",
+      pid: proc.pid,
+      ...(proc.startTime ? { pidStartTime: proc.startTime } : {}),
+      api_socket: layout.apiSocket,
+      vsock_socket: layout.vsockSocket,
+      root_disk: layout.rootDisk,
+      console_log: layout.consoleFile,
+      log_path: layout.logFile,
+      jailed: layout.jailed,
+      ...(layout.chrootRoot ? { chroot: layout.chrootRoot } : {}),
+    };
+
+    try {
+      const client = new FirecrackerApiClient(layout.apiSocket);
+      await this.waitForApi(client, handle, layout, Math.min(deadline, Date.now() + (this.options.apiReadyTimeoutMs ?? 5000)));
+      progress("phase=configure");
+      await configureAndStart(client, buildVmConfig(spec, layout, vmmKernel, tap));
+      progress(`phase=wait-agent port=${this.port}`);
+      const probe = await this.waitForAgent(handle, layout, deadline);
+      probe.destroy();
+      return handle;
+    } catch (error) {
+      await this.kill(handle);
+      throw await withConsole(toPyroError(error), layout);
+    }
+  }
+
+  /** Open a fresh vsock connection to the agent of a running machine. */
+  async connect(spec: MachineSpec, handle: MachineHandle): Promise<Duplex> {
+    if (!this.isRunning(handle)) {
+      throw new PyroError("failed_precondition", `firecracker for ${spec.id} is not running (pid ${handle.pid})`, {
+        hint: "start the machine again",
+        details: { pid: handle.pid },
+      });
+    }
+    return connectVsock(this.vsockPathOf(spec, handle), this.port, { timeoutMs: VSOCK_HANDSHAKE_TIMEOUT_MS });
+  }
+
+  /** Whether the Firecracker process of the handle is alive (pid and start time match). */
+  isRunning(handle: MachineHandle): boolean {
+    return isProcessAlive(handle.pid, handle.pidStartTime);
+  }
+
+  /**
+   * Wait for the guest to power off (the caller already asked the agent), then
+   * send Ctrl+Alt+Del (the guest reboots, which ends Firecracker with
+   * `reboot=k`), then SIGKILL once `graceMs` has passed.
+   */
+  async stop(spec: MachineSpec, handle: MachineHandle, graceMs: number): Promise<void> {
+    if (!this.isRunning(handle)) return;
+    const deadline = Date.now() + graceMs;
+    if (await waitForExit(handle.pid, handle.pidStartTime, Math.floor(graceMs / 2))) return;
+    const remaining = (): number => Math.max(0, deadline - Date.now());
+    try {
+      const client = new FirecrackerApiClient(this.apiPathOf(spec, handle), { timeoutMs: Math.max(1, Math.min(2000, remaining())) });
+      await client.sendCtrlAltDel();
+    } catch {
+      // The API may already be gone or hung; the kill below still ends it.
+    }
+    if (await waitForExit(handle.pid, handle.pidStartTime, remaining())) return;
+    await this.kill(handle);
+  }
+
+  /** SIGKILL the Firecracker process and wait until it is gone. */
+  async kill(handle: MachineHandle): Promise<void> {
+    signalProcess(handle.pid, handle.pidStartTime, "SIGKILL");
+    await waitForExit(handle.pid, handle.pidStartTime, 5000);
+  }
+
+  /**
+   * Remove sockets, the jail and the per-VM root disk. Logs stay. Call it when
+   * the machine is deleted, not on a workspace stop: the root disk is its state.
+   */
+  async cleanup(spec: MachineSpec): Promise<void> {
+    const layout = vmLayout(spec.dir, spec.id);
+    await removeStaleSockets(layout);
+    await rm(layout.rootDisk, { force: true });
+    await rm(join(spec.dir, VM_FILES.jailBase), { recursive: true, force: true });
+  }
+
+  private get port(): number {
+    return this.options.agentPort ?? AGENT_VSOCK_PORT;
+  }
+
+  private kernelOf(spec: MachineSpec): { vmlinux: string; initramfs?: string } {
+    const kernel = spec.environment.kernel;
+    if (!kernel?.vmlinux || !existsSync(kernel.vmlinux)) {
+      throw new PyroError("unavailable", `environment ${spec.environment.name} has no uncompressed vmlinux for firecracker`, {
+        hint: "firecracker boots only an ELF vmlinux: re-pull the environment (pyro env pull) so it extracts one, or use the qemu backend; see docs/firecracker.md",
+        details: { environment: spec.environment.name, ...(kernel?.vmlinux ? { vmlinux: kernel.vmlinux } : {}) },
+      });
+    }
+    return { vmlinux: kernel.vmlinux, ...(kernel.initramfs ? { initramfs: kernel.initramfs } : {}) };
+  }
+
+  private requireBinary(name: string, envVar: string): string {
+    const found = findBinary(name, envVar, this.env);
+    if (found) return found;
+    throw new PyroError("unavailable", `no ${name} binary found (${envVar} or PATH)`, {
+      hint: `download the firecracker release archive (it holds firecracker and jailer) and set ${envVar}; see docs/firecracker.md`,
+      details: { binary: name, env_var: envVar },
+    });
+  }
+
+  private jailerIds(): { uid: number; gid: number } {
+    const parse = (value: string | undefined): number | undefined =>
+      value !== undefined && /^\d+$/.test(value) ? Number(value) : undefined;
+    return {
+      uid: this.options.jailerUid ?? parse(this.env.PYRO_JAILER_UID) ?? 65534,
+      gid: this.options.jailerGid ?? parse(this.env.PYRO_JAILER_GID) ?? 65534,
+    };
+  }
+
+  private tapFor(spec: MachineSpec): string {
+    const tap = this.options.tapDevice ? this.options.tapDevice(spec) : this.capabilities.guest_network ? tapDeviceName(spec.id) : undefined;
+    if (tap) return tap;
+    throw new PyroError("unavailable", "guest networking with firecracker needs a TAP device, which needs root", {
+      hint: "run pyro as root (with the jailer) or create the machine without network",
+      details: { network: spec.network },
+    });
+  }
+
+  private layoutOf(spec: MachineSpec, firecrackerBin: string): VmLayout {
+    return vmLayout(spec.dir, spec.id, this.jailed ? jailedExecName(firecrackerBin) : undefined);
+  }
+
+  private vsockPathOf(spec: MachineSpec, handle: MachineHandle): string {
+    return typeof handle.vsock_socket === "string" ? handle.vsock_socket : vmLayout(spec.dir, spec.id).vsockSocket;
+  }
+
+  private apiPathOf(spec: MachineSpec, handle: MachineHandle): string {
+    return typeof handle.api_socket === "string" ? handle.api_socket : vmLayout(spec.dir, spec.id).apiSocket;
+  }
+
+  private async waitForApi(client: FirecrackerApiClient, handle: FirecrackerHandle, layout: VmLayout, until: number): Promise<void> {
+    for (;;) {
+      if (existsSync(layout.apiSocket)) {
+        try {
+          await client.describeInstance();
+          return;
+        } catch {
+          // not answering yet
+        }
+      }
+      if (!this.isRunning(handle)) {
+        throw new PyroError("guest_failure", `firecracker exited before its API came up (pid ${handle.pid})`, {
+          hint: "see firecracker.stderr.log in the VM directory",
+          details: { stderr: (await tailFile(layout.stderrFile, 2000)).trim() },
+        });
+      }
+      if (Date.now() >= until) {
+        throw new PyroError("timeout", `firecracker API socket ${layout.apiSocket} did not come up`, {
+          hint: "see firecracker.stderr.log in the VM directory",
+        });
+      }
+      await sleep(10);
+    }
+  }
+
+  private async waitForAgent(handle: FirecrackerHandle, layout: VmLayout, deadline: number): Promise<Duplex> {
+    let last: unknown;
+    for (;;) {
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      try {
+        return await connectVsock(layout.vsockSocket, this.port, { timeoutMs: Math.min(VSOCK_HANDSHAKE_TIMEOUT_MS, left) });
+      } catch (error) {
+        last = error;
+      }
+      if (!this.isRunning(handle)) {
+        throw new PyroError("guest_failure", "the guest stopped before its agent answered", {
+          hint: "the guest kernel or init failed; console.log in the VM directory shows why",
+        });
+      }
+      await sleep(Math.min(50, Math.max(0, deadline - Date.now())));
+    }
+    throw new PyroError("timeout", `the guest agent did not accept vsock port ${this.port} before the boot timeout`, {
+      hint: "the guest may be too slow or its init failed; see console.log in the VM directory, or raise the boot timeout",
+      details: { last_error: last instanceof Error ? last.message : String(last) },
+    });
+  }
+}
+
+async function removeStaleSockets(layout: VmLayout): Promise<void> {
+  await rm(layout.apiSocket, { force: true });
+  await rm(layout.vsockSocket, { force: true });
+}
+
+async function withConsole(error: PyroError, layout: VmLayout): Promise<PyroError> {
+  const consoleTail = (await tailFile(layout.consoleFile, 3000)).trim();
+  const log = (await tailFile(layout.logFile, 2000)).trim();
+  return new PyroError(error.code, error.message, {
+    ...(error.hint ? { hint: error.hint } : {}),
+    details: { ...(error.details ?? {}), ...(consoleTail ? { console: consoleTail } : {}), ...(log ? { firecracker_log: log } : {}) },
+    cause: error,
+  });
+}

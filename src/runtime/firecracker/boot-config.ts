@@ -1,0 +1,80 @@
+import { createHash } from "node:crypto";
+import type { MachineSpec } from "../backend.js";
+import { PyroError } from "../../util/errors.js";
+import type { BootSource, Drive, Logger, MachineConfiguration, Metrics, NetworkInterface, Vsock } from "./api-types.js";
+import type { FirecrackerApiClient } from "./api-client.js";
+import { AGENT_VSOCK_PORT, BASE_BOOT_ARGS, GUEST_CID, NET_IFACE_ID, ROOT_DRIVE_ID } from "./constants.js";
+import type { VmLayout } from "./layout.js";
+
+/** Everything sent to Firecracker before InstanceStart, in request order. */
+export interface VmConfig {
+  logger: Logger;
+  metrics: Metrics;
+  machine: MachineConfiguration;
+  bootSource: BootSource;
+  rootDrive: Drive;
+  vsock: Vsock;
+  network?: NetworkInterface;
+}
+
+/** Kernel paths as the Firecracker process names them. */
+export interface VmmKernel {
+  kernel: string;
+  initrd?: string;
+}
+
+/** The kernel command line: base args, root device, hostname and agent port for the guest init. */
+export function bootArgs(hostname: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/.test(hostname)) {
+    throw new PyroError("invalid_argument", `invalid guest hostname ${JSON.stringify(hostname)}`, {
+      hint: "use letters, digits, dots and hyphens (at most 63 characters)",
+    });
+  }
+  return `${BASE_BOOT_ARGS} root=/dev/vda rw pyro.hostname=${hostname} pyro.agent_vsock_port=${AGENT_VSOCK_PORT}`;
+}
+
+/** A stable locally-administered MAC for a machine id. */
+export function guestMac(id: string): string {
+  const bytes = createHash("sha256").update(id).digest().subarray(0, 5);
+  return ["06", ...[...bytes].map((b) => b.toString(16).padStart(2, "0"))].join(":");
+}
+
+/** Build the pre-boot configuration of one machine. */
+export function buildVmConfig(spec: MachineSpec, layout: VmLayout, kernel: VmmKernel, tapDevice?: string): VmConfig {
+  const config: VmConfig = {
+    logger: { log_path: layout.vmm.log, level: "Info", show_level: true, show_log_origin: false },
+    metrics: { metrics_path: layout.vmm.metrics },
+    machine: { vcpu_count: spec.vcpuCount, mem_size_mib: spec.memMib, smt: false },
+    bootSource: {
+      kernel_image_path: kernel.kernel,
+      boot_args: bootArgs(spec.hostname),
+      ...(kernel.initrd ? { initrd_path: kernel.initrd } : {}),
+    },
+    rootDrive: {
+      drive_id: ROOT_DRIVE_ID,
+      path_on_host: layout.vmm.rootDisk,
+      is_root_device: true,
+      is_read_only: false,
+      cache_type: "Unsafe",
+      io_engine: "Sync",
+    },
+    vsock: { guest_cid: GUEST_CID, uds_path: layout.vmm.vsockSocket },
+  };
+  if (tapDevice) config.network = { iface_id: NET_IFACE_ID, host_dev_name: tapDevice, guest_mac: guestMac(spec.id) };
+  return config;
+}
+
+/**
+ * Send the configuration in Firecracker's documented order (logger and metrics
+ * first, then machine, boot source, drives, vsock, network) and start the guest.
+ */
+export async function configureAndStart(client: FirecrackerApiClient, config: VmConfig): Promise<void> {
+  await client.putLogger(config.logger);
+  await client.putMetrics(config.metrics);
+  await client.putMachineConfig(config.machine);
+  await client.putBootSource(config.bootSource);
+  await client.putDrive(config.rootDrive);
+  await client.putVsock(config.vsock);
+  if (config.network) await client.putNetworkInterface(config.network);
+  await client.instanceStart();
+}
