@@ -1,0 +1,187 @@
+// Package secrets materialises workspace secrets as files in the guest:
+// one file per secret, mode 0400, in a directory of mode 0700 (by default
+// /run/pyro-secrets, a tmpfs when the agent can mount one).
+package secrets
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+
+	"pyro-mcp/agent/internal/agenterr"
+)
+
+// DefaultDir is where secrets live in the guest.
+const DefaultDir = "/run/pyro-secrets"
+
+// Bounds on one set of secrets.
+const (
+	MaxCount      = 256
+	MaxTotalBytes = 16 << 20
+)
+
+var namePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
+
+// ValidName reports whether name is an acceptable secret name.
+func ValidName(name string) bool { return namePattern.MatchString(name) }
+
+// Store writes and reads the secrets in Dir.
+type Store struct {
+	// Dir holds one file per secret; DefaultDir when empty.
+	Dir string
+	// Tmpfs asks Put to mount a tmpfs on Dir first when one is not already
+	// there (the agent sets it when it runs as the guest's init). When the
+	// mount fails, the secrets go to a plain directory.
+	Tmpfs bool
+}
+
+func (s *Store) dir() string {
+	if s.Dir == "" {
+		return DefaultDir
+	}
+	return s.Dir
+}
+
+// Put replaces the whole set of secrets with files. All names are checked
+// before anything is written. Each file is written under a temporary name and
+// renamed into place, then secrets absent from files are removed, so a reader
+// sees either an old or a new value, never a partial one. It returns the
+// number of secrets written.
+func (s *Store) Put(files map[string][]byte) (int, error) {
+	if len(files) > MaxCount {
+		return 0, agenterr.New(agenterr.Limit, "more than %d secrets", MaxCount)
+	}
+	total := 0
+	for name, value := range files {
+		if !ValidName(name) {
+			return 0, agenterr.New(agenterr.BadRequest, "invalid secret name %q", name)
+		}
+		total += len(value)
+	}
+	if total > MaxTotalBytes {
+		return 0, agenterr.New(agenterr.Limit, "secrets exceed %d bytes", MaxTotalBytes)
+	}
+	dir := s.dir()
+	if err := s.ensureDir(dir); err != nil {
+		return 0, err
+	}
+	for name, value := range files {
+		if err := writeSecret(dir, name, value); err != nil {
+			return 0, err
+		}
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, agenterr.Wrap(agenterr.IO, err, "list secrets")
+	}
+	for _, e := range entries {
+		if _, keep := files[e.Name()]; !keep {
+			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+				return 0, agenterr.Wrap(agenterr.IO, err, "remove stale secret")
+			}
+		}
+	}
+	return len(files), nil
+}
+
+func (s *Store) ensureDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return agenterr.Wrap(agenterr.IO, err, "create secrets directory")
+	}
+	if s.Tmpfs {
+		_ = mountTmpfs(dir) // best effort: a plain 0700 directory still works
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return agenterr.Wrap(agenterr.IO, err, "chmod secrets directory")
+	}
+	return nil
+}
+
+func writeSecret(dir, name string, value []byte) error {
+	tmp := filepath.Join(dir, ".tmp-"+name+"-"+randomHex())
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o400)
+	if err != nil {
+		return agenterr.Wrap(agenterr.IO, err, "write secret %s", name)
+	}
+	_, werr := f.Write(value)
+	cerr := f.Close()
+	if err := errors.Join(werr, cerr, os.Chmod(tmp, 0o400)); err != nil {
+		os.Remove(tmp)
+		return agenterr.Wrap(agenterr.IO, err, "write secret %s", name)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
+		os.Remove(tmp)
+		return agenterr.Wrap(agenterr.IO, err, "install secret %s", name)
+	}
+	return nil
+}
+
+// Get returns the value of secret name.
+func (s *Store) Get(name string) ([]byte, error) {
+	if !ValidName(name) {
+		return nil, agenterr.New(agenterr.BadRequest, "invalid secret name %q", name)
+	}
+	b, err := os.ReadFile(filepath.Join(s.dir(), name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, agenterr.New(agenterr.NotFound, "no secret named %s", name)
+	}
+	if err != nil {
+		return nil, agenterr.Wrap(agenterr.IO, err, "read secret %s", name)
+	}
+	return b, nil
+}
+
+// Env maps secrets to environment variables: mapping is secret name →
+// variable name (an empty variable name means the secret's own name). It
+// returns "VAR=value" strings sorted by variable, ready for exec.Cmd.Env.
+func (s *Store) Env(mapping map[string]string) ([]string, error) {
+	env := make([]string, 0, len(mapping))
+	for name, variable := range mapping {
+		if variable == "" {
+			variable = name
+		}
+		if !ValidName(variable) {
+			return nil, agenterr.New(agenterr.BadRequest, "invalid environment variable name %q", variable)
+		}
+		v, err := s.Get(name)
+		if err != nil {
+			return nil, err
+		}
+		if bytes.IndexByte(v, 0) >= 0 {
+			return nil, agenterr.New(agenterr.BadRequest, "secret %s contains a NUL byte and cannot be an environment variable", name)
+		}
+		env = append(env, variable+"="+string(v))
+	}
+	sort.Strings(env)
+	return env, nil
+}
+
+// Names lists the secrets currently materialised, sorted.
+func (s *Store) Names() ([]string, error) {
+	entries, err := os.ReadDir(s.dir())
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, agenterr.Wrap(agenterr.IO, err, "list secrets")
+	}
+	var names []string
+	for _, e := range entries {
+		if ValidName(e.Name()) {
+			names = append(names, e.Name())
+		}
+	}
+	return names, nil
+}
+
+func randomHex() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
