@@ -1,0 +1,64 @@
+/**
+ * The initramfs `/init`: a busybox shell script. It mounts the kernel
+ * filesystems, loads the modules listed in `/lib/modules/load` (already in
+ * dependency order), waits for the root disk, brings up `lo` and (when the
+ * command line has `pyro.net=ADDR/PREFIX,GATEWAY,DNS`) `eth0`, mounts the ext4
+ * root and hands over with `switch_root` to `pyro.init=` (default
+ * `/sbin/pyro-init`, the guest agent). Any failure prints a line starting
+ * with `pyro-initramfs: error:` to the console and resets the machine, which
+ * QEMU's `-no-reboot` turns into an exit.
+ */
+export const INIT_SCRIPT = `#!/bin/sh
+export PATH=/bin
+fail() {
+  echo "pyro-initramfs: error: $*"
+  sync
+  reboot -f
+  sleep 5
+  poweroff -f
+}
+mkdir -p /proc /sys /dev /newroot /run
+mount -t proc -o nosuid,nodev,noexec proc /proc || fail "mount /proc"
+mount -t sysfs -o nosuid,nodev,noexec sysfs /sys || fail "mount /sys"
+mount -t devtmpfs -o nosuid,mode=0755 devtmpfs /dev || fail "mount /dev"
+root=/dev/vda
+rootfstype=ext4
+init=/sbin/pyro-init
+net=
+for arg in $(cat /proc/cmdline); do
+  case "$arg" in
+    root=*) root="\${arg#root=}" ;;
+    rootfstype=*) rootfstype="\${arg#rootfstype=}" ;;
+    pyro.init=*) init="\${arg#pyro.init=}" ;;
+    pyro.net=*) net="\${arg#pyro.net=}" ;;
+  esac
+done
+while read -r mod; do
+  [ -n "$mod" ] || continue
+  insmod "/lib/modules/$mod" || echo "pyro-initramfs: warning: insmod $mod failed"
+done < /lib/modules/load
+tries=0
+while [ ! -b "$root" ]; do
+  tries=$((tries + 1))
+  [ "$tries" -le 500 ] || fail "root device $root did not appear"
+  usleep 20000
+done
+ip link set lo up 2>/dev/null
+if [ -n "$net" ]; then
+  old_ifs="$IFS"; IFS=,; set -- $net; IFS="$old_ifs"
+  ip link set eth0 up || fail "no network interface eth0"
+  ip addr add "$1" dev eth0 || fail "ip addr add $1"
+  [ -z "$2" ] || ip route add default via "$2" || fail "ip route add default via $2"
+  dns="$3"
+fi
+mount -t "$rootfstype" -o rw "$root" /newroot || fail "mount $root ($rootfstype) on /newroot"
+if [ -n "$dns" ] && [ -d /newroot/etc ]; then
+  rm -f /newroot/etc/resolv.conf
+  echo "nameserver $dns" > /newroot/etc/resolv.conf
+fi
+[ -x "/newroot$init" ] || [ -L "/newroot$init" ] || fail "$init not found in the root filesystem"
+for m in dev proc sys; do
+  if [ -d "/newroot/$m" ]; then mount --move "/$m" "/newroot/$m"; else umount -l "/$m"; fi
+done
+exec switch_root /newroot "$init"
+`;
