@@ -1,0 +1,50 @@
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { MachineSpec } from "../../src/runtime/backend.js";
+
+/** Directory of the fixtures (fake firecracker, fake jailer, spec). */
+export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), "fixtures");
+export const FAKE_FIRECRACKER = join(FIXTURES, "fake-firecracker.mjs");
+export const FAKE_JAILER = join(FIXTURES, "fake-jailer.mjs");
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const AGENT_BIN = join(REPO_ROOT, "agent", "dist", "pyro-agent");
+
+/** A fresh temp dir; remove it with the returned function. */
+export function tempDir(prefix = "pyro-fc-"): { dir: string; remove: () => void } {
+  // Unix socket paths are limited to ~107 bytes: keep the base short.
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A fake installed environment (tiny root image, dummy kernel files) plus a machine spec in `base`. */
+export function fakeMachine(base: string, id = "vm1", overrides: Partial<MachineSpec> = {}): MachineSpec {
+  const envDir = join(base, "env");
+  mkdirSync(envDir, { recursive: true });
+  writeFileSync(join(envDir, "rootfs.ext4"), Buffer.alloc(64 * 1024, 7), { mode: 0o644 });
+  writeFileSync(join(envDir, "vmlinux"), "\x7fELF fake kernel", { mode: 0o644 });
+  writeFileSync(join(envDir, "initramfs.img"), "fake initramfs", { mode: 0o644 });
+  return {
+    id,
+    dir: join(base, "vms", id),
+    environment: {
+      name: "debian:12",
+      dir: envDir,
+      rootfsDir: join(envDir, "rootfs"),
+      rootImage: join(envDir, "rootfs.ext4"),
+      kernel: {
+        release: "6.1.0-test",
+        vmlinuz: join(envDir, "vmlinuz"),
+        initramfs: join(envDir, "initramfs.img"),
+        vmlinux: join(envDir, "vmlinux"),
+      },
+    },
+    vcpuCount: 2,
+    memMib: 512,
+    network: "off",
+    publishedPorts: [],
+    hostname: "pyro-vm1",
+    ...overrides,
+  };
+}
