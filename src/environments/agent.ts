@@ -1,0 +1,50 @@
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { PyroError } from "../util/errors.js";
+import { agentBinaryPath, packageRoot } from "../util/paths.js";
+
+/** The guest agent binary to inject, with what the manifest records about it. */
+export interface AgentBinary {
+  path: string;
+  /** The pyro package version the agent was built with (agent and host ship together). */
+  version: string;
+  sha256: string;
+  sizeBytes: number;
+}
+
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")) as { version?: string };
+    return pkg.version ?? "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+/** Locate and fingerprint the agent binary; PyroError `unavailable` when it was never built. */
+export async function loadAgentBinary(env: NodeJS.ProcessEnv = process.env): Promise<AgentBinary> {
+  const path = agentBinaryPath(env);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (error) {
+    throw new PyroError("unavailable", `the pyro guest agent binary is missing (${path})`, {
+      hint: "build it with `npm run build:agent` (needs Go), or set PYRO_AGENT_BIN to a static pyro-agent binary",
+      cause: error,
+    });
+  }
+  // ELF magic: injecting a script or a truncated file would only fail much later, at boot.
+  if (bytes.length < 4 || bytes.readUInt32BE(0) !== 0x7f454c46) {
+    throw new PyroError("unavailable", `the pyro guest agent at ${path} is not an ELF binary`, {
+      hint: "rebuild it with `npm run build:agent`, or point PYRO_AGENT_BIN at the static pyro-agent binary",
+    });
+  }
+  return {
+    path,
+    version: env.PYRO_AGENT_VERSION ?? packageVersion(),
+    sha256: `sha256:${createHash("sha256").update(bytes).digest("hex")}`,
+    sizeBytes: bytes.length,
+  };
+}

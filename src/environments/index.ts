@@ -1,0 +1,86 @@
+import { PyroError } from "../util/errors.js";
+import { environmentCacheDir } from "../util/paths.js";
+import { CATALOG, CATALOG_VERSION, catalogEntry } from "./catalog.js";
+import { ensureKernel, installedKernel } from "./kernel/index.js";
+import { pullEnvironmentInto, type PullOptions } from "./pull.js";
+import { pruneCache } from "./prune.js";
+import { detail, summarize, type EnvironmentDetails, type EnvironmentList, type PruneResult, type PullResult } from "./results.js";
+import { cacheState } from "./status.js";
+import type { InstalledEnvironment } from "./types.js";
+
+export { CATALOG, CATALOG_VERSION, DEFAULT_OCI_REGISTRY, catalogEntry, catalogNames } from "./catalog.js";
+export type { PullOptions, PullSource } from "./pull.js";
+export type { EnvironmentDetails, EnvironmentList, EnvironmentSummary, PruneResult, PrunedEntry, PullResult } from "./results.js";
+export type { EnvironmentManifest } from "./manifest.js";
+export type { ProgressFn } from "./progress.js";
+export type { CatalogEntry, InstalledEnvironment, KernelArtifacts } from "./types.js";
+
+/** The catalog with each environment's install state in `cacheDir`. */
+export async function listEnvironments(cacheDir: string = environmentCacheDir()): Promise<EnvironmentList> {
+  const environments = [];
+  for (const entry of CATALOG) environments.push(summarize(entry, await cacheState(cacheDir, entry.name)));
+  return { catalog_version: CATALOG_VERSION, cache_dir: cacheDir, environments };
+}
+
+/** Everything known about `name` in `cacheDir`: install state, paths, digests, sizes. Unknown names throw `not_found`. */
+export async function inspectEnvironment(name: string, cacheDir: string = environmentCacheDir()): Promise<EnvironmentDetails> {
+  const entry = catalogEntry(name);
+  return detail(entry, await cacheState(cacheDir, name), installedKernel(cacheDir));
+}
+
+/**
+ * Install `name` (OCI artifact when a registry is configured and answers,
+ * else a local mmdebstrap build), printing `[pull] phase=…` lines through
+ * `onProgress`. Returns at once, `pulled: false`, when it is already
+ * installed; concurrent pulls of one environment do the work once.
+ */
+export async function pullEnvironment(name: string, options: PullOptions = {}): Promise<PullResult> {
+  const started = Date.now();
+  const cacheDir = options.cacheDir ?? environmentCacheDir(options.env);
+  const { pulled } = await pullEnvironmentInto(name, { ...options, cacheDir });
+  return { ...(await inspectEnvironment(name, cacheDir)), pulled, duration_ms: Date.now() - started };
+}
+
+/** Remove temp dirs of dead pulls, broken or retired environments, and stale locks; says what it freed. */
+export async function pruneEnvironments(cacheDir: string = environmentCacheDir()): Promise<PruneResult> {
+  return pruneCache(cacheDir);
+}
+
+/**
+ * The installed environment `name` (kernel filled when one is installed,
+ * without network access). Throws `not_found` with the pull command as hint
+ * when it is not installed.
+ */
+export async function getInstalledEnvironment(name: string, cacheDir: string = environmentCacheDir()): Promise<InstalledEnvironment> {
+  catalogEntry(name);
+  const state = await cacheState(cacheDir, name);
+  if (state.status !== "installed") {
+    throw new PyroError("not_found", `environment ${name} is not installed${state.status === "broken" ? ` (broken: ${state.reason})` : ""}`, {
+      hint: `pyro env pull ${name}`,
+      details: { environment: name, cache_dir: cacheDir },
+    });
+  }
+  const kernel = installedKernel(cacheDir);
+  return {
+    name,
+    dir: state.paths.dir,
+    rootfsDir: state.paths.rootfs,
+    rootImage: state.paths.image,
+    ...(kernel ? { kernel } : {}),
+  };
+}
+
+/** Options of {@link ensureEnvironment}. */
+export interface EnsureOptions extends PullOptions {
+  /** Also install the shared guest kernel (VM backends need it; default true). */
+  kernel?: boolean;
+}
+
+/** The installed environment `name`, pulling it (and the guest kernel) first when missing. */
+export async function ensureEnvironment(name: string, options: EnsureOptions = {}): Promise<InstalledEnvironment> {
+  const cacheDir = options.cacheDir ?? environmentCacheDir(options.env);
+  await pullEnvironmentInto(name, { ...options, cacheDir });
+  const installed = await getInstalledEnvironment(name, cacheDir);
+  if (options.kernel === false || installed.kernel) return installed;
+  return { ...installed, kernel: await ensureKernel(cacheDir, options.onProgress) };
+}
