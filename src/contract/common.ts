@@ -55,3 +55,8 @@ export const cleanupResult = z.object({
   reason: z.string(),
   vm_id: z.string(),
 });
+
+/** Force one backend instead of the automatic choice (also `PYRO_BACKEND`). */
+export const backendChoice = backendName
+  .optional()
+  .describe("Force a backend: firecracker, qemu or sandbox (default: the fastest that can boot a guest; env PYRO_BACKEND)");

@@ -28,5 +28,5 @@ export const LIMITS = {
   timeout_seconds: { min: 1, max: 86_400 },
   ttl_seconds: { min: 10, max: 2_592_000 },
   /** Per stream; output past it is dropped and flagged `*_truncated`. */
-  max_output_bytes: 8 * 1024 * 1024,
+  max_output_bytes: 1024 * 1024,
 } as const;

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { defineOperation } from "../operation.js";
 import {
   allowHostCompat,
+  backendChoice,
   backendName,
   cleanupResult,
   commandResultFields,
@@ -44,6 +45,7 @@ const createFields = {
   ttl_seconds: ttlSeconds,
   network,
   allow_host_compat: allowHostCompat,
+  backend: backendChoice,
 };
 
 const oneShotResult = z.object({

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { defineOperation } from "../operation.js";
 import {
   allowHostCompat,
+  backendChoice,
   backendName,
   commandResultFields,
   environmentName,
@@ -68,6 +69,7 @@ export const createWorkspace = defineOperation({
     ttl_seconds: ttlSeconds,
     network_policy: networkPolicy,
     allow_host_compat: allowHostCompat,
+    backend: backendChoice,
     seed_path: z.string().optional().describe("Host directory or .tar/.tar.gz/.tgz archive to seed /workspace"),
     secrets: z.array(secretDefinition).optional().describe("Secrets: {name, value} or {name, file_path}"),
   }),

@@ -1,0 +1,257 @@
+import type { CliBindings } from "./binding.js";
+import { formatBytes, printCommandOutput, printFields, yesNo } from "./format.js";
+
+const VM_ONLY = "VM lifecycle calls are SDK and MCP only (CONTRACT.md); use `pyro run` on the command line";
+const workspace = { field: "workspace_id", name: "workspace-id" };
+const shell = [workspace, { field: "shell_id", name: "shell-id" }];
+const service = [workspace, { field: "service_name", name: "name" }];
+
+function pairs(values: string[], what: string): Array<[string, string]> {
+  return values.map((value) => {
+    const at = value.indexOf("=");
+    if (at <= 0) throw new Error(`${what} must look like NAME=VALUE, got ${JSON.stringify(value)}`);
+    return [value.slice(0, at), value.slice(at + 1)];
+  });
+}
+
+function append(input: Record<string, unknown>, field: string, items: unknown[]): void {
+  input[field] = [...((input[field] as unknown[] | undefined) ?? []), ...items];
+}
+
+/** Every operation's place on the command line (CONTRACT.md "CLI"). */
+export const CLI_BINDINGS: CliBindings = {
+  runInVm: {
+    path: ["run"],
+    positionals: [{ field: "environment", name: "environment" }],
+    trailingCommand: true,
+    print: (result, out) => {
+      printCommandOutput(result, out);
+      return result.exit_code;
+    },
+  },
+  createVm: { none: VM_ONLY },
+  startVm: { none: VM_ONLY },
+  execVm: { none: VM_ONLY },
+  stopVm: { none: VM_ONLY },
+  deleteVm: { none: VM_ONLY },
+  statusVm: { none: VM_ONLY },
+  networkInfoVm: { none: VM_ONLY },
+  reapExpired: { none: VM_ONLY },
+  doctor: {
+    path: ["doctor"],
+    print: (r, out) => {
+      out.stdout(`Platform: ${r.platform}\n`);
+      out.stdout(`Runtime: ${r.runtime.ok ? "PASS" : "FAIL"}\n`);
+      out.stdout(`KVM: exists=${yesNo(r.kvm.exists)} readable=${yesNo(r.kvm.readable)} writable=${yesNo(r.kvm.writable)} standard_guests=${yesNo(r.kvm.standard_guests)}\n`);
+      out.stdout(`Environment cache: ${r.environment_cache}\n`);
+      out.stdout(`Capabilities: vm_boot=${yesNo(r.capabilities.vm_boot)} guest_exec=${yesNo(r.capabilities.guest_exec)} guest_network=${yesNo(r.capabilities.guest_network)}\n`);
+      out.stdout(`Networking: tun=${yesNo(r.networking.tun)} ip_forward=${yesNo(r.networking.ip_forward)}\n`);
+      for (const b of r.backends) {
+        const facts = Object.entries(b.details).map(([k, v]) => `${k}=${v}`).join(" ");
+        out.stdout(`Backend ${b.name}: ${b.usable ? "usable" : `unusable (${b.reason})`}${facts ? ` ${facts}` : ""}\n`);
+        if (!b.usable && b.fix) out.stdout(`  fix: ${b.fix}\n`);
+      }
+      out.stdout(`Selected backend: ${r.selected_backend ?? "none"} (${r.selected_reason})\n`);
+      return r.runtime.ok ? 0 : 1;
+    },
+  },
+  listEnvironments: {
+    path: ["env", "list"],
+    print: (r, out) => {
+      out.stdout(`Catalog version: ${r.catalog_version}\n`);
+      for (const e of r.environments) {
+        out.stdout(`${e.name} [${e.installed ? "installed" : "not installed"}] ${e.description}\n`);
+      }
+    },
+  },
+  pullEnvironment: {
+    path: ["env", "pull"],
+    positionals: [{ field: "environment", name: "environment" }],
+    print: (r, out) => {
+      out.stdout(`${r.pulled ? "Pulled" : "Already installed"}: ${r.name}\n`);
+      out.stdout(`Source: ${r.source}\nPath: ${r.path}\nSize: ${formatBytes(r.size_bytes ?? 0)}\n`);
+    },
+  },
+  inspectEnvironment: {
+    path: ["env", "inspect"],
+    positionals: [{ field: "environment", name: "environment" }],
+    print: (r, out) => printFields(r, out),
+  },
+  pruneEnvironments: {
+    path: ["env", "prune"],
+    print: (r, out) => {
+      for (const item of r.removed) out.stdout(`Removed ${item.path} (${item.reason}, ${formatBytes(item.bytes)})\n`);
+      out.stdout(`Freed: ${formatBytes(r.freed_bytes)}\n`);
+    },
+  },
+  createWorkspace: {
+    path: ["workspace", "create"],
+    positionals: [{ field: "environment", name: "environment" }],
+    hide: ["secrets"],
+    extra: [
+      {
+        flags: "--secret <NAME=VALUE>",
+        description: "A literal secret (repeatable); never stored in the workspace record",
+        repeatable: true,
+        apply: (input, values: string[]) => append(input, "secrets", pairs(values, "--secret").map(([name, value]) => ({ name, value }))),
+      },
+      {
+        flags: "--secret-file <NAME=PATH>",
+        description: "A secret read from a host file (repeatable)",
+        repeatable: true,
+        apply: (input, values: string[]) =>
+          append(input, "secrets", pairs(values, "--secret-file").map(([name, file_path]) => ({ name, file_path }))),
+      },
+    ],
+    print: (r, out) => printFields(r, out),
+  },
+  listWorkspaces: {
+    path: ["workspace", "list"],
+    print: (r, out) => {
+      for (const w of r.workspaces) out.stdout(`${w.workspace_id} ${w.state} ${w.environment} ${w.backend} expires=${w.expires_at}\n`);
+    },
+  },
+  pushWorkspaceSync: {
+    path: ["workspace", "sync", "push"],
+    positionals: [workspace, { field: "source_path", name: "source" }],
+    print: (r, out) => out.stdout(`Synced ${r.entries} entries (${formatBytes(r.bytes)}) into ${r.dest}\n`),
+  },
+  execWorkspace: {
+    path: ["workspace", "exec"],
+    positionals: [workspace],
+    trailingCommand: true,
+    print: (result, out) => {
+      printCommandOutput(result, out);
+      return result.exit_code;
+    },
+  },
+  statusWorkspace: { path: ["workspace", "status"], positionals: [workspace], print: (r, out) => printFields(r, out) },
+  logsWorkspace: {
+    path: ["workspace", "logs"],
+    positionals: [workspace],
+    print: (r, out) => {
+      for (const e of r.entries) out.stdout(`#${e.sequence} exit=${e.exit_code} ${e.duration_ms}ms $ ${e.command}\n${e.stdout}${e.stderr}`);
+    },
+  },
+  deleteWorkspace: { path: ["workspace", "delete"], positionals: [workspace], print: (r, out) => out.stdout(`Deleted ${r.workspace_id}\n`) },
+  diffWorkspace: {
+    path: ["workspace", "diff"],
+    positionals: [workspace],
+    print: (r, out) => {
+      if (!r.changed) out.stdout("No changes since the baseline\n");
+      for (const f of r.files) out.stdout(f.diff ?? `${f.status} ${f.path}${f.binary ? " (binary)" : ""}\n`);
+    },
+  },
+  exportWorkspace: {
+    path: ["workspace", "export"],
+    positionals: [workspace, { field: "path", name: "path" }],
+    rename: { output_path: "output" },
+    print: (r, out) => out.stdout(`Exported ${r.path} to ${r.output_path} (${r.entries} entries, ${formatBytes(r.bytes)})\n`),
+  },
+  createSnapshot: {
+    path: ["workspace", "snapshot", "create"],
+    positionals: [workspace, { field: "snapshot_name", name: "name" }],
+    print: (r, out) => out.stdout(`Snapshot ${r.name} created (${r.entries} entries)\n`),
+  },
+  listSnapshots: {
+    path: ["workspace", "snapshot", "list"],
+    positionals: [workspace],
+    print: (r, out) => {
+      for (const s of r.snapshots) out.stdout(`${s.name} ${s.created_at} ${s.entries} entries ${formatBytes(s.bytes)}\n`);
+    },
+  },
+  deleteSnapshot: {
+    path: ["workspace", "snapshot", "delete"],
+    positionals: [workspace, { field: "snapshot_name", name: "name" }],
+    print: (r, out) => out.stdout(`Snapshot ${r.name} deleted\n`),
+  },
+  resetWorkspace: { path: ["workspace", "reset"], positionals: [workspace], print: (r, out) => printFields(r, out) },
+  stopWorkspace: { path: ["workspace", "stop"], positionals: [workspace], print: (r, out) => printFields(r, out) },
+  startWorkspace: { path: ["workspace", "start"], positionals: [workspace], print: (r, out) => printFields(r, out) },
+  listWorkspaceDisk: {
+    path: ["workspace", "disk", "list"],
+    positionals: [workspace, { field: "path", name: "path", optional: true }],
+    print: (r, out) => {
+      for (const e of r.entries) out.stdout(`${e.mode} ${String(e.size).padStart(10)} ${e.path}\n`);
+    },
+  },
+  readWorkspaceDisk: {
+    path: ["workspace", "disk", "read"],
+    positionals: [workspace, { field: "path", name: "path" }],
+    print: (r, out) => out.stdout(r.content),
+  },
+  exportWorkspaceDisk: {
+    path: ["workspace", "disk", "export"],
+    positionals: [workspace],
+    rename: { output_path: "output" },
+    print: (r, out) => out.stdout(`Exported ${formatBytes(r.bytes)} to ${r.output_path}\n`),
+  },
+  openShell: { path: ["workspace", "shell", "open"], positionals: [workspace], print: (r, out) => out.stdout(`${r.shell_id}\n`) },
+  readShell: {
+    path: ["workspace", "shell", "read"],
+    positionals: shell,
+    print: (r, out) => {
+      out.stdout(r.output);
+      if (r.dropped_chars > 0) out.stderr(`[pyro] ${r.dropped_chars} characters were dropped before this read\n`);
+      out.stderr(`[shell] next_cursor=${r.next_cursor} alive=${r.alive}\n`);
+    },
+  },
+  writeShell: {
+    path: ["workspace", "shell", "write"],
+    positionals: shell,
+    rename: { append_newline: "newline" },
+    print: (r, out) => out.stdout(`Wrote ${r.written_chars} characters\n`),
+  },
+  signalShell: {
+    path: ["workspace", "shell", "signal"],
+    positionals: shell,
+    rename: { signal_name: "signal" },
+    print: (r, out) => out.stdout(`Sent ${r.signal_name}\n`),
+  },
+  closeShell: { path: ["workspace", "shell", "close"], positionals: shell, print: (r, out) => out.stdout(`Closed ${r.shell_id}\n`) },
+  startService: {
+    path: ["workspace", "service", "start"],
+    positionals: service,
+    trailingCommand: true,
+    hide: ["readiness", "published_ports"],
+    extra: [
+      { flags: "--ready-file <path>", description: "Ready once this file exists (relative to --cwd)", apply: (i, v: string) => (i.readiness = { kind: "file", path: v }) },
+      { flags: "--ready-tcp <host:port>", description: "Ready once this address accepts TCP", apply: (i, v: string) => (i.readiness = { kind: "tcp", address: v }) },
+      { flags: "--ready-http <url>", description: "Ready once this URL answers 2xx/3xx", apply: (i, v: string) => (i.readiness = { kind: "http", url: v }) },
+      { flags: "--ready-command <cmd>", description: "Ready once this command exits 0 (the escape hatch)", apply: (i, v: string) => (i.readiness = { kind: "command", command: v }) },
+      {
+        flags: "--publish <HOST_PORT:GUEST_PORT>",
+        description: "Publish a guest port on 127.0.0.1 (repeatable)",
+        repeatable: true,
+        apply: (input, values: string[]) =>
+          append(
+            input,
+            "published_ports",
+            values.map((value) => {
+              const match = /^(\d+):(\d+)$/.exec(value);
+              if (!match) throw new Error(`--publish must look like HOST_PORT:GUEST_PORT, got ${JSON.stringify(value)}`);
+              return { host_port: Number(match[1]), guest_port: Number(match[2]) };
+            }),
+          ),
+      },
+    ],
+    print: (r, out) => printFields(r, out),
+  },
+  listServices: {
+    path: ["workspace", "service", "list"],
+    positionals: [workspace],
+    print: (r, out) => {
+      for (const s of r.services) out.stdout(`${s.service_name} ${s.state} pid=${s.pid ?? "-"} exit=${s.exit_code ?? "-"}\n`);
+    },
+  },
+  statusService: { path: ["workspace", "service", "status"], positionals: service, print: (r, out) => printFields(r, out) },
+  logsService: {
+    path: ["workspace", "service", "logs"],
+    positionals: service,
+    print: (r, out) => {
+      out.stdout(r.stdout);
+      out.stderr(r.stderr);
+    },
+  },
+  stopService: { path: ["workspace", "service", "stop"], positionals: service, print: (r, out) => printFields(r, out) },
+};

@@ -1,0 +1,75 @@
+import { OPERATIONS, type OperationName, type OperationResult, type ParsedInput } from "../contract/index.js";
+import { PyroError } from "../util/errors.js";
+import type { CoreContext } from "./context.js";
+import { EnvironmentService } from "./environments.js";
+import { runDoctor } from "./doctor.js";
+import { VmService } from "./vms/service.js";
+
+/** The implementation of one operation: validated input in, result out. */
+export type Handler<K extends OperationName> = (input: ParsedInput<K>) => Promise<OperationResult<K>>;
+
+/** One handler per operation; the mapped type makes a missing one a type error. */
+export type Handlers = { [K in OperationName]: Handler<K> };
+
+/** The typed answer of an operation an open issue still builds. */
+function planned<K extends OperationName>(name: K): Handler<K> {
+  return async () => {
+    const operation = OPERATIONS[name];
+    throw new PyroError("unsupported", `${name} is not available yet: ${operation.planned ?? "planned"} is still being built`, {
+      hint: "see the README's 'Status' table for what works today",
+    });
+  };
+}
+
+/** Wire every operation to the core services of one context. */
+export function createHandlers(context: CoreContext): Handlers {
+  const vms = new VmService(context);
+  const environments = new EnvironmentService(context);
+  return {
+    runInVm: (input) => vms.run(input),
+    createVm: (input) => vms.create(input),
+    startVm: (input) => vms.start(input.vm_id),
+    execVm: (input) => vms.exec(input),
+    stopVm: (input) => vms.stop(input.vm_id),
+    deleteVm: (input) => vms.delete(input.vm_id),
+    statusVm: (input) => vms.status(input.vm_id),
+    networkInfoVm: (input) => vms.networkInfo(input.vm_id),
+    reapExpired: async () => {
+      const reaped_vms = await vms.reapExpired();
+      return { reaped_vms, reaped_workspaces: [], count: reaped_vms.length };
+    },
+    listEnvironments: () => environments.list(),
+    pullEnvironment: (input) => environments.pull(input.environment),
+    inspectEnvironment: (input) => environments.inspect(input.environment),
+    pruneEnvironments: () => environments.prune(),
+    doctor: () => runDoctor(context),
+    createWorkspace: planned("createWorkspace"),
+    listWorkspaces: planned("listWorkspaces"),
+    pushWorkspaceSync: planned("pushWorkspaceSync"),
+    execWorkspace: planned("execWorkspace"),
+    statusWorkspace: planned("statusWorkspace"),
+    logsWorkspace: planned("logsWorkspace"),
+    deleteWorkspace: planned("deleteWorkspace"),
+    diffWorkspace: planned("diffWorkspace"),
+    exportWorkspace: planned("exportWorkspace"),
+    createSnapshot: planned("createSnapshot"),
+    listSnapshots: planned("listSnapshots"),
+    deleteSnapshot: planned("deleteSnapshot"),
+    resetWorkspace: planned("resetWorkspace"),
+    stopWorkspace: planned("stopWorkspace"),
+    startWorkspace: planned("startWorkspace"),
+    listWorkspaceDisk: planned("listWorkspaceDisk"),
+    readWorkspaceDisk: planned("readWorkspaceDisk"),
+    exportWorkspaceDisk: planned("exportWorkspaceDisk"),
+    openShell: planned("openShell"),
+    readShell: planned("readShell"),
+    writeShell: planned("writeShell"),
+    signalShell: planned("signalShell"),
+    closeShell: planned("closeShell"),
+    startService: planned("startService"),
+    listServices: planned("listServices"),
+    statusService: planned("statusService"),
+    logsService: planned("logsService"),
+    stopService: planned("stopService"),
+  };
+}

@@ -1,0 +1,2 @@
+export { createServer, mcpTools } from "./server.js";
+export { serveMcpOverStdio } from "./stdio.js";

@@ -1,0 +1,16 @@
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import type { Pyro } from "../sdk/index.js";
+import { createServer } from "./server.js";
+
+/** Serve MCP on stdin/stdout until the client closes the connection. */
+export async function serveMcpOverStdio(pyro: Pyro): Promise<void> {
+  const server = createServer({ pyro });
+  const transport = new StdioServerTransport();
+  const closed = new Promise<void>((resolve) => {
+    transport.onclose = () => resolve();
+    process.stdin.once("end", () => resolve());
+  });
+  await server.connect(transport);
+  await closed;
+  await server.close();
+}

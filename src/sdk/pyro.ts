@@ -1,0 +1,74 @@
+import {
+  OPERATIONS,
+  OPERATION_NAMES,
+  type OperationInput,
+  type OperationName,
+  type OperationResult,
+} from "../contract/index.js";
+import { createCore, type Handlers } from "../core/index.js";
+import { parseInput } from "./validate.js";
+
+/** Options of {@link Pyro}. */
+export interface PyroOptions {
+  /** Where VM and workspace records live (default `PYRO_STATE_DIR` or `~/.local/state/pyro-mcp`). */
+  stateDir?: string;
+  /** Environment cache (default `PYRO_ENVIRONMENT_CACHE_DIR` or `~/.cache/pyro-mcp/environments`). */
+  cacheDir?: string;
+  /** Environment variables to read instead of `process.env`. */
+  env?: NodeJS.ProcessEnv;
+  /** Receives phase and progress lines of long work (`[pull] phase=…`). Silent by default. */
+  onProgress?: (line: string) => void;
+}
+
+type MethodFor<K extends OperationName> = {} extends OperationInput<K>
+  ? (input?: OperationInput<K>) => Promise<OperationResult<K>>
+  : (input: OperationInput<K>) => Promise<OperationResult<K>>;
+
+/** One camelCase method per operation, taking and returning snake_case objects. */
+export type PyroMethods = { [K in OperationName]: MethodFor<K> };
+
+// Declaration merging gives the class one typed method per catalog entry.
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unsafe-declaration-merging
+export interface Pyro extends PyroMethods {}
+
+/**
+ * The pyro SDK: every operation of CONTRACT.md as a method. Inputs are
+ * validated here (the edge); results are plain objects, identical to the MCP
+ * tools' structured results and the CLI's `--json` output.
+ *
+ * @example
+ * const pyro = new Pyro();
+ * const result = await pyro.runInVm({ environment: "debian:12", command: "git --version" });
+ */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export class Pyro {
+  private readonly handlers: Handlers;
+
+  constructor(options: PyroOptions = {}) {
+    const core = createCore({
+      stateDir: options.stateDir,
+      cacheDir: options.cacheDir,
+      env: options.env,
+      progress: options.onProgress,
+    });
+    this.handlers = core.handlers;
+  }
+
+  /** Call an operation by its SDK name with unvalidated input (what the CLI and MCP faces use). */
+  async call<K extends OperationName>(name: K, input: unknown): Promise<OperationResult<K>> {
+    const operation = OPERATIONS[name];
+    const parsed = parseInput(name, operation.input, input);
+    const handler = this.handlers[name] as (input: unknown) => Promise<OperationResult<K>>;
+    return handler(parsed);
+  }
+}
+
+for (const name of OPERATION_NAMES) {
+  Object.defineProperty(Pyro.prototype, name, {
+    value: function (this: Pyro, input?: unknown) {
+      return this.call(name, input);
+    },
+    writable: true,
+    configurable: true,
+  });
+}
