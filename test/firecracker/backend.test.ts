@@ -1,0 +1,254 @@
+import { existsSync, readFileSync, statSync, writeFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { Socket } from "node:net";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { MachineHandle, MachineSpec } from "../../src/runtime/backend.js";
+import { FirecrackerBackend } from "../../src/runtime/firecracker/backend.js";
+import { AGENT_VSOCK_PORT, VM_FILES } from "../../src/runtime/firecracker/constants.js";
+import { isProcessAlive } from "../../src/runtime/firecracker/process.js";
+import { PyroError } from "../../src/util/errors.js";
+import type { RecordedCall } from "./fixtures/fake-api-server.mjs";
+import { AGENT_BIN, FAKE_FIRECRACKER, fakeMachine, tempDir } from "./helpers.js";
+
+const USE_AGENT = existsSync(AGENT_BIN);
+
+function readCalls(file: string): RecordedCall[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, "utf8")
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => JSON.parse(l) as RecordedCall);
+}
+
+function readSome(socket: Socket, n: number, timeoutMs = 5000): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    let got = Buffer.alloc(0);
+    const timer = setTimeout(() => reject(new Error(`read timeout, got ${JSON.stringify(got.toString("latin1"))}`)), timeoutMs);
+    socket.on("data", (chunk: Buffer) => {
+      got = Buffer.concat([got, chunk]);
+      if (got.length >= n) {
+        clearTimeout(timer);
+        resolve(got);
+      }
+    });
+  });
+}
+
+/** PYROSYNC + a hello CONTROL frame on stream 0 (protocol/SPEC.md). */
+function helloBytes(nonce: string): Buffer {
+  const payload = Buffer.from(JSON.stringify({ op: "hello", protocol_version: 1, nonce, client: "pyro-mcp/test" }));
+  const header = Buffer.alloc(9);
+  header.writeUInt32BE(payload.length, 0);
+  header.writeUInt8(1, 4);
+  header.writeUInt32BE(0, 5);
+  return Buffer.concat([Buffer.from("PYROSYNC"), header, payload]);
+}
+
+describe("FirecrackerBackend with a fake firecracker binary", () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let spec: MachineSpec;
+  let record: string;
+  const started: MachineHandle[] = [];
+
+  const backend = (extra: NodeJS.ProcessEnv = {}, options: Partial<ConstructorParameters<typeof FirecrackerBackend>[0]> = {}): FirecrackerBackend =>
+    new FirecrackerBackend({
+      jailed: false,
+      env: {
+        PATH: process.env.PATH,
+        PYRO_FIRECRACKER_BIN: FAKE_FIRECRACKER,
+        FAKE_FC_RECORD: record,
+        ...(USE_AGENT ? { FAKE_FC_VSOCK_MODE: "agent", FAKE_FC_AGENT_BIN: AGENT_BIN } : { FAKE_FC_VSOCK_MODE: "echo" }),
+        ...extra,
+      },
+      ...options,
+    });
+
+  beforeEach(() => {
+    tmp = tempDir();
+    spec = fakeMachine(tmp.dir);
+    record = join(tmp.dir, "calls.jsonl");
+  });
+  afterEach(async () => {
+    const b = new FirecrackerBackend({ jailed: false });
+    for (const h of started.splice(0)) await b.kill(h);
+    tmp.remove();
+  });
+
+  it(`boots with the documented sequence and reaches the ${USE_AGENT ? "real pyro agent" : "echo"} over vsock`, async () => {
+    const fc = backend();
+    const phases: string[] = [];
+    const handle = await fc.start(spec, { bootTimeoutMs: 10_000, onProgress: (m) => phases.push(m) });
+    started.push(handle);
+    expect(fc.isRunning(handle)).toBe(true);
+    expect(handle.backend).toBe("firecracker");
+    expect(handle.pidStartTime).toMatch(/^\d+$/);
+    expect(phases.some((p) => p.startsWith("phase=wait-agent"))).toBe(true);
+
+    const calls = readCalls(record);
+    expect(calls.every((c) => c.status < 300), JSON.stringify(calls.filter((c) => c.status >= 300))).toBe(true);
+    expect(calls.filter((c) => c.method !== "GET").map((c) => `${c.method} ${c.path}`)).toEqual([
+      "PUT /logger",
+      "PUT /metrics",
+      "PUT /machine-config",
+      "PUT /boot-source",
+      "PUT /drives/rootfs",
+      "PUT /vsock",
+      "PUT /actions",
+    ]);
+    const body = (path: string): unknown => calls.find((c) => c.path === path && c.method === "PUT")?.body;
+    expect(body("/logger")).toEqual({ log_path: join(spec.dir, VM_FILES.log), level: "Info", show_level: true, show_log_origin: false });
+    expect(body("/metrics")).toEqual({ metrics_path: join(spec.dir, VM_FILES.metrics) });
+    expect(body("/machine-config")).toEqual({ vcpu_count: 2, mem_size_mib: 512, smt: false });
+    expect(body("/boot-source")).toEqual({
+      kernel_image_path: spec.environment.kernel?.vmlinux,
+      initrd_path: spec.environment.kernel?.initramfs,
+      boot_args: `console=ttyS0 reboot=k panic=1 pci=off root=/dev/vda rw pyro.hostname=pyro-vm1 pyro.agent_vsock_port=${AGENT_VSOCK_PORT}`,
+    });
+    expect(body("/drives/rootfs")).toEqual({
+      drive_id: "rootfs",
+      path_on_host: join(spec.dir, VM_FILES.rootDisk),
+      is_root_device: true,
+      is_read_only: false,
+      cache_type: "Unsafe",
+      io_engine: "Sync",
+    });
+    expect(body("/vsock")).toEqual({ guest_cid: 3, uds_path: join(spec.dir, VM_FILES.vsockSocket) });
+    expect(body("/actions")).toEqual({ action_type: "InstanceStart" });
+
+    // Per-VM root disk is a private copy of the environment image.
+    const disk = join(spec.dir, VM_FILES.rootDisk);
+    expect(readFileSync(disk)).toEqual(readFileSync(spec.environment.rootImage));
+    expect(statSync(join(spec.dir, VM_FILES.log)).isFile()).toBe(true);
+    expect(readFileSync(join(spec.dir, VM_FILES.console), "utf8")).toContain("fake firecracker vm1");
+
+    const stream = (await fc.connect(spec, handle)) as Socket;
+    if (USE_AGENT) {
+      stream.write(helloBytes("abcd1234"));
+      const answer = await readSome(stream, 20);
+      expect(answer.toString("latin1")).toContain("PYROSYNC");
+    } else {
+      stream.write("hello vsock");
+      expect((await readSome(stream, 11)).toString()).toBe("hello vsock");
+    }
+    stream.destroy();
+  });
+
+  it("passes the network interface when a TAP device is given", async () => {
+    const fc = backend({}, { tapDevice: () => "tap-pyro0" });
+    expect(fc.capabilities.guest_network).toBe(true);
+    const handle = await fc.start({ ...spec, network: "egress" }, { bootTimeoutMs: 10_000 });
+    started.push(handle);
+    const net = readCalls(record).find((c) => c.path === "/network-interfaces/eth0");
+    expect(net?.status).toBe(204);
+    expect(net?.body).toMatchObject({ iface_id: "eth0", host_dev_name: "tap-pyro0" });
+    expect((net?.body as { guest_mac: string }).guest_mac).toMatch(/^06(:[0-9a-f]{2}){5}$/);
+  });
+
+  it("retries the vsock connection until the agent listens", async () => {
+    const fc = backend({ FAKE_FC_VSOCK_MODE: "echo", FAKE_FC_AGENT_DELAY_MS: "400" });
+    const t0 = Date.now();
+    const handle = await fc.start(spec, { bootTimeoutMs: 10_000 });
+    started.push(handle);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(400);
+  });
+
+  it("fails with a timeout and kills firecracker when the agent never answers", async () => {
+    const fc = backend({ FAKE_FC_VSOCK_MODE: "refuse" });
+    const error = (await fc.start(spec, { bootTimeoutMs: 2500 }).catch((e: unknown) => e)) as PyroError;
+    expect(error).toBeInstanceOf(PyroError);
+    expect(error.code).toBe("timeout");
+    expect(String(error.details?.last_error)).toMatch(/nothing in the guest accepted/);
+    expect(error.message).toMatch(/did not accept vsock port 10000/);
+    expect(String(error.details?.console)).toContain("fake firecracker");
+    expect(readCalls(record).some((c) => c.path === "/actions")).toBe(true);
+  });
+
+  it("surfaces fault_message from a rejected boot request", async () => {
+    const fc = backend({ FAKE_FC_FAIL: "PUT /boot-source" });
+    const error = (await fc.start(spec, { bootTimeoutMs: 5000 }).catch((e: unknown) => e)) as PyroError;
+    expect(error.code).toBe("guest_failure");
+    expect(error.message).toContain("injected failure for PUT /boot-source");
+    expect(error.details?.fault_message).toBe("injected failure for PUT /boot-source");
+  });
+
+  it("stop(): SendCtrlAltDel ends a guest that did not power off by itself", async () => {
+    const fc = backend();
+    const handle = await fc.start(spec, { bootTimeoutMs: 10_000 });
+    started.push(handle);
+    const t0 = Date.now();
+    await fc.stop(spec, handle, 2000);
+    const took = Date.now() - t0;
+    expect(fc.isRunning(handle)).toBe(false);
+    // It waited half the grace for a voluntary exit, then Ctrl+Alt+Del ended it before the kill deadline.
+    expect(took).toBeGreaterThanOrEqual(950);
+    expect(took).toBeLessThan(1900);
+    const actions = readCalls(record).filter((c) => c.path === "/actions").map((c) => (c.body as { action_type: string }).action_type);
+    expect(actions).toEqual(["InstanceStart", "SendCtrlAltDel"]);
+    await fc.stop(spec, handle, 2000); // idempotent
+  });
+
+  it("stop(): kills firecracker after the deadline when Ctrl+Alt+Del is ignored", async () => {
+    const fc = backend({ FAKE_FC_IGNORE_CTRL_ALT_DEL: "1" });
+    const handle = await fc.start(spec, { bootTimeoutMs: 10_000 });
+    started.push(handle);
+    const t0 = Date.now();
+    await fc.stop(spec, handle, 600);
+    const took = Date.now() - t0;
+    expect(fc.isRunning(handle)).toBe(false);
+    expect(took).toBeGreaterThanOrEqual(550);
+    expect(readCalls(record).some((c) => (c.body as { action_type?: string } | undefined)?.action_type === "SendCtrlAltDel")).toBe(true);
+  });
+
+  it("restarts over stale API and vsock socket files and keeps the root disk", async () => {
+    const fc = backend();
+    const first = await fc.start(spec, { bootTimeoutMs: 10_000 });
+    started.push(first);
+    const disk = join(spec.dir, VM_FILES.rootDisk);
+    writeFileSync(disk, "guest wrote this");
+    await fc.kill(first);
+    // Firecracker leaves its sockets behind when killed; the fake refuses to start over them.
+    expect(existsSync(join(spec.dir, VM_FILES.apiSocket))).toBe(true);
+    expect(existsSync(join(spec.dir, VM_FILES.vsockSocket))).toBe(true);
+
+    const second = await fc.start(spec, { bootTimeoutMs: 10_000 });
+    started.push(second);
+    expect(second.pid).not.toBe(first.pid);
+    expect(fc.isRunning(second)).toBe(true);
+    expect(readFileSync(disk, "utf8")).toBe("guest wrote this");
+
+    await fc.kill(second);
+    await fc.cleanup(spec);
+    expect(existsSync(disk)).toBe(false);
+    expect(existsSync(join(spec.dir, VM_FILES.apiSocket))).toBe(false);
+  });
+
+  it("isRunning() rejects a reused pid (start time mismatch)", async () => {
+    const fc = backend();
+    const handle = await fc.start(spec, { bootTimeoutMs: 10_000 });
+    started.push(handle);
+    expect(fc.isRunning({ ...handle, pidStartTime: "1" })).toBe(false);
+    expect(isProcessAlive(handle.pid)).toBe(true);
+  });
+
+  it("connect() on a stopped machine is a failed_precondition", async () => {
+    const fc = backend();
+    const error = (await fc.connect(spec, { backend: "firecracker", pid: 999_999_999 }).catch((e: unknown) => e)) as PyroError;
+    expect(error.code).toBe("failed_precondition");
+  });
+
+  it("refuses an environment without a vmlinux, with a hint", async () => {
+    const fc = backend();
+    const bare = { ...spec, environment: { ...spec.environment, kernel: undefined } };
+    const error = (await fc.start(bare, { bootTimeoutMs: 1000 }).catch((e: unknown) => e)) as PyroError;
+    expect(error.code).toBe("unavailable");
+    expect(error.hint).toMatch(/vmlinux/);
+  });
+
+  it("a missing binary is unavailable at start", async () => {
+    const fc = backend({ PYRO_FIRECRACKER_BIN: join(tmp.dir, "nope") });
+    const error = (await fc.start(spec, { bootTimeoutMs: 1000 }).catch((e: unknown) => e)) as PyroError;
+    expect(error.code).toBe("unavailable");
+    expect(error.hint).toMatch(/PYRO_FIRECRACKER_BIN/);
+    mkdirSync(spec.dir, { recursive: true });
+  });
+});
