@@ -6,7 +6,8 @@
  * root and hands over with `switch_root` to `pyro.init=` (default
  * `/sbin/pyro-init`, the guest agent). Any failure prints a line starting
  * with `pyro-initramfs: error:` to the console and resets the machine, which
- * QEMU's `-no-reboot` turns into an exit.
+ * QEMU's `-no-reboot` turns into an exit. With `pyro.probe` on the command
+ * line it only prints `pyro-probe-ok` and powers off (the KVM usability probe).
  */
 export const INIT_SCRIPT = `#!/bin/sh
 export PATH=/bin
@@ -21,6 +22,9 @@ mkdir -p /proc /sys /dev /newroot /run
 mount -t proc -o nosuid,nodev,noexec proc /proc || fail "mount /proc"
 mount -t sysfs -o nosuid,nodev,noexec sysfs /sys || fail "mount /sys"
 mount -t devtmpfs -o nosuid,mode=0755 devtmpfs /dev || fail "mount /dev"
+case " $(cat /proc/cmdline) " in
+  *" pyro.probe "*) echo "pyro-probe-ok"; poweroff -f ;;
+esac
 root=/dev/vda
 rootfstype=ext4
 init=/sbin/pyro-init

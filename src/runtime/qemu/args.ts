@@ -1,0 +1,105 @@
+import type { NetworkPolicy, PublishedPort } from "../backend.js";
+import type { QemuLayout } from "./layout.js";
+
+/** The two machine types pyro can drive. */
+export type QemuMachine = "microvm" | "q35";
+/** The accelerator a machine runs under. */
+export type QemuAccel = "kvm" | "tcg";
+
+/** Guest address of QEMU user networking (slirp), its gateway and DNS forwarder. */
+export const USER_NET = { address: "10.0.2.15/24", gateway: "10.0.2.2", dns: "10.0.2.3" } as const;
+
+/** Everything that decides a QEMU command line. */
+export interface QemuArgsInput {
+  layout: QemuLayout;
+  machine: QemuMachine;
+  accel: QemuAccel;
+  vcpus: number;
+  memMib: number;
+  kernel: string;
+  initramfs: string;
+  rootDisk: string;
+  rootFormat: "qcow2" | "raw";
+  hostname: string;
+  network: NetworkPolicy;
+  publishedPorts: readonly PublishedPort[];
+  /** Host TSC kHz for `tsc_early_khz=` (omitted when unknown). */
+  tscKhz?: number;
+  /** Extra kernel command line words (tests, probes). */
+  extraCmdline?: readonly string[];
+}
+
+/** The kernel command line: console, root, quiet boot, panic → exit, and pyro's own keys. */
+export function kernelCmdline(input: QemuArgsInput): string {
+  const words = ["console=ttyS0", "root=/dev/vda", "rw", "quiet", "panic=-1", `pyro.hostname=${input.hostname}`];
+  if (input.tscKhz) words.push(`tsc_early_khz=${input.tscKhz}`);
+  if (input.machine === "microvm") words.push("pci=off");
+  if (input.network !== "off") words.push(`pyro.net=${USER_NET.address},${USER_NET.gateway},${USER_NET.dns}`);
+  words.push(...(input.extraCmdline ?? []));
+  return words.join(" ");
+}
+
+/**
+ * The argv (without the binary) of one VM: `-M microvm` with virtio-mmio
+ * devices, or q35 with virtio-pci; the root disk on virtio-blk; one
+ * virtio-serial controller with {@link QemuLayout.agentSockets} ports named
+ * `pyro.agent.N`, each a listening Unix socket; QMP on a Unix socket; the serial
+ * console into a file; user networking only when the policy allows it.
+ */
+export function buildQemuArgs(input: QemuArgsInput): string[] {
+  const { layout } = input;
+  const bus = input.machine === "microvm" ? "device" : "pci";
+  const args = [
+    "-nodefaults",
+    "-no-user-config",
+    "-nographic",
+    "-no-reboot",
+    "-machine",
+    input.machine === "microvm" ? "microvm,acpi=on,pit=on,pic=on,rtc=on" : "q35",
+    "-accel",
+    input.accel === "kvm" ? "kvm" : "tcg,thread=multi",
+    "-cpu",
+    input.accel === "kvm" ? "host" : "max",
+    "-smp",
+    String(input.vcpus),
+    "-m",
+    `${input.memMib}M`,
+    "-kernel",
+    input.kernel,
+    "-initrd",
+    input.initramfs,
+    "-append",
+    kernelCmdline(input),
+    "-serial",
+    `file:${layout.consoleLog}`,
+    "-pidfile",
+    layout.pidFile,
+    "-qmp",
+    `unix:${layout.qmpSocket},server=on,wait=off`,
+    "-drive",
+    `id=root,file=${escapeOption(input.rootDisk)},format=${input.rootFormat},if=none,cache=writeback,discard=unmap`,
+    "-device",
+    `virtio-blk-${bus},drive=root`,
+    "-device",
+    `virtio-rng-${bus}`,
+    "-device",
+    `virtio-serial-${bus}`,
+  ];
+  layout.agentSockets.forEach((socket, i) => {
+    args.push("-chardev", `socket,id=agent${i},path=${escapeOption(socket)},server=on,wait=off`);
+    args.push("-device", `virtserialport,chardev=agent${i},name=pyro.agent.${i}`);
+  });
+  if (input.network !== "off") {
+    const forwards =
+      input.network === "egress+published-ports"
+        ? input.publishedPorts.map((p) => `,hostfwd=tcp:127.0.0.1:${p.host_port}-:${p.guest_port}`).join("")
+        : "";
+    args.push("-netdev", `user,id=net0${forwards}`, "-device", `virtio-net-${bus},netdev=net0`);
+  }
+  return args;
+}
+
+/** QEMU option values escape a comma by doubling it. */
+function escapeOption(value: string): string {
+  return value.replace(/,/g, ",,");
+}

@@ -1,0 +1,337 @@
+import { existsSync } from "node:fs";
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Duplex } from "node:stream";
+import type { Backend, BackendAvailability, BackendCapabilities, MachineHandle, MachineSpec, StartOptions } from "../backend.js";
+import type { KernelArtifacts } from "../../environments/types.js";
+import { installedKernel } from "../../environments/kernel/index.js";
+import { PyroError, toPyroError } from "../../util/errors.js";
+import { environmentCacheDir, stateDir } from "../../util/paths.js";
+import { isProcessAlive, signalProcess, waitFor } from "../../util/process.js";
+import { decideAccel, type AccelDecision } from "./accel.js";
+import { buildQemuArgs, type QemuMachine } from "./args.js";
+import { logTail } from "./console.js";
+import { ensureRootDisk, type RootDiskMode } from "./disk.js";
+import { exchangeHello } from "./hello.js";
+import { findQemu, findQemuImg, hostTscKhz } from "./host.js";
+import { checkSocketPaths, qemuLayout, type QemuLayout } from "./layout.js";
+import { openAgentPort } from "./ports.js";
+import { commandLineMentions, readPidFile, spawnQemu } from "./process.js";
+import { qmpCommand } from "./qmp.js";
+
+/** Options of {@link QemuBackend}; the defaults suit production. */
+export interface QemuBackendOptions {
+  /** Environment for lookups and the QEMU process (default `process.env`). */
+  env?: NodeJS.ProcessEnv;
+  /** Machine type (default `PYRO_QEMU_MACHINE`, else `microvm`). */
+  machine?: QemuMachine;
+  /** KVM device node (default `/dev/kvm`). */
+  kvmPath?: string;
+  /** Where the KVM probe result is cached (default `<state dir>/qemu-kvm-probe.json`). */
+  probeCacheFile?: string;
+  /** Kernel that availability() reports and probes KVM with (default: the newest installed one). */
+  kernel?: KernelArtifacts;
+  /** How long connect() waits for a free agent port (default 30 s). */
+  connectTimeoutMs?: number;
+}
+
+/**
+ * Optional {@link MachineSpec} fields this backend reads (proposed for
+ * backend.ts). `rootDisk: "raw"` gives the machine a private raw ext4 copy of
+ * the environment image that debugfs can read while it is stopped (workspaces);
+ * the default `"overlay"` is a qcow2 layer over the read-only image (VMs).
+ */
+export interface QemuSpecExtras {
+  rootDisk?: RootDiskMode;
+}
+
+/** Fields of a QEMU {@link MachineHandle}. */
+export interface QemuHandle extends MachineHandle {
+  backend: "qemu";
+  machine: QemuMachine;
+  accel: "kvm" | "tcg";
+  qmp_socket: string;
+  agent_sockets: string[];
+  agent_locks: string[];
+  console_log: string;
+  qemu_log: string;
+  root_disk: string;
+  root_disk_format: "qcow2" | "raw";
+}
+
+/**
+ * The QEMU backend: boots Debian's cloud kernel with pyro's initramfs on
+ * `-M microvm` (or q35), KVM when it runs a standard guest, else TCG. The
+ * agent is reached over virtio-serial ports `pyro.agent.0…7`, each a Unix
+ * socket in the machine directory. See docs/qemu.md.
+ */
+export class QemuBackend implements Backend {
+  readonly name = "qemu" as const;
+  readonly capabilities: BackendCapabilities = {
+    vm_boot: true,
+    guest_exec: true,
+    guest_network: true,
+    disk_tools: true,
+    vsock: false,
+    execution_mode: "guest_serial",
+  };
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly options: QemuBackendOptions;
+
+  constructor(options: QemuBackendOptions = {}) {
+    this.options = options;
+    this.env = options.env ?? process.env;
+  }
+
+  /** Binary, qemu-img, KVM (exists / read-writable / runs a standard guest), accel and kernel. May run a one-off KVM probe boot (≤ 5 s, cached per host boot). */
+  async availability(): Promise<BackendAvailability> {
+    const qemu = findQemu(this.env);
+    const qemuImg = findQemuImg(qemu, this.env);
+    const kernel = this.options.kernel ?? installedKernel(environmentCacheDir(this.env));
+    const machine = this.machine();
+    const details: BackendAvailability["details"] = {
+      binary: qemu ?? "missing",
+      qemu_img: qemuImg ?? "missing",
+      machine,
+      kvm_exists: existsSync(this.options.kvmPath ?? "/dev/kvm"),
+      kernel: kernel ? kernel.release : "not installed (pyro env pull installs it)",
+    };
+    if (!qemu) {
+      return {
+        usable: false,
+        reason: "qemu-system-x86_64 is not installed",
+        fix: "install QEMU (Debian: apt-get install qemu-system-x86 qemu-utils) or set PYRO_QEMU_BIN",
+        details,
+      };
+    }
+    const accel = await this.accel(qemu, kernel);
+    details.kvm_accessible = accel.kvmAccessible;
+    if (accel.kvmRunsStandardGuest !== undefined) details.kvm_runs_standard_guest = accel.kvmRunsStandardGuest;
+    details.accel = accel.accel;
+    details.accel_reason = accel.reason;
+    if (!qemuImg) {
+      return { usable: false, reason: "qemu-img is not installed", fix: "install qemu-utils (Debian: apt-get install qemu-utils)", details };
+    }
+    return { usable: true, details };
+  }
+
+  /** Boot detached; resolve once the agent answered a hello on one of its ports. */
+  async start(spec: MachineSpec, options: StartOptions): Promise<MachineHandle> {
+    const deadline = Date.now() + options.bootTimeoutMs;
+    const progress = options.onProgress ?? (() => undefined);
+    const qemu = findQemu(this.env);
+    if (!qemu) {
+      throw new PyroError("unavailable", "qemu-system-x86_64 is not installed", {
+        hint: "install QEMU (Debian: apt-get install qemu-system-x86 qemu-utils) or set PYRO_QEMU_BIN",
+      });
+    }
+    const kernel = spec.environment.kernel;
+    if (!kernel || !existsSync(kernel.vmlinuz) || !existsSync(kernel.initramfs)) {
+      throw new PyroError("unavailable", `environment ${spec.environment.name} has no guest kernel and initramfs`, {
+        hint: `re-pull the environment (pyro env pull ${spec.environment.name})`,
+      });
+    }
+    const layout = qemuLayout(spec.dir);
+    checkSocketPaths(layout);
+    await mkdir(spec.dir, { recursive: true, mode: 0o700 });
+    this.refuseIfRunning(layout);
+    await removeRuntimeFiles(layout);
+
+    const mode = this.diskMode(spec, layout);
+    const rootDisk = mode === "raw" ? layout.rawDisk : layout.overlayDisk;
+    progress(`phase=disk mode=${mode}`);
+    await ensureRootDisk(mode, spec.environment.rootImage, rootDisk, findQemuImg(qemu, this.env));
+
+    const accel = await this.accel(qemu, kernel);
+    const machine = this.machine();
+    const tscKhz = hostTscKhz();
+    const args = buildQemuArgs({
+      layout,
+      machine,
+      accel: accel.accel,
+      vcpus: spec.vcpuCount,
+      memMib: spec.memMib,
+      kernel: kernel.vmlinuz,
+      initramfs: kernel.initramfs,
+      rootDisk,
+      rootFormat: mode === "raw" ? "raw" : "qcow2",
+      hostname: spec.hostname,
+      network: spec.network,
+      publishedPorts: spec.publishedPorts,
+      ...(tscKhz ? { tscKhz } : {}),
+      ...(this.env.PYRO_QEMU_EXTRA_CMDLINE ? { extraCmdline: this.env.PYRO_QEMU_EXTRA_CMDLINE.split(/\s+/).filter(Boolean) } : {}),
+    });
+    await writeFile(layout.consoleLog, "", { mode: 0o600 });
+    progress(`phase=boot machine=${machine} accel=${accel.accel} binary=${qemu}`);
+    const proc = await spawnQemu(qemu, args, layout.qemuLog, spec.dir, this.env);
+    const handle: QemuHandle = {
+      backend: "qemu",
+      pid: proc.pid,
+      ...(proc.startTime ? { pidStartTime: proc.startTime } : {}),
+      machine,
+      accel: accel.accel,
+      qmp_socket: layout.qmpSocket,
+      agent_sockets: layout.agentSockets,
+      agent_locks: layout.agentLocks,
+      console_log: layout.consoleLog,
+      qemu_log: layout.qemuLog,
+      root_disk: rootDisk,
+      root_disk_format: mode === "raw" ? "raw" : "qcow2",
+    };
+    try {
+      await this.waitForAgent(handle, layout, deadline, options.bootTimeoutMs, progress);
+      progress("phase=ready");
+      return handle;
+    } catch (error) {
+      await this.kill(handle);
+      throw toPyroError(error);
+    }
+  }
+
+  /** A new byte stream to the agent on a free port (see {@link openAgentPort}). */
+  async connect(spec: MachineSpec, handle: MachineHandle): Promise<Duplex> {
+    const h = this.handleOf(spec, handle);
+    const check = (): void => {
+      if (!this.isRunning(handle)) {
+        throw new PyroError("failed_precondition", `the QEMU process of ${spec.id} is not running (pid ${handle.pid})`, {
+          hint: "start the machine again",
+          details: { pid: handle.pid },
+        });
+      }
+    };
+    check();
+    const { socket } = await openAgentPort(h.agent_sockets, h.agent_locks, {
+      timeoutMs: this.options.connectTimeoutMs ?? 30_000,
+      check,
+    });
+    return socket;
+  }
+
+  /** Whether the QEMU process of the handle is alive (pid and start time match). */
+  isRunning(handle: MachineHandle): boolean {
+    return isProcessAlive(handle.pid, handle.pidStartTime);
+  }
+
+  /** Wait for QEMU to exit (the caller asked the agent to power off), then QMP `quit`, then SIGKILL at `graceMs`. */
+  async stop(spec: MachineSpec, handle: MachineHandle, graceMs: number): Promise<void> {
+    if (!this.isRunning(handle)) return;
+    const deadline = Date.now() + graceMs;
+    const left = (): number => Math.max(0, deadline - Date.now());
+    if (await waitFor(() => !this.isRunning(handle), Math.floor(graceMs / 2), 25)) return;
+    try {
+      await qmpCommand(this.handleOf(spec, handle).qmp_socket, "quit", undefined, Math.max(100, Math.min(2000, left())));
+    } catch {
+      // QMP gone or hung: the kill below still ends it.
+    }
+    if (await waitFor(() => !this.isRunning(handle), left(), 25)) return;
+    await this.kill(handle);
+  }
+
+  /** SIGKILL QEMU and wait until it is gone. */
+  async kill(handle: MachineHandle): Promise<void> {
+    if (!this.isRunning(handle)) return;
+    signalProcess(handle.pid, "SIGKILL");
+    await waitFor(() => !this.isRunning(handle), 5000, 10);
+  }
+
+  /** Remove the machine's files: sockets, locks, pid file, logs and root disk. */
+  async cleanup(spec: MachineSpec): Promise<void> {
+    const layout = qemuLayout(spec.dir);
+    await removeRuntimeFiles(layout);
+    for (const path of [layout.overlayDisk, layout.rawDisk, layout.consoleLog, layout.qemuLog]) await rm(path, { force: true });
+  }
+
+  private machine(): QemuMachine {
+    const m = this.options.machine ?? this.env.PYRO_QEMU_MACHINE;
+    return m === "q35" ? "q35" : "microvm";
+  }
+
+  private accel(qemu: string, kernel: KernelArtifacts | undefined): Promise<AccelDecision> {
+    return decideAccel({
+      qemu,
+      ...(kernel ? { kernel } : {}),
+      cacheFile: this.options.probeCacheFile ?? join(stateDir(this.env), "qemu-kvm-probe.json"),
+      env: this.env,
+      ...(this.options.kvmPath ? { kvmPath: this.options.kvmPath } : {}),
+    });
+  }
+
+  private diskMode(spec: MachineSpec, layout: QemuLayout): RootDiskMode {
+    // A stopped machine keeps the disk it was created with.
+    if (existsSync(layout.rawDisk)) return "raw";
+    if (existsSync(layout.overlayDisk)) return "overlay";
+    return (spec as MachineSpec & QemuSpecExtras).rootDisk === "raw" ? "raw" : "overlay";
+  }
+
+  private refuseIfRunning(layout: QemuLayout): void {
+    const pid = readPidFile(layout.pidFile);
+    if (pid !== undefined && isProcessAlive(pid) && commandLineMentions(pid, layout.qmpSocket)) {
+      throw new PyroError("failed_precondition", `a QEMU process (pid ${pid}) still runs this machine`, {
+        hint: "stop the machine before starting it again",
+        details: { pid, dir: layout.dir },
+      });
+    }
+  }
+
+  private handleOf(spec: MachineSpec, handle: MachineHandle): Pick<QemuHandle, "qmp_socket" | "agent_sockets" | "agent_locks"> {
+    const layout = qemuLayout(spec.dir);
+    const strings = (v: unknown): string[] | undefined => (Array.isArray(v) && v.every((s) => typeof s === "string") ? (v as string[]) : undefined);
+    return {
+      qmp_socket: typeof handle.qmp_socket === "string" ? handle.qmp_socket : layout.qmpSocket,
+      agent_sockets: strings(handle.agent_sockets) ?? layout.agentSockets,
+      agent_locks: strings(handle.agent_locks) ?? layout.agentLocks,
+    };
+  }
+
+  private async waitForAgent(handle: QemuHandle, layout: QemuLayout, deadline: number, bootTimeoutMs: number, progress: (m: string) => void): Promise<void> {
+    let attemptMs = 4000;
+    let announced = false;
+    for (;;) {
+      if (!this.isRunning(handle)) throw await bootFailure("guest_failure", "QEMU exited before the guest agent answered", layout);
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      if (!layout.agentSockets.every((s) => existsSync(s))) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        continue;
+      }
+      if (!announced) {
+        progress("phase=wait-agent");
+        announced = true;
+      }
+      let socket;
+      try {
+        ({ socket } = await openAgentPort(layout.agentSockets, layout.agentLocks, { timeoutMs: left }));
+      } catch {
+        // QEMU died (checked above) or all ports are busy: retry until the deadline.
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        continue;
+      }
+      try {
+        if (await exchangeHello(socket, Math.min(attemptMs, left))) return;
+      } finally {
+        socket.destroy();
+      }
+      attemptMs *= 2;
+    }
+    throw await bootFailure("timeout", `the guest agent did not answer within ${Math.round(bootTimeoutMs / 1000)} s`, layout);
+  }
+}
+
+async function removeRuntimeFiles(layout: QemuLayout): Promise<void> {
+  for (const path of [layout.qmpSocket, layout.pidFile, ...layout.agentSockets, ...layout.agentLocks]) await rm(path, { force: true });
+}
+
+async function bootFailure(code: "timeout" | "guest_failure", what: string, layout: QemuLayout): Promise<PyroError> {
+  const consoleTail = await logTail(layout.consoleLog);
+  const qemuTail = await logTail(layout.qemuLog, 10);
+  const parts = [what];
+  if (qemuTail) parts.push(`QEMU said:\n${qemuTail}`);
+  parts.push(consoleTail ? `last console lines:\n${consoleTail}` : "the guest console is empty");
+  return new PyroError(code, parts.join("\n"), {
+    hint:
+      code === "timeout"
+        ? "the guest is slow (software emulation) or its init failed; read the console lines above, or raise the boot timeout"
+        : "read the console and QEMU lines above; re-pull the environment if its kernel or image is damaged",
+    details: { console_log: layout.consoleLog, qemu_log: layout.qemuLog, console_tail: consoleTail, ...(qemuTail ? { qemu_tail: qemuTail } : {}) },
+  });
+}

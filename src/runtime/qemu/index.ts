@@ -1,0 +1,6 @@
+export { QemuBackend, type QemuBackendOptions, type QemuHandle, type QemuSpecExtras } from "./backend.js";
+export { buildQemuArgs, kernelCmdline, USER_NET, type QemuArgsInput, type QemuMachine, type QemuAccel } from "./args.js";
+export { decideAccel, type AccelDecision } from "./accel.js";
+export { AGENT_PORT_COUNT, qemuLayout, type QemuLayout } from "./layout.js";
+export { qmpCommand } from "./qmp.js";
+export { findQemu, hostTscKhz } from "./host.js";

@@ -1,0 +1,55 @@
+import { spawn } from "node:child_process";
+import { closeSync, openSync, readFileSync } from "node:fs";
+import { PyroError } from "../../util/errors.js";
+import { processStartTime } from "../../util/process.js";
+
+/**
+ * Start QEMU detached (own session, survives the caller), stdin from
+ * /dev/null, stdout and stderr into `logPath`. It runs under `umask 077` so
+ * every socket and file it creates is private (0600) from the first instant.
+ */
+export function spawnQemu(qemu: string, args: string[], logPath: string, cwd: string, env: NodeJS.ProcessEnv): Promise<{ pid: number; startTime: string | undefined }> {
+  const log = openSync(logPath, "w", 0o600);
+  try {
+    const child = spawn("/bin/sh", ["-c", 'umask 077 && exec "$0" "$@"', qemu, ...args], {
+      detached: true,
+      stdio: ["ignore", log, log],
+      cwd,
+      env,
+    });
+    return new Promise((resolve, reject) => {
+      child.once("error", (error: NodeJS.ErrnoException) =>
+        reject(new PyroError("unavailable", `cannot start ${qemu}: ${error.message}`, { hint: "check PYRO_QEMU_BIN / that qemu-system-x86_64 is installed", cause: error })),
+      );
+      child.once("spawn", () => {
+        child.unref();
+        if (child.pid === undefined) {
+          reject(new PyroError("internal", "spawned QEMU without a pid", { hint: "this is a bug in pyro" }));
+          return;
+        }
+        resolve({ pid: child.pid, startTime: processStartTime(child.pid) });
+      });
+    });
+  } finally {
+    closeSync(log);
+  }
+}
+
+/** The pid in a QEMU `-pidfile`, or undefined. */
+export function readPidFile(path: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(path, "utf8").trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether process `pid` has `needle` among its command-line arguments. */
+export function commandLineMentions(pid: number, needle: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").some((arg) => arg.includes(needle));
+  } catch {
+    return false;
+  }
+}
