@@ -20,7 +20,10 @@ export interface PyroOptions {
   onProgress?: (line: string) => void;
 }
 
-type MethodFor<K extends OperationName> = {} extends OperationInput<K>
+/** The keys of `T` a caller must pass. */
+type RequiredKeys<T> = { [P in keyof T]-?: Record<never, never> extends Pick<T, P> ? never : P }[keyof T];
+
+type MethodFor<K extends OperationName> = [RequiredKeys<OperationInput<K>>] extends [never]
   ? (input?: OperationInput<K>) => Promise<OperationResult<K>>
   : (input: OperationInput<K>) => Promise<OperationResult<K>>;
 

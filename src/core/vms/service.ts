@@ -218,7 +218,11 @@ export class VmService {
     }
     if (record) {
       const machine = await this.machineFor(record);
-      if (record.handle && machine.backend.isRunning(record.handle)) await shutdownMachine(machine, SHUTDOWN_GRACE_MS);
+      if (record.handle) {
+        if (machine.backend.isRunning(record.handle)) await shutdownMachine(machine, SHUTDOWN_GRACE_MS);
+        // A half-dead machine (one of its processes killed) still leaves the rest to kill.
+        await machine.backend.kill(record.handle);
+      }
       await machine.backend.cleanup(machine.spec);
     }
     await this.records.remove(id);

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Install everything pyro needs on a Debian 12 host, then build it.
+# Idempotent: skips what is already there. Run as root (it uses apt-get).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+PACKAGES=(
+  bubblewrap util-linux            # sandbox backend
+  qemu-system-x86 qemu-utils       # qemu backend
+  mmdebstrap e2fsprogs             # environment builds: rootfs and raw ext4 images
+  busybox-static cpio zstd         # guest initramfs
+  docker-registry                  # the real OCI registry the tests push to and pull from
+  curl ca-certificates git
+)
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  log "apt-get install ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+# The guest kernel is fetched with `apt-get download`, which needs package lists.
+if ! apt-cache show linux-image-cloud-amd64 >/dev/null 2>&1; then
+  log "apt-get update (package lists for the guest kernel)"
+  apt-get update -qq
+fi
+
+if ! command -v go >/dev/null 2>&1; then
+  log "installing Go (golang-go) for the guest agent build"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go >/dev/null
+fi
+if ! command -v node >/dev/null 2>&1; then
+  log "installing Node.js"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+fi
+
+if [[ ! -d node_modules ]] || [[ package-lock.json -nt node_modules/.package-lock.json ]]; then
+  log "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+log "building the guest agent and the TypeScript sources"
+npm run --silent build
+log "ready: node dist/cli.js --help"

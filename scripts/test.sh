@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The whole test suite: setup, lint, typecheck, Go tests, then every vitest suite
+# (real sandboxes, real QEMU VMs, a real OCI registry, a real MCP client).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+echo "[test] lint" >&2
+npx eslint .
+echo "[test] typecheck" >&2
+npx tsc -p tsconfig.json --noEmit
+echo "[test] go vet + go test (agent)" >&2
+(cd agent && go vet ./... && go test ./...)
+echo "[test] vitest" >&2
+npx vitest run "$@"
