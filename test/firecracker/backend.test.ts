@@ -57,7 +57,7 @@ describe("FirecrackerBackend with a fake firecracker binary", () => {
         PATH: process.env.PATH,
         PYRO_FIRECRACKER_BIN: FAKE_FIRECRACKER,
         FAKE_FC_RECORD: record,
-        ...(USE_AGENT ? { FAKE_FC_VSOCK_MODE: "agent", FAKE_FC_AGENT_BIN: AGENT_BIN } : { FAKE_FC_VSOCK_MODE: "echo" }),
+        FAKE_FC_VSOCK_MODE: "echo",
         ...extra,
       },
       ...options,
@@ -70,12 +70,23 @@ describe("FirecrackerBackend with a fake firecracker binary", () => {
   });
   afterEach(async () => {
     const b = new FirecrackerBackend({ jailed: false });
-    for (const h of started.splice(0)) await b.kill(h);
+    for (const h of started.splice(0)) {
+      // The fake may have spawned an agent: end its whole process group (it runs detached).
+      if (b.isRunning(h)) {
+        try {
+          process.kill(-h.pid, "SIGKILL");
+        } catch {
+          // already gone
+        }
+      }
+      await b.kill(h);
+    }
     tmp.remove();
   });
 
   it(`boots with the documented sequence and reaches the ${USE_AGENT ? "real pyro agent" : "echo"} over vsock`, async () => {
-    const fc = backend();
+    // Bridge to the real agent when it is built, else to an echo.
+    const fc = backend(USE_AGENT ? { FAKE_FC_VSOCK_MODE: "agent", FAKE_FC_AGENT_BIN: AGENT_BIN } : {});
     const phases: string[] = [];
     const handle = await fc.start(spec, { bootTimeoutMs: 10_000, onProgress: (m) => phases.push(m) });
     started.push(handle);
