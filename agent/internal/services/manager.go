@@ -77,6 +77,7 @@ type service struct {
 	dir      string
 	stopping bool
 	done     chan struct{} // closed once the process has been waited for
+	metaMu   sync.Mutex    // serialises service.json writes
 }
 
 // NewManager returns a Manager with cfg.
@@ -302,10 +303,12 @@ func (s *service) terminate(grace time.Duration) {
 func (s *service) update(fn func(*State)) {
 	s.mu.Lock()
 	fn(&s.state)
-	st := s.state.clone()
-	meta := metadata{State: st, Argv: s.argv, Cwd: s.cwd}
 	s.mu.Unlock()
-	writeMetadata(s.dir, meta)
+	// Each writer takes the latest state under metaMu, so the last file
+	// written is never older than the last update.
+	s.metaMu.Lock()
+	defer s.metaMu.Unlock()
+	writeMetadata(s.dir, metadata{State: s.snapshot(), Argv: s.argv, Cwd: s.cwd})
 }
 
 func (s *service) snapshot() State {
