@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { processStartTime } from "../util/lock.js";
 import type { AgentBinary } from "./agent.js";
 import { buildExt4Image } from "./build/image.js";
-import { agentRelPaths, injectAgent } from "./build/rootfs.js";
+import { AGENT_GUEST_PATH, INIT_GUEST_PATH, injectAgent } from "./build/rootfs.js";
 import { cacheDirName, CATALOG_VERSION } from "./catalog.js";
 import { cacheLayout, environmentPaths, ENV_FILES } from "./layout.js";
 import { writeManifest, type EnvironmentManifest } from "./manifest.js";
@@ -89,7 +89,7 @@ export async function finishInstall(
       version: agent.version,
       sha256: agent.sha256,
       size_bytes: agent.sizeBytes,
-      paths: (await agentRelPaths(rootfs)).map((path) => `/${path}`),
+      paths: [AGENT_GUEST_PATH, INIT_GUEST_PATH],
     },
     created: new Date().toISOString(),
   };

@@ -18,7 +18,10 @@ export interface EnvironmentList {
   environments: EnvironmentSummary[];
 }
 
-/** Result of `env inspect` (and the body of `env pull`'s result). */
+/**
+ * Result of `env inspect` (and the body of `env pull`'s result). Field names
+ * follow the contract's `installedDetails` schema (src/contract), with extras.
+ */
 export interface EnvironmentDetails extends EnvironmentSummary {
   catalog_version: string;
   suite: string;
@@ -26,19 +29,19 @@ export interface EnvironmentDetails extends EnvironmentSummary {
   /** Why the entry is broken, when it is. */
   problem: string | null;
   source: "local" | "oci" | null;
+  /** OCI reference it was pulled from (null for local builds). */
   reference: string | null;
-  created: string | null;
+  /** The environment's cache directory, when installed. */
+  path: string | null;
+  /** Bytes on disk: rootfs tree plus the (sparse) ext4 image. */
+  size_bytes: number | null;
+  created_at: string | null;
+  /** `rootfs_tree`, `root_image`, `agent`, and for OCI pulls `oci_manifest`, `oci_config`, `oci_layer`. */
+  digests: Record<string, string>;
+  agent_version: string | null;
   paths: { dir: string; manifest: string; rootfs_dir: string; root_image: string };
-  digests: {
-    rootfs_tree: string | null;
-    root_image: string | null;
-    oci_manifest: string | null;
-    oci_config: string | null;
-    oci_layer: string | null;
-    agent: string | null;
-  };
-  size_bytes: { rootfs: number | null; root_image: number | null; root_image_on_disk: number | null; oci_layer: number | null };
-  agent: { version: string; paths: string[] } | null;
+  sizes: { rootfs_bytes: number | null; root_image_bytes: number | null; root_image_disk_bytes: number | null; oci_layer_bytes: number | null };
+  agent_paths: string[];
   kernel: { release: string; vmlinuz: string; initramfs: string; vmlinux: string | null } | null;
 }
 
@@ -72,6 +75,17 @@ export function summarize(entry: CatalogEntry, state: CacheState): EnvironmentSu
 /** Full details of `entry` in `state` (nulls where not installed). */
 export function detail(entry: CatalogEntry, state: CacheState, kernel: KernelArtifacts | undefined): EnvironmentDetails {
   const manifest = state.status === "installed" ? state.manifest : null;
+  const digests: Record<string, string> = {};
+  if (manifest) {
+    digests.rootfs_tree = manifest.rootfs.tree_digest;
+    digests.root_image = manifest.image.sha256;
+    digests.agent = manifest.agent.sha256;
+    if (manifest.oci) {
+      digests.oci_manifest = manifest.oci.manifest_digest;
+      digests.oci_config = manifest.oci.config_digest;
+      digests.oci_layer = manifest.oci.layer_digest;
+    }
+  }
   return {
     ...summarize(entry, state),
     catalog_version: CATALOG_VERSION,
@@ -80,23 +94,19 @@ export function detail(entry: CatalogEntry, state: CacheState, kernel: KernelArt
     problem: state.status === "broken" ? state.reason : null,
     source: manifest?.source ?? null,
     reference: manifest?.reference ?? null,
-    created: manifest?.created ?? null,
+    path: manifest ? state.paths.dir : null,
+    size_bytes: manifest ? manifest.rootfs.size_bytes + manifest.image.disk_bytes : null,
+    created_at: manifest?.created ?? null,
+    digests,
+    agent_version: manifest?.agent.version ?? null,
     paths: { dir: state.paths.dir, manifest: state.paths.manifest, rootfs_dir: state.paths.rootfs, root_image: state.paths.image },
-    digests: {
-      rootfs_tree: manifest?.rootfs.tree_digest ?? null,
-      root_image: manifest?.image.sha256 ?? null,
-      oci_manifest: manifest?.oci?.manifest_digest ?? null,
-      oci_config: manifest?.oci?.config_digest ?? null,
-      oci_layer: manifest?.oci?.layer_digest ?? null,
-      agent: manifest?.agent.sha256 ?? null,
+    sizes: {
+      rootfs_bytes: manifest?.rootfs.size_bytes ?? null,
+      root_image_bytes: manifest?.image.size_bytes ?? null,
+      root_image_disk_bytes: manifest?.image.disk_bytes ?? null,
+      oci_layer_bytes: manifest?.oci?.layer_size_bytes ?? null,
     },
-    size_bytes: {
-      rootfs: manifest?.rootfs.size_bytes ?? null,
-      root_image: manifest?.image.size_bytes ?? null,
-      root_image_on_disk: manifest?.image.disk_bytes ?? null,
-      oci_layer: manifest?.oci?.layer_size_bytes ?? null,
-    },
-    agent: manifest ? { version: manifest.agent.version, paths: manifest.agent.paths } : null,
+    agent_paths: manifest?.agent.paths ?? [],
     kernel: kernel ? { release: kernel.release, vmlinuz: kernel.vmlinuz, initramfs: kernel.initramfs, vmlinux: kernel.vmlinux ?? null } : null,
   };
 }

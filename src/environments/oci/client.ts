@@ -227,7 +227,8 @@ export class RegistryClient {
         received = await this.appendBody(response, controller, destPath, hash, received, size, digest, onProgress);
         break;
       } catch (error) {
-        if (error instanceof RegistryError && error.failure !== "unreachable") throw error;
+        // Only network trouble is retried; disk errors and bad content are final.
+        if (!(error instanceof RegistryError) || error.failure !== "unreachable") throw error;
         lastError = error;
         // Keep exactly the bytes that were hashed so the next attempt resumes cleanly.
         await truncate(destPath, received);
