@@ -1,0 +1,174 @@
+// Command pyro-agent is pyro's guest agent: it serves the protocol of
+// protocol/SPEC.md on a Unix socket, virtio-serial ports or AF_VSOCK, and can
+// act as the machine's init. See agent/README.md for the flags.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"pyro-mcp/agent/internal/ops"
+	"pyro-mcp/agent/internal/session"
+	"pyro-mcp/agent/internal/sysinit"
+	"pyro-mcp/agent/internal/transport"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "0.1.0"
+
+type options struct {
+	listen   string
+	serial   string
+	vsock    uint
+	init     bool
+	sandbox  bool
+	hostname string
+	readyFd  int
+	worker   bool
+	version  bool
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "pyro-agent: "+format+"\n", args...)
+}
+
+func parseFlags(args []string) (*options, error) {
+	o := &options{}
+	fs := flag.NewFlagSet("pyro-agent", flag.ContinueOnError)
+	fs.StringVar(&o.listen, "listen", "", "serve on a Unix socket: unix:/path/agent.sock")
+	fs.StringVar(&o.serial, "serial", "", "serve on virtio-serial ports: auto (ports named pyro.agent*) or a device path")
+	fs.UintVar(&o.vsock, "vsock", 0, "serve on this AF_VSOCK port")
+	fs.BoolVar(&o.init, "init", false, "act as the machine's init (default when PID 1)")
+	fs.BoolVar(&o.sandbox, "sandbox", false, "running in the namespace sandbox: no mounts, shutdown exits")
+	fs.StringVar(&o.hostname, "hostname", "", "set this hostname (a VM also reads pyro.hostname= from the kernel command line)")
+	fs.IntVar(&o.readyFd, "ready-fd", -1, "write READY\\n to this file descriptor, then close it, once serving")
+	fs.BoolVar(&o.worker, strings.TrimPrefix(sysinit.WorkerFlag, "--"), false, "internal: the agent proper, started by the init supervisor")
+	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	modes := 0
+	for _, set := range []bool{o.listen != "", o.serial != "", o.vsock != 0} {
+		if set {
+			modes++
+		}
+	}
+	if !o.version && modes != 1 {
+		return nil, fmt.Errorf("exactly one of --listen, --serial, --vsock is required")
+	}
+	if o.listen != "" && !strings.HasPrefix(o.listen, "unix:") {
+		return nil, fmt.Errorf("--listen takes unix:/path, got %q", o.listen)
+	}
+	return o, nil
+}
+
+func main() {
+	o, err := parseFlags(os.Args[1:])
+	if err != nil {
+		logf("%v", err)
+		os.Exit(2)
+	}
+	if o.version {
+		fmt.Println(version)
+		return
+	}
+	if !o.worker && (o.init || os.Getpid() == 1) {
+		os.Exit(runInit(o))
+	}
+	if err := serve(o); err != nil {
+		logf("%v", err)
+		os.Exit(1)
+	}
+}
+
+// runInit prepares the machine and supervises the worker.
+func runInit(o *options) int {
+	if !o.sandbox {
+		if err := sysinit.MountVM(); err != nil {
+			logf("mounts: %v", err)
+		}
+		if err := sysinit.LoopbackUp(); err != nil {
+			logf("loopback: %v", err)
+		}
+	}
+	name := o.hostname
+	if name == "" && !o.sandbox {
+		name, _ = sysinit.CmdlineValue("pyro.hostname")
+	}
+	if name != "" {
+		if err := sysinit.SetHostname(name); err != nil {
+			logf("hostname: %v", err)
+		}
+	}
+	sup := &sysinit.Supervisor{Args: append([]string{sysinit.WorkerFlag}, os.Args[1:]...), Logf: logf}
+	if !o.sandbox && os.Getpid() == 1 {
+		sup.PowerOff = func() { sysinit.PowerOff(logf) }
+	}
+	return sup.Run()
+}
+
+// serve runs the agent proper until a shutdown request.
+func serve(o *options) error {
+	if !o.worker && o.hostname != "" {
+		// Without init duties (a worker's init already did this).
+		if err := sysinit.SetHostname(o.hostname); err != nil {
+			logf("hostname: %v", err)
+		}
+	}
+	// The reply to shutdown is on the wire; exiting 0 tells a supervising
+	// init to power off (VM) or end the sandbox.
+	handlers, caps := ops.Registry(func() { os.Exit(0) })
+	srv := &session.Server{AgentVersion: version, Handlers: handlers, Capabilities: caps, Logf: logf}
+	ctx := context.Background()
+
+	switch {
+	case o.listen != "":
+		path := strings.TrimPrefix(o.listen, "unix:")
+		l, err := transport.ListenUnix(path)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", path, err)
+		}
+		ready(o)
+		return transport.ServeListener(ctx, srv, l, logf)
+	case o.vsock != 0:
+		l, err := transport.ListenVsock(uint32(o.vsock))
+		if err != nil {
+			return fmt.Errorf("listen on vsock port %d: %w", o.vsock, err)
+		}
+		ready(o)
+		return l.Serve(ctx, srv, logf)
+	default:
+		ports := []string{o.serial}
+		if o.serial == "auto" {
+			var err error
+			if ports, err = transport.WaitForAgentPorts(ctx, logf); err != nil {
+				return err
+			}
+		}
+		ready(o)
+		errs := make(chan error, len(ports))
+		for _, p := range ports {
+			go func(p string) { errs <- transport.ServeSerial(ctx, srv, p, logf) }(p)
+		}
+		return <-errs
+	}
+}
+
+// ready tells whoever started the agent that it is serving: one line on
+// stdout, and on --ready-fd when given.
+func ready(o *options) {
+	os.Stdout.WriteString("READY\n")
+	if o.readyFd >= 0 {
+		f := os.NewFile(uintptr(o.readyFd), "ready-fd")
+		if f != nil {
+			_, _ = f.WriteString("READY\n")
+			f.Close()
+		}
+	}
+}

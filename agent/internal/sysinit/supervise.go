@@ -1,0 +1,166 @@
+package sysinit
+
+import (
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// WorkerFlag is added to the agent's own arguments for the worker process.
+const WorkerFlag = "--worker"
+
+// restartDelay spaces out restarts of a crashing worker.
+const restartDelay = 500 * time.Millisecond
+
+// Supervisor is the init side of the agent. It runs the agent proper as a
+// child (the worker) and does nothing but reap and relay signals. The split
+// is what makes reaping safe: orphans are re-parented to init and reaped with
+// wait4(-1), while the worker waits for its own children with exec.Cmd.Wait
+// and no reaper can steal their exit statuses.
+type Supervisor struct {
+	// Args are the worker's arguments (argv[1:]), WorkerFlag included.
+	Args []string
+	// PowerOff powers the machine off once the worker exits 0 (its answer to
+	// a shutdown request). Nil: exit 0 instead (sandbox).
+	PowerOff func()
+	Logf     func(format string, args ...any)
+}
+
+// Run never returns when PowerOff is set; otherwise it returns the exit
+// status for the init process.
+func (s *Supervisor) Run() int {
+	if os.Getpid() != 1 {
+		// Not the namespace's init: ask to inherit orphans anyway.
+		_ = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+	}
+	sigs := make(chan os.Signal, 32)
+	signal.Notify(sigs, unix.SIGCHLD, unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGUSR1, unix.SIGUSR2)
+	worker := s.start()
+	terminating := false
+	for sig := range sigs {
+		if sig != unix.SIGCHLD {
+			// SIGTERM or SIGINT to init means stop: once the worker has
+			// gone, shut down instead of restarting it.
+			terminating = terminating || sig == unix.SIGTERM || sig == unix.SIGINT
+			if worker != nil {
+				_ = worker.Signal(sig)
+			}
+			continue
+		}
+		for {
+			var ws unix.WaitStatus
+			pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+			if err == unix.EINTR {
+				continue
+			}
+			if pid <= 0 {
+				break
+			}
+			if worker == nil || pid != worker.Pid {
+				continue // an orphan, reaped
+			}
+			_ = worker.Release()
+			worker = nil
+			if terminating || (ws.Exited() && ws.ExitStatus() == 0) {
+				return s.shutdown()
+			}
+			s.Logf("agent worker died (%s); restarting it", describe(ws))
+			time.Sleep(restartDelay)
+			worker = s.start()
+		}
+	}
+	return 1
+}
+
+func (s *Supervisor) start() *os.Process {
+	exe, err := os.Executable()
+	if err != nil {
+		exe = "/proc/self/exe"
+	}
+	cmd := exec.Command(exe, s.Args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	if err := cmd.Start(); err != nil {
+		s.Logf("cannot start the agent worker: %v", err)
+		// The SIGCHLD loop would never fire again; retry from a timer.
+		go func() {
+			time.Sleep(restartDelay)
+			_ = unix.Kill(os.Getpid(), unix.SIGCHLD)
+		}()
+		return nil
+	}
+	return cmd.Process
+}
+
+func (s *Supervisor) shutdown() int {
+	// kill(-1) from anything but a namespace's init would hit the whole host.
+	if os.Getpid() == 1 {
+		KillAll(2 * time.Second)
+	}
+	if s.PowerOff == nil {
+		return 0
+	}
+	s.PowerOff()
+	return 0
+}
+
+// KillAll (for PID 1 only) sends SIGTERM to every process it may signal, waits up to grace
+// for them to go (reaping), then sends SIGKILL.
+func KillAll(grace time.Duration) {
+	_ = unix.Kill(-1, unix.SIGTERM)
+	deadline := time.Now().Add(grace)
+	for time.Now().Before(deadline) {
+		if !reapAll() {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	_ = unix.Kill(-1, unix.SIGKILL)
+	time.Sleep(50 * time.Millisecond)
+	reapAll()
+}
+
+// reapAll reaps every zombie child; it reports whether children remain.
+func reapAll() bool {
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err == unix.ECHILD {
+			return false
+		}
+		if pid <= 0 {
+			return true
+		}
+	}
+}
+
+// PowerOff syncs, unmounts what it can and powers the machine off. It is for
+// PID 1 of a VM; it does not return unless the reboot call fails.
+func PowerOff(logf func(string, ...any)) {
+	unix.Sync()
+	points := mountPoints()
+	for i := len(points) - 1; i >= 0; i-- {
+		if points[i] == "/" {
+			continue
+		}
+		_ = unix.Unmount(points[i], unix.MNT_DETACH)
+	}
+	_ = unix.Mount("", "/", "", unix.MS_REMOUNT|unix.MS_RDONLY, "")
+	unix.Sync()
+	if err := unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF); err != nil {
+		logf("power off failed: %v", err)
+	}
+}
+
+func describe(ws unix.WaitStatus) string {
+	if ws.Signaled() {
+		return "killed by " + unix.SignalName(ws.Signal())
+	}
+	return "exit status " + strconv.Itoa(ws.ExitStatus())
+}
