@@ -135,8 +135,15 @@ describe("FirecrackerBackend with a fake firecracker binary", () => {
     const stream = (await fc.connect(spec, handle)) as Socket;
     if (USE_AGENT) {
       stream.write(helloBytes("abcd1234"));
-      const answer = await readSome(stream, 20);
-      expect(answer.toString("latin1")).toContain("PYROSYNC");
+      // PYROSYNC, then the agent's hello frame echoing our nonce.
+      let answer = await readSome(stream, 17);
+      const at = answer.indexOf("PYROSYNC");
+      expect(at).toBeGreaterThanOrEqual(0);
+      const length = answer.readUInt32BE(at + 8);
+      if (answer.length < at + 17 + length) answer = Buffer.concat([answer, await readSome(stream, at + 17 + length - answer.length)]);
+      expect(answer.readUInt8(at + 12)).toBe(1);
+      const hello = JSON.parse(answer.subarray(at + 17, at + 17 + length).toString("utf8")) as { type: string; nonce: string };
+      expect(hello).toMatchObject({ type: "hello", nonce: "abcd1234" });
     } else {
       stream.write("hello vsock");
       expect((await readSome(stream, 11)).toString()).toBe("hello vsock");
