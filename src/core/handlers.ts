@@ -4,6 +4,7 @@ import type { CoreContext } from "./context.js";
 import { EnvironmentService } from "./environments.js";
 import { runDoctor } from "./doctor.js";
 import { VmService } from "./vms/service.js";
+import { WorkspaceService } from "./workspaces/service.js";
 
 /** The implementation of one operation: validated input in, result out. */
 export type Handler<K extends OperationName> = (input: ParsedInput<K>) => Promise<OperationResult<K>>;
@@ -25,6 +26,7 @@ function planned<K extends OperationName>(name: K): Handler<K> {
 export function createHandlers(context: CoreContext): Handlers {
   const vms = new VmService(context);
   const environments = new EnvironmentService(context);
+  const workspaces = new WorkspaceService(context);
   return {
     runInVm: (input) => vms.run(input),
     createVm: (input) => vms.create(input),
@@ -36,28 +38,29 @@ export function createHandlers(context: CoreContext): Handlers {
     networkInfoVm: (input) => vms.networkInfo(input.vm_id),
     reapExpired: async () => {
       const reaped_vms = await vms.reapExpired();
-      return { reaped_vms, reaped_workspaces: [], count: reaped_vms.length };
+      const reaped_workspaces = await workspaces.reapExpired();
+      return { reaped_vms, reaped_workspaces, count: reaped_vms.length + reaped_workspaces.length };
     },
     listEnvironments: () => environments.list(),
     pullEnvironment: (input) => environments.pull(input.environment),
     inspectEnvironment: (input) => environments.inspect(input.environment),
     pruneEnvironments: () => environments.prune(),
     doctor: () => runDoctor(context),
-    createWorkspace: planned("createWorkspace"),
-    listWorkspaces: planned("listWorkspaces"),
+    createWorkspace: (input) => workspaces.create(input),
+    listWorkspaces: () => workspaces.list(),
     pushWorkspaceSync: planned("pushWorkspaceSync"),
-    execWorkspace: planned("execWorkspace"),
-    statusWorkspace: planned("statusWorkspace"),
-    logsWorkspace: planned("logsWorkspace"),
-    deleteWorkspace: planned("deleteWorkspace"),
+    execWorkspace: (input) => workspaces.exec(input),
+    statusWorkspace: (input) => workspaces.status(input.workspace_id),
+    logsWorkspace: (input) => workspaces.logs(input.workspace_id),
+    deleteWorkspace: (input) => workspaces.delete(input.workspace_id),
     diffWorkspace: planned("diffWorkspace"),
     exportWorkspace: planned("exportWorkspace"),
     createSnapshot: planned("createSnapshot"),
     listSnapshots: planned("listSnapshots"),
     deleteSnapshot: planned("deleteSnapshot"),
     resetWorkspace: planned("resetWorkspace"),
-    stopWorkspace: planned("stopWorkspace"),
-    startWorkspace: planned("startWorkspace"),
+    stopWorkspace: (input) => workspaces.stop(input.workspace_id),
+    startWorkspace: (input) => workspaces.start(input.workspace_id),
     listWorkspaceDisk: planned("listWorkspaceDisk"),
     readWorkspaceDisk: planned("readWorkspaceDisk"),
     exportWorkspaceDisk: planned("exportWorkspaceDisk"),

@@ -61,7 +61,6 @@ const workspaceId = z.object({ workspace_id: id("workspace id") });
 export const createWorkspace = defineOperation({
   mcp: "workspace_create",
   summary: "Create and start a persistent workspace, optionally seeded from a directory or archive",
-  planned: PLANNED,
   input: z.object({
     environment: environmentName,
     vcpu_count: vcpuCount,
@@ -79,7 +78,6 @@ export const createWorkspace = defineOperation({
 export const listWorkspaces = defineOperation({
   mcp: "workspace_list",
   summary: "List workspaces",
-  planned: PLANNED,
   input: z.object({}),
   result: z.object({ workspaces: z.array(workspaceInfo) }),
 });
@@ -98,7 +96,6 @@ export const pushWorkspaceSync = defineOperation({
 export const execWorkspace = defineOperation({
   mcp: "workspace_exec",
   summary: "Run one command in a workspace's /workspace; the workspace stays alive",
-  planned: PLANNED,
   input: workspaceId.extend({ command: shellCommand, timeout_seconds: timeoutSeconds, secret_env: secretEnv }),
   result: z.object({ workspace_id: z.string(), sequence: z.number().int(), ...commandResultFields }),
 });
@@ -106,7 +103,6 @@ export const execWorkspace = defineOperation({
 export const statusWorkspace = defineOperation({
   mcp: "workspace_status",
   summary: "Report a workspace's state and how /workspace was seeded",
-  planned: PLANNED,
   input: workspaceId,
   result: workspaceInfo,
 });
@@ -114,7 +110,6 @@ export const statusWorkspace = defineOperation({
 export const logsWorkspace = defineOperation({
   mcp: "workspace_logs",
   summary: "Show a workspace's command history",
-  planned: PLANNED,
   input: workspaceId,
   result: z.object({
     workspace_id: z.string(),
@@ -135,7 +130,6 @@ export const logsWorkspace = defineOperation({
 export const deleteWorkspace = defineOperation({
   mcp: "workspace_delete",
   summary: "Stop a workspace and remove all its state",
-  planned: PLANNED,
   input: workspaceId,
   result: z.object({ workspace_id: z.string(), deleted: z.boolean() }),
 });
@@ -227,7 +221,6 @@ export const resetWorkspace = defineOperation({
 export const stopWorkspace = defineOperation({
   mcp: "workspace_stop",
   summary: "Flush the guest filesystem and shut the workspace down cleanly",
-  planned: PLANNED,
   input: workspaceId,
   result: workspaceInfo,
 });
@@ -235,7 +228,6 @@ export const stopWorkspace = defineOperation({
 export const startWorkspace = defineOperation({
   mcp: "workspace_start",
   summary: "Boot a stopped workspace again",
-  planned: PLANNED,
   input: workspaceId,
   result: workspaceInfo,
 });

@@ -1,0 +1,12 @@
+import { join } from "node:path";
+
+/** Files of one workspace under its record directory. */
+export function workspaceFiles(dir: string) {
+  return {
+    machine: join(dir, "machine"),
+    baseline: join(dir, "baseline.tar"),
+    snapshots: join(dir, "snapshots"),
+    history: join(dir, "history.jsonl"),
+    secrets: join(dir, "secrets.json"),
+  };
+}

@@ -1,0 +1,53 @@
+import type { BackendName, ExecutionMode, MachineHandle, NetworkPolicy, PublishedPort } from "../../runtime/backend.js";
+
+/** How `/workspace` began. */
+export interface WorkspaceSeed {
+  mode: "empty" | "directory" | "archive";
+  source_path: string | null;
+  entries: number;
+  bytes: number;
+}
+
+/** What pyro persists about one workspace (`<state>/workspaces/<id>/record.json`). Never secret values. */
+export interface WorkspaceRecord {
+  schema: 1;
+  workspace_id: string;
+  environment: string;
+  state: "running" | "stopped" | "dead";
+  backend: BackendName;
+  execution_mode: ExecutionMode;
+  vcpu_count: number;
+  mem_mib: number;
+  network_policy: NetworkPolicy;
+  published_ports: PublishedPort[];
+  ttl_seconds: number;
+  created_at: string;
+  expires_at: string;
+  workspace_seed: WorkspaceSeed;
+  /** Names and sources only; values live in `secrets.json` (0600). */
+  secrets: Array<{ name: string; source: "literal" | "file" }>;
+  command_count: number;
+  handle: MachineHandle | null;
+  detail: string | null;
+}
+
+/** The public view of a record (the `workspaceInfo` schema). */
+export function workspaceInfo(record: WorkspaceRecord) {
+  return {
+    workspace_id: record.workspace_id,
+    environment: record.environment,
+    state: record.state,
+    backend: record.backend,
+    execution_mode: record.execution_mode,
+    vcpu_count: record.vcpu_count,
+    mem_mib: record.mem_mib,
+    network_policy: record.network_policy,
+    ttl_seconds: record.ttl_seconds,
+    created_at: record.created_at,
+    expires_at: record.expires_at,
+    workspace_seed: record.workspace_seed,
+    secrets: record.secrets,
+    command_count: record.command_count,
+    detail: record.detail,
+  };
+}

@@ -1,0 +1,308 @@
+import { createWriteStream } from "node:fs";
+import { mkdir, rename, rm } from "node:fs/promises";
+import type { OperationResult, ParsedInput } from "../../contract/index.js";
+import { LIMITS } from "../../contract/index.js";
+import type { AgentClient } from "../../agent-client/index.js";
+import { ensureEnvironment, getInstalledEnvironment } from "../../environments/index.js";
+import type { MachineSpec } from "../../runtime/backend.js";
+import { PyroError } from "../../util/errors.js";
+import { workspacesRoot, type CoreContext } from "../context.js";
+import { checkId, newId } from "../ids.js";
+import { backendFromEnv } from "../machines/select.js";
+import { execShell, shutdownMachine, withAgent, type MachineRef } from "../machines/session.js";
+import { RecordStore } from "../store/records.js";
+import { isExpired } from "../vms/record.js";
+import { appendHistory, clip, readHistory } from "./history.js";
+import { workspaceFiles } from "./layout.js";
+import { workspaceInfo, type WorkspaceRecord, type WorkspaceSeed } from "./record.js";
+import { loadSecrets, redact, resolveSecrets, saveSecrets, secretEnvironment, type SecretValues } from "./secrets.js";
+import { openSource } from "./seed.js";
+
+const BOOT_TIMEOUT_MS = 120_000;
+const SHUTDOWN_GRACE_MS = 10_000;
+/** Largest seed or sync archive accepted. */
+export const MAX_ARCHIVE_BYTES = 4 * 1024 * 1024 * 1024;
+
+type Info = OperationResult<"statusWorkspace">;
+
+/** Persistent workspaces: one machine kept alive across calls, with its /workspace, history and secrets. */
+export class WorkspaceService {
+  readonly records: RecordStore<WorkspaceRecord>;
+
+  constructor(readonly context: CoreContext) {
+    this.records = new RecordStore<WorkspaceRecord>(
+      workspacesRoot(context),
+      "workspace",
+      "workspace ids look like ws-0123456789ab; `pyro workspace list` shows them",
+    );
+  }
+
+  /** The files of a workspace. */
+  files(id: string) {
+    return workspaceFiles(this.records.dir(id));
+  }
+
+  async create(input: ParsedInput<"createWorkspace">): Promise<Info> {
+    const backend = await this.context.backends.select({
+      requested: input.backend ?? backendFromEnv(this.context.env),
+      allowHostCompat: input.allow_host_compat,
+    });
+    const seedSource = input.seed_path ? await openSource(input.seed_path) : undefined;
+    const secrets = await resolveSecrets(input.secrets ?? []);
+    await ensureEnvironment(input.environment, {
+      cacheDir: this.context.cacheDir,
+      onProgress: this.context.progress,
+      kernel: backend.capabilities.vm_boot,
+    });
+    const id = newId("ws");
+    const now = Date.now();
+    const record: WorkspaceRecord = {
+      schema: 1,
+      workspace_id: id,
+      environment: input.environment,
+      state: "stopped",
+      backend: backend.name,
+      execution_mode: backend.capabilities.execution_mode,
+      vcpu_count: input.vcpu_count,
+      mem_mib: input.mem_mib,
+      network_policy: input.network_policy,
+      published_ports: [],
+      ttl_seconds: input.ttl_seconds,
+      created_at: new Date(now).toISOString(),
+      expires_at: new Date(now + input.ttl_seconds * 1000).toISOString(),
+      workspace_seed: { mode: "empty", source_path: null, entries: 0, bytes: 0 },
+      secrets: secrets.metadata,
+      command_count: 0,
+      handle: null,
+      detail: null,
+    };
+    await this.records.create(id, record);
+    try {
+      await saveSecrets(this.files(id).secrets, secrets.values);
+      this.context.progress(`[workspace] phase=start workspace_id=${id} backend=${backend.name}`);
+      const started = await this.boot(record);
+      let seed: WorkspaceSeed = record.workspace_seed;
+      await withAgent(started, async (client) => {
+        await this.materialiseSecrets(client, secrets.values);
+        if (seedSource) {
+          this.context.progress(`[workspace] phase=seed workspace_id=${id} source=${seedSource.sourcePath}`);
+          const result = await client.putArchive("/workspace", seedSource.open(), MAX_ARCHIVE_BYTES);
+          seed = { mode: seedSource.mode, source_path: seedSource.sourcePath, entries: result.entries, bytes: result.bytes };
+        }
+        await this.captureTree(client, this.files(id).baseline);
+      });
+      const next = await this.records.update(id, (current) => ({ ...current, state: "running", handle: started.handle, workspace_seed: seed }));
+      return workspaceInfo(next);
+    } catch (error) {
+      await this.destroy(id);
+      throw error;
+    }
+  }
+
+  async list(): Promise<OperationResult<"listWorkspaces">> {
+    const workspaces: Info[] = [];
+    for (const id of await this.records.ids()) {
+      try {
+        workspaces.push(workspaceInfo(await this.refreshed(await this.records.read(id))));
+      } catch {
+        // A record being created or deleted right now, or a corrupt one: status says which.
+      }
+    }
+    return { workspaces };
+  }
+
+  async status(workspaceId: string): Promise<Info> {
+    return workspaceInfo(await this.running(workspaceId, { allowStopped: true }));
+  }
+
+  async logs(workspaceId: string): Promise<OperationResult<"logsWorkspace">> {
+    const id = checkId(workspaceId, "ws", "workspace");
+    await this.records.read(id);
+    return { workspace_id: id, entries: await readHistory(this.files(id).history) };
+  }
+
+  async exec(input: ParsedInput<"execWorkspace">): Promise<OperationResult<"execWorkspace">> {
+    const record = await this.running(input.workspace_id);
+    const id = record.workspace_id;
+    const secrets = await loadSecrets(this.files(id).secrets);
+    const env = secretEnvironment(input.secret_env, secrets);
+    const startedAt = new Date().toISOString();
+    // The command runs without the lock so that calls from several processes overlap.
+    const result = await withAgent(await this.machine(record), (client) =>
+      execShell(client, { command: input.command, cwd: "/workspace", timeoutMs: input.timeout_seconds * 1000, maxOutputBytes: LIMITS.max_output_bytes, env }),
+    );
+    const stdout = redact(result.stdout, secrets);
+    const stderr = redact(result.stderr, secrets);
+    const command = redact(input.command, secrets);
+    const updated = await this.records.update(id, async (current) => {
+      const sequence = current.command_count + 1;
+      await appendHistory(this.files(id).history, {
+        sequence,
+        command,
+        exit_code: result.exit_code,
+        started_at: startedAt,
+        duration_ms: result.duration_ms,
+        stdout: clip(stdout),
+        stderr: clip(stderr),
+      });
+      return { ...current, command_count: sequence };
+    });
+    return {
+      workspace_id: id,
+      sequence: updated.command_count,
+      command,
+      exit_code: result.exit_code,
+      stdout,
+      stderr,
+      stdout_truncated: result.stdout_truncated,
+      stderr_truncated: result.stderr_truncated,
+      timed_out: result.timed_out,
+      duration_ms: result.duration_ms,
+      backend: record.backend,
+      execution_mode: record.execution_mode,
+    };
+  }
+
+  async delete(workspaceId: string): Promise<OperationResult<"deleteWorkspace">> {
+    const id = checkId(workspaceId, "ws", "workspace");
+    await this.records.read(id);
+    await this.destroy(id);
+    return { workspace_id: id, deleted: true };
+  }
+
+  /** Flush the guest filesystem and shut it down; the disk and /workspace stay. */
+  async stop(workspaceId: string): Promise<Info> {
+    const id = checkId(workspaceId, "ws", "workspace");
+    const record = await this.records.update(id, async (current) => {
+      if (current.state === "stopped") return current;
+      if (current.handle) {
+        const machine = await this.machine(current);
+        if (machine.backend.isRunning(current.handle)) {
+          await withAgent(machine, (client) => client.request("sync", {})).catch(() => undefined);
+        }
+        await shutdownMachine(machine, SHUTDOWN_GRACE_MS);
+        await machine.backend.kill(current.handle);
+      }
+      return { ...current, state: "stopped", handle: null, detail: null };
+    });
+    return workspaceInfo(record);
+  }
+
+  /** Boot a stopped workspace again on the same disk, secrets re-materialised. */
+  async start(workspaceId: string): Promise<Info> {
+    const id = checkId(workspaceId, "ws", "workspace");
+    const record = await this.records.update(id, async (current) => {
+      if (current.state === "running" && current.handle && (await this.machine(current)).backend.isRunning(current.handle)) {
+        throw new PyroError("failed_precondition", `workspace ${id} is already running`);
+      }
+      const started = await this.boot(current);
+      await withAgent(started, async (client) => this.materialiseSecrets(client, await loadSecrets(this.files(id).secrets)));
+      return { ...current, state: "running", handle: started.handle, detail: null };
+    });
+    return workspaceInfo(record);
+  }
+
+  /** Delete every workspace whose TTL has passed. */
+  async reapExpired(now = Date.now()): Promise<string[]> {
+    const reaped: string[] = [];
+    for (const id of await this.records.ids()) {
+      const record = await this.records.read(id).catch(() => undefined);
+      if (record && isExpired(record, now)) {
+        await this.destroy(id);
+        reaped.push(id);
+      }
+    }
+    return reaped;
+  }
+
+  /** The record of a workspace that must be running (or stopped, when allowed); dead machines are noticed here. */
+  async running(workspaceId: string, options: { allowStopped?: boolean } = {}): Promise<WorkspaceRecord> {
+    const id = checkId(workspaceId, "ws", "workspace");
+    const record = await this.refreshed(await this.records.read(id));
+    if (options.allowStopped || record.state === "running") return record;
+    throw new PyroError("failed_precondition", `workspace ${id} is ${record.state}`, {
+      hint: record.state === "stopped" ? `start it: pyro workspace start ${id}` : `recover it: pyro workspace reset ${id}`,
+    });
+  }
+
+  /** Boot the machine of a record (its disk kept from earlier runs) and return a reference to it. */
+  async boot(record: WorkspaceRecord): Promise<MachineRef> {
+    const machine = await this.machine(record);
+    machine.spec.environment = await ensureEnvironment(record.environment, {
+      cacheDir: this.context.cacheDir,
+      onProgress: this.context.progress,
+      kernel: machine.backend.capabilities.vm_boot,
+    });
+    await mkdir(machine.spec.dir, { recursive: true, mode: 0o700 });
+    const handle = await machine.backend.start(machine.spec, { bootTimeoutMs: BOOT_TIMEOUT_MS, onProgress: this.context.progress });
+    return { ...machine, handle };
+  }
+
+  /** A reference to a record's machine (which may or may not be running). */
+  async machine(record: WorkspaceRecord): Promise<MachineRef> {
+    const backend = this.context.backends.get(record.backend);
+    const environment = await getInstalledEnvironment(record.environment, this.context.cacheDir).catch(() => ({
+      name: record.environment,
+      dir: "",
+      rootfsDir: "",
+      rootImage: "",
+    }));
+    const spec: MachineSpec = {
+      id: record.workspace_id,
+      dir: this.files(record.workspace_id).machine,
+      environment,
+      vcpuCount: record.vcpu_count,
+      memMib: record.mem_mib,
+      network: record.network_policy,
+      publishedPorts: record.published_ports,
+      hostname: record.workspace_id,
+    };
+    return { backend, spec, handle: record.handle ?? { backend: record.backend, pid: 0 } };
+  }
+
+  /** Write the workspace's secrets to /run/pyro-secrets in the guest. */
+  async materialiseSecrets(client: AgentClient, values: SecretValues): Promise<void> {
+    if (Object.keys(values).length === 0) return;
+    const files = Object.fromEntries(Object.entries(values).map(([name, value]) => [name, Buffer.from(value).toString("base64")]));
+    await client.request("secrets_put", { files });
+  }
+
+  /** Save a tar of the guest's /workspace to a host file (written atomically). */
+  async captureTree(client: AgentClient, path: string): Promise<{ entries: number; bytes: number }> {
+    const partial = `${path}.partial`;
+    const sink = createWriteStream(partial, { mode: 0o600 });
+    try {
+      const result = await client.getArchive("/workspace", sink, MAX_ARCHIVE_BYTES);
+      await rename(partial, path);
+      return result;
+    } catch (error) {
+      await rm(partial, { force: true });
+      throw error;
+    }
+  }
+
+  /** Mark a running record dead when its machine process is gone. */
+  async refreshed(record: WorkspaceRecord): Promise<WorkspaceRecord> {
+    if (record.state !== "running" || !record.handle) return record;
+    if (this.context.backends.get(record.backend).isRunning(record.handle)) return record;
+    return this.records.update(record.workspace_id, (current) => ({
+      ...current,
+      state: "dead",
+      detail: `the ${current.backend} process (pid ${current.handle?.pid}) exited unexpectedly; reset recovers /workspace from the baseline or a snapshot`,
+    }));
+  }
+
+  /** Kill the machine and remove every file of the workspace. */
+  async destroy(id: string): Promise<void> {
+    const record = await this.records.read(id).catch(() => undefined);
+    if (record) {
+      const machine = await this.machine(record);
+      if (record.handle) {
+        if (machine.backend.isRunning(record.handle)) await shutdownMachine(machine, SHUTDOWN_GRACE_MS);
+        await machine.backend.kill(record.handle);
+      }
+      await machine.backend.cleanup(machine.spec);
+    }
+    await this.records.remove(id);
+  }
+}
