@@ -52,6 +52,12 @@ export interface MachineSpec {
   publishedPorts: PublishedPort[];
   /** Hostname inside the guest. */
   hostname: string;
+  /**
+   * `raw`: the machine keeps a private raw ext4 root disk that survives stop and
+   * start and that offline disk tools can read (workspaces). `overlay` (default):
+   * whatever writable layer is cheapest (one-shot VMs).
+   */
+  rootDisk?: "overlay" | "raw";
 }
 
 /**

@@ -256,6 +256,7 @@ export class WorkspaceService {
       network: record.network_policy,
       publishedPorts: record.published_ports,
       hostname: record.workspace_id,
+      rootDisk: "raw",
     };
     return { backend, spec, handle: record.handle ?? { backend: record.backend, pid: 0 } };
   }
