@@ -1,0 +1,114 @@
+import type { Readable, Writable } from "node:stream";
+import { FrameKind, type ArchiveResult, type ControlMessage } from "../protocol/index.js";
+import { PyroError } from "../util/errors.js";
+import type { AgentClient } from "./client.js";
+import { agentError, malformed } from "./errors.js";
+
+const isCount = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+
+function checkArchiveResult(op: string, m: ControlMessage): ArchiveResult {
+  if (!isCount(m.entries) || !isCount(m.bytes)) throw malformed(op, "result");
+  const result: ArchiveResult = { entries: m.entries, bytes: m.bytes };
+  if (m.kind === "file" || m.kind === "directory") result.kind = m.kind;
+  return result;
+}
+
+function tooLarge(what: string, maxBytes: number): PyroError {
+  return new PyroError("limit_exceeded", `${what} is larger than the limit of ${maxBytes} bytes`, {
+    details: { max_bytes: maxBytes },
+  });
+}
+
+/** Implementation of {@link AgentClient.putArchive}. */
+export function runPutArchive(client: AgentClient, dest: string, source: Readable, maxBytes: number): Promise<ArchiveResult> {
+  return new Promise<ArchiveResult>((resolve, reject) => {
+    let overLimit = false;
+    const stream = client.open(
+      "put_archive",
+      { dest, max_bytes: maxBytes },
+      {
+        onFinal: (message) => {
+          if (overLimit) return reject(tooLarge("the archive", maxBytes));
+          if (message.type === "error") return reject(agentError("put_archive", message));
+          try {
+            resolve(checkArchiveResult("put_archive", message));
+          } catch (error) {
+            reject(error);
+          }
+        },
+        onFail: reject,
+      },
+    );
+    void (async () => {
+      let sent = 0;
+      try {
+        for await (const chunk of source as AsyncIterable<Buffer | string>) {
+          if (stream.done) return;
+          const bytes = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+          if (sent + bytes.length > maxBytes) {
+            // The agent sees a cut tar and fails; the limit error wins.
+            overLimit = true;
+            break;
+          }
+          sent += bytes.length;
+          await stream.stdin(bytes);
+        }
+      } catch {
+        // A failing source or connection: end the upload; the agent answers
+        // with an error for the incomplete tar, or the connection error wins.
+      }
+      await stream.stdinEnd().catch(() => undefined);
+    })();
+  });
+}
+
+/** Implementation of {@link AgentClient.getArchive}. */
+export function runGetArchive(client: AgentClient, path: string, sink: Writable, maxBytes: number): Promise<ArchiveResult> {
+  return new Promise<ArchiveResult>((resolve, reject) => {
+    let received = 0;
+    let failed: PyroError | null = null;
+    let paused = false;
+    const unpause = (): void => {
+      if (paused) client.resume();
+      paused = false;
+    };
+    const fail = (error: PyroError): void => {
+      if (failed) return;
+      failed = error;
+      unpause();
+      sink.destroy(error);
+      reject(error);
+    };
+    client.open(
+      "get_archive",
+      { path, max_bytes: maxBytes },
+      {
+        onData: (kind, payload) => {
+          if (failed || kind !== FrameKind.STDOUT || payload.length === 0) return;
+          received += payload.length;
+          if (received > maxBytes) return fail(tooLarge("the archive the guest sent", maxBytes));
+          if (!sink.write(payload) && !paused) {
+            // Push back on the guest through the transport while the sink catches up.
+            paused = true;
+            client.pause();
+            sink.once("drain", unpause);
+          }
+        },
+        onFinal: (message) => {
+          if (failed) return;
+          if (message.type === "error") return fail(agentError("get_archive", message));
+          let result: ArchiveResult;
+          try {
+            result = checkArchiveResult("get_archive", message);
+          } catch (error) {
+            return fail(error as PyroError);
+          }
+          unpause();
+          sink.once("error", (error) => reject(new PyroError("io_error", `writing the archive failed: ${error.message}`, { cause: error })));
+          sink.end(() => resolve(result));
+        },
+        onFail: fail,
+      },
+    );
+  });
+}

@@ -1,0 +1,4 @@
+export { AgentClient, type ConnectOptions, type OpenStream, type StreamHandler } from "./client.js";
+export type { AgentHello } from "./hello.js";
+export type { ExecOptions, ExecResult } from "./exec.js";
+export { agentError, sanitizeGuestText } from "./errors.js";
