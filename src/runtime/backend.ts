@@ -111,4 +111,9 @@ export interface Backend {
   kill(handle: MachineHandle): Promise<void>;
   /** Remove the machine's backend files after it stopped (sockets, writable layers). */
   cleanup(spec: MachineSpec): Promise<void>;
+  /**
+   * The raw ext4 root disk of a machine (backends with `disk_tools` only), for
+   * offline inspection while it is stopped; null when it has none yet.
+   */
+  rootDiskImage?(spec: MachineSpec): string | null;
 }

@@ -218,6 +218,11 @@ export class FirecrackerBackend implements Backend {
    * Remove sockets, the jail and the per-VM root disk. Logs stay. Call it when
    * the machine is deleted, not on a workspace stop: the root disk is its state.
    */
+  rootDiskImage(spec: MachineSpec): string | null {
+    const { rootDisk } = vmLayout(spec.dir, spec.id);
+    return existsSync(rootDisk) ? rootDisk : null;
+  }
+
   async cleanup(spec: MachineSpec): Promise<void> {
     const layout = vmLayout(spec.dir, spec.id);
     await removeStaleSockets(layout);

@@ -235,6 +235,11 @@ export class QemuBackend implements Backend {
   }
 
   /** Remove the machine's files: sockets, locks, pid file, logs and root disk. */
+  rootDiskImage(spec: MachineSpec): string | null {
+    const { rawDisk } = qemuLayout(spec.dir);
+    return existsSync(rawDisk) ? rawDisk : null;
+  }
+
   async cleanup(spec: MachineSpec): Promise<void> {
     const layout = qemuLayout(spec.dir);
     await removeRuntimeFiles(layout);
