@@ -52,12 +52,21 @@ export interface RunningAgent {
   stop(): Promise<void>;
 }
 
+/** Options of {@link startAgent}. */
+export interface StartAgentOptions {
+  /** More agent flags. */
+  args?: string[];
+  /** A command and its arguments to run the agent under (e.g. `unshare …`). */
+  wrapper?: string[];
+}
+
 /** Start `pyro-agent --listen unix:…` and wait for its READY line. */
-export async function startAgent(extraArgs: string[] = []): Promise<RunningAgent> {
+export async function startAgent(options: StartAgentOptions = {}): Promise<RunningAgent> {
   const bin = ensureAgentBuilt();
   const dir = mkdtempSync(join(tmpdir(), "pyro-agent-test-"));
   const socketPath = join(dir, "agent.sock");
-  const child = spawn(bin, ["--listen", `unix:${socketPath}`, ...extraArgs], { stdio: ["ignore", "pipe", "pipe"] });
+  const argv = [...(options.wrapper ?? []), bin, "--listen", `unix:${socketPath}`, ...(options.args ?? [])];
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   await new Promise<void>((resolve, reject) => {
