@@ -1,6 +1,8 @@
 import { PyroError } from "../util/errors.js";
 import { environmentCacheDir } from "../util/paths.js";
+import { loadAgentBinary } from "./agent.js";
 import { CATALOG, CATALOG_VERSION, catalogEntry } from "./catalog.js";
+import { refreshAgent } from "./refresh.js";
 import { ensureKernel, installedKernel } from "./kernel/index.js";
 import { pullEnvironmentInto, type PullOptions } from "./pull.js";
 import { pruneCache } from "./prune.js";
@@ -74,12 +76,17 @@ export async function getInstalledEnvironment(name: string, cacheDir: string = e
 export interface EnsureOptions extends PullOptions {
   /** Also install the shared guest kernel (VM backends need it; default true). */
   kernel?: boolean;
+  /** Re-inject the agent when the installed one differs from the current build (default true). */
+  refreshAgent?: boolean;
 }
 
 /** The installed environment `name`, pulling it (and the guest kernel) first when missing. */
 export async function ensureEnvironment(name: string, options: EnsureOptions = {}): Promise<InstalledEnvironment> {
   const cacheDir = options.cacheDir ?? environmentCacheDir(options.env);
   await pullEnvironmentInto(name, { ...options, cacheDir });
+  if (options.refreshAgent !== false) {
+    await refreshAgent(cacheDir, name, await loadAgentBinary(options.env), options.onProgress ?? (() => undefined));
+  }
   const installed = await getInstalledEnvironment(name, cacheDir);
   if (options.kernel === false || installed.kernel) return installed;
   return { ...installed, kernel: await ensureKernel(cacheDir, options.onProgress) };

@@ -25,7 +25,8 @@ export async function makeWorkDir(cacheDir: string, name: string): Promise<strin
   return mkdtemp(join(tmp, tempDirPrefix(name)));
 }
 
-function fileSha256(path: string): Promise<string> {
+/** sha256 of a file as `sha256:<hex>`. */
+export function fileSha256(path: string): Promise<string> {
   return new Promise((resolvePromise, reject) => {
     const hash = createHash("sha256");
     createReadStream(path, { highWaterMark: 4 << 20 })
