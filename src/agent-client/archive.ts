@@ -1,4 +1,4 @@
-import type { Readable, Writable } from "node:stream";
+import type { Readable } from "node:stream";
 import { FrameKind, type ArchiveResult, type ControlMessage } from "../protocol/index.js";
 import { PyroError } from "../util/errors.js";
 import type { AgentClient } from "./client.js";
@@ -20,7 +20,12 @@ function tooLarge(what: string, maxBytes: number): PyroError {
 }
 
 /** Implementation of {@link AgentClient.putArchive}. */
-export function runPutArchive(client: AgentClient, dest: string, source: Readable, maxBytes: number): Promise<ArchiveResult> {
+export function runPutArchive(
+  client: AgentClient,
+  dest: string,
+  source: Readable | AsyncIterable<Uint8Array | string>,
+  maxBytes: number,
+): Promise<ArchiveResult> {
   return new Promise<ArchiveResult>((resolve, reject) => {
     let overLimit = false;
     const stream = client.open(
@@ -42,7 +47,7 @@ export function runPutArchive(client: AgentClient, dest: string, source: Readabl
     void (async () => {
       let sent = 0;
       try {
-        for await (const chunk of source as AsyncIterable<Buffer | string>) {
+        for await (const chunk of source as AsyncIterable<Uint8Array | string>) {
           if (stream.done) return;
           const bytes = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
           if (sent + bytes.length > maxBytes) {
@@ -63,7 +68,7 @@ export function runPutArchive(client: AgentClient, dest: string, source: Readabl
 }
 
 /** Implementation of {@link AgentClient.getArchive}. */
-export function runGetArchive(client: AgentClient, path: string, sink: Writable, maxBytes: number): Promise<ArchiveResult> {
+export function runGetArchive(client: AgentClient, path: string, sink: NodeJS.WritableStream, maxBytes: number): Promise<ArchiveResult> {
   return new Promise<ArchiveResult>((resolve, reject) => {
     let received = 0;
     let failed: PyroError | null = null;
@@ -76,7 +81,7 @@ export function runGetArchive(client: AgentClient, path: string, sink: Writable,
       if (failed) return;
       failed = error;
       unpause();
-      sink.destroy(error);
+      (sink as { destroy?: () => void }).destroy?.();
       reject(error);
     };
     client.open(

@@ -12,7 +12,7 @@ import {
   type Frame,
 } from "../protocol/index.js";
 import { PyroError } from "../util/errors.js";
-import type { Readable, Writable } from "node:stream";
+import type { Readable } from "node:stream";
 import type { ArchiveResult, ExecRequest } from "../protocol/index.js";
 import { runGetArchive, runPutArchive } from "./archive.js";
 import { agentError, connectionLost } from "./errors.js";
@@ -246,16 +246,17 @@ export class AgentClient {
    * Upload a tar stream and extract it under `dest` in the guest. Rejects
    * with `limit_exceeded` once `source` yields more than `maxBytes`.
    */
-  putArchive(dest: string, source: Readable, maxBytes: number): Promise<ArchiveResult> {
+  putArchive(dest: string, source: Readable | AsyncIterable<Uint8Array | string>, maxBytes: number): Promise<ArchiveResult> {
     return runPutArchive(this, dest, source, maxBytes);
   }
 
   /**
    * Download `path` from the guest as a tar stream into `sink`, then end the
    * sink and wait for it to finish. Rejects with `limit_exceeded` when the
-   * guest sends more than `maxBytes`; on any failure the sink is destroyed.
+   * guest sends more than `maxBytes`; on any failure the sink is destroyed
+   * (without an error event: the rejection carries the error).
    */
-  getArchive(path: string, sink: Writable, maxBytes: number): Promise<ArchiveResult> {
+  getArchive(path: string, sink: NodeJS.WritableStream, maxBytes: number): Promise<ArchiveResult> {
     return runGetArchive(this, path, sink, maxBytes);
   }
 

@@ -8,10 +8,15 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
+	"time"
 
 	"pyro-mcp/agent/internal/ops"
+	"pyro-mcp/agent/internal/secrets"
+	"pyro-mcp/agent/internal/services"
 	"pyro-mcp/agent/internal/session"
+	"pyro-mcp/agent/internal/shells"
 	"pyro-mcp/agent/internal/sysinit"
 	"pyro-mcp/agent/internal/transport"
 )
@@ -27,6 +32,7 @@ type options struct {
 	sandbox  bool
 	hostname string
 	readyFd  int
+	runDir   string
 	worker   bool
 	version  bool
 }
@@ -44,6 +50,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.BoolVar(&o.init, "init", false, "act as the machine's init (default when PID 1)")
 	fs.BoolVar(&o.sandbox, "sandbox", false, "running in the namespace sandbox: no mounts, shutdown exits")
 	fs.StringVar(&o.hostname, "hostname", "", "set this hostname (a VM also reads pyro.hostname= from the kernel command line)")
+	fs.StringVar(&o.runDir, "run-dir", "/run", "where pyro-services/ and pyro-secrets/ live (tests point it elsewhere)")
 	fs.IntVar(&o.readyFd, "ready-fd", -1, "write READY\\n to this file descriptor, then close it, once serving")
 	fs.BoolVar(&o.worker, strings.TrimPrefix(sysinit.WorkerFlag, "--"), false, "internal: the agent proper, started by the init supervisor")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
@@ -121,9 +128,21 @@ func serve(o *options) error {
 			logf("hostname: %v", err)
 		}
 	}
-	// The reply to shutdown is on the wire; exiting 0 tells a supervising
-	// init to power off (VM) or end the sandbox.
-	handlers, caps := ops.Registry(func() { os.Exit(0) })
+	deps := ops.Deps{
+		Shells:   shells.NewManager(shells.Config{}),
+		Services: services.NewManager(services.Config{BaseDir: filepath.Join(o.runDir, "pyro-services")}),
+		// As a VM's init, secrets get a tmpfs of their own.
+		Secrets: &secrets.Store{Dir: filepath.Join(o.runDir, "pyro-secrets"), Tmpfs: o.worker && !o.sandbox},
+	}
+	deps.PowerOff = func() {
+		// The reply to shutdown is on the wire. Stop what the agent owns,
+		// then exit 0: a supervising init powers the VM off or ends the
+		// sandbox.
+		deps.Services.StopAll(2 * time.Second)
+		deps.Shells.CloseAll()
+		os.Exit(0)
+	}
+	handlers, caps := ops.Registry(deps)
 	srv := &session.Server{AgentVersion: version, Handlers: handlers, Capabilities: caps, Logf: logf}
 	ctx := context.Background()
 

@@ -204,7 +204,7 @@ func TestConcurrentExecs(t *testing.T) {
 
 func TestBadFrameClosesSession(t *testing.T) {
 	for _, raw := range [][]byte{
-		{0, 0, 0, 1, 9, 0, 0, 0, 1, 'x'},                       // unknown kind
+		{0, 0, 0, 1, 9, 0, 0, 0, 1, 'x'},                      // unknown kind
 		{0, 0x10, 0, 1, byte(protocol.KindStdin), 0, 0, 0, 1}, // too large
 		append([]byte{0, 0, 0, 2, byte(protocol.KindControl), 0, 0, 0, 1}, "[]"...),
 	} {

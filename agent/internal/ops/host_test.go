@@ -4,12 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"pyro-mcp/agent/internal/protocol"
+	"pyro-mcp/agent/internal/secrets"
+	"pyro-mcp/agent/internal/services"
 	"pyro-mcp/agent/internal/session"
+	"pyro-mcp/agent/internal/shells"
 )
 
 // testHost is the host end of a session with an in-process agent.
@@ -25,15 +29,30 @@ type testHost struct {
 	readErr error
 }
 
+// testDeps gives a session real managers whose files live in a temp dir.
+func testDeps(t *testing.T) Deps {
+	dir := t.TempDir()
+	svc := services.NewManager(services.Config{BaseDir: filepath.Join(dir, "services")})
+	sh := shells.NewManager(shells.Config{})
+	t.Cleanup(func() {
+		svc.StopAll(time.Second)
+		sh.CloseAll()
+	})
+	return Deps{Shells: sh, Services: svc, Secrets: &secrets.Store{Dir: filepath.Join(dir, "secrets")}}
+}
+
 // newHost starts a session over net.Pipe and performs the hello.
 func newHost(t *testing.T) (*testHost, map[string]any) {
 	t.Helper()
 	agentEnd, hostEnd := net.Pipe()
-	handlers, caps := Registry(func() {})
+	handlers, caps := Registry(testDeps(t))
 	srv := &session.Server{AgentVersion: "test", Handlers: handlers, Capabilities: caps, Logf: t.Logf}
 	h := &testHost{t: t, conn: hostEnd, writer: protocol.NewWriter(hostEnd, nil), served: make(chan error, 1),
 		frames: map[uint32][]protocol.Frame{}, arrived: make(chan struct{}, 1)}
-	go func() { h.served <- srv.Serve(context.Background(), agentEnd, agentEnd, session.Options{}); agentEnd.Close() }()
+	go func() {
+		h.served <- srv.Serve(context.Background(), agentEnd, agentEnd, session.Options{})
+		agentEnd.Close()
+	}()
 	t.Cleanup(func() { hostEnd.Close() })
 
 	// Bytes a dead session left behind come before the marker.
@@ -179,4 +198,13 @@ func (h *testHost) exec(stream uint32, req map[string]any, d time.Duration) outc
 	req["op"] = "exec"
 	h.send(stream, req)
 	return h.collect(stream, d)
+}
+
+func toJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
