@@ -117,7 +117,7 @@ func ServeSerial(ctx context.Context, srv *session.Server, path string, logf Log
 // a host's PYROSYNC, and into the end of the session once synced.
 type serialReader struct {
 	ctx     context.Context
-	f       *os.File
+	f       io.Reader
 	waiting atomic.Bool
 }
 
