@@ -4,7 +4,13 @@ import type { CoreContext } from "./context.js";
 import { EnvironmentService } from "./environments.js";
 import { runDoctor } from "./doctor.js";
 import { VmService } from "./vms/service.js";
+import { diffWorkspace } from "./workspaces/diff.js";
+import { exportWorkspaceDisk, listWorkspaceDisk, readWorkspaceDisk } from "./workspaces/disk.js";
+import { exportWorkspace } from "./workspaces/export.js";
+import { resetWorkspace } from "./workspaces/reset.js";
 import { WorkspaceService } from "./workspaces/service.js";
+import { createSnapshot, deleteSnapshot, listSnapshots } from "./workspaces/snapshots.js";
+import { pushSync } from "./workspaces/sync.js";
 
 /** The implementation of one operation: validated input in, result out. */
 export type Handler<K extends OperationName> = (input: ParsedInput<K>) => Promise<OperationResult<K>>;
@@ -48,22 +54,22 @@ export function createHandlers(context: CoreContext): Handlers {
     doctor: () => runDoctor(context),
     createWorkspace: (input) => workspaces.create(input),
     listWorkspaces: () => workspaces.list(),
-    pushWorkspaceSync: planned("pushWorkspaceSync"),
+    pushWorkspaceSync: (input) => pushSync(workspaces, input),
     execWorkspace: (input) => workspaces.exec(input),
     statusWorkspace: (input) => workspaces.status(input.workspace_id),
     logsWorkspace: (input) => workspaces.logs(input.workspace_id),
     deleteWorkspace: (input) => workspaces.delete(input.workspace_id),
-    diffWorkspace: planned("diffWorkspace"),
-    exportWorkspace: planned("exportWorkspace"),
-    createSnapshot: planned("createSnapshot"),
-    listSnapshots: planned("listSnapshots"),
-    deleteSnapshot: planned("deleteSnapshot"),
-    resetWorkspace: planned("resetWorkspace"),
+    diffWorkspace: (input) => diffWorkspace(workspaces, input.workspace_id),
+    exportWorkspace: (input) => exportWorkspace(workspaces, input),
+    createSnapshot: (input) => createSnapshot(workspaces, input),
+    listSnapshots: (input) => listSnapshots(workspaces, input.workspace_id),
+    deleteSnapshot: (input) => deleteSnapshot(workspaces, input),
+    resetWorkspace: (input) => resetWorkspace(workspaces, input),
     stopWorkspace: (input) => workspaces.stop(input.workspace_id),
     startWorkspace: (input) => workspaces.start(input.workspace_id),
-    listWorkspaceDisk: planned("listWorkspaceDisk"),
-    readWorkspaceDisk: planned("readWorkspaceDisk"),
-    exportWorkspaceDisk: planned("exportWorkspaceDisk"),
+    listWorkspaceDisk: (input) => listWorkspaceDisk(workspaces, input),
+    readWorkspaceDisk: (input) => readWorkspaceDisk(workspaces, input),
+    exportWorkspaceDisk: (input) => exportWorkspaceDisk(workspaces, input),
     openShell: planned("openShell"),
     readShell: planned("readShell"),
     writeShell: planned("writeShell"),

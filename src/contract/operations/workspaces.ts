@@ -17,8 +17,6 @@ import {
 } from "../common.js";
 import { DEFAULTS } from "../defaults.js";
 
-const PLANNED = "persistent workspaces (issue 6)";
-
 /** `NAME` or `NAME=ENV_VAR`: which secret to expose to one call, under which variable. */
 export const secretEnv = z
   .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(=[A-Za-z_][A-Za-z0-9_]*)?$/, "secret_env entries look like NAME or NAME=ENV_VAR"))
@@ -85,7 +83,6 @@ export const listWorkspaces = defineOperation({
 export const pushWorkspaceSync = defineOperation({
   mcp: "workspace_sync_push",
   summary: "Copy a host directory or archive into a running workspace (not atomic; reset recovers)",
-  planned: PLANNED,
   input: workspaceId.extend({
     source_path: z.string().min(1).describe("Host directory or .tar/.tar.gz/.tgz archive"),
     dest: z.string().default(DEFAULTS.sync_dest).describe(`Destination under /workspace (default ${DEFAULTS.sync_dest})`),
@@ -145,7 +142,6 @@ const changedFile = z.object({
 export const diffWorkspace = defineOperation({
   mcp: "workspace_diff",
   summary: "Compare the live /workspace with its create-time baseline",
-  planned: PLANNED,
   input: workspaceId,
   result: z.object({
     workspace_id: z.string(),
@@ -158,7 +154,6 @@ export const diffWorkspace = defineOperation({
 export const exportWorkspace = defineOperation({
   mcp: "workspace_export",
   summary: "Copy one file or directory out of /workspace to a host path",
-  planned: PLANNED,
   input: workspaceId.extend({
     path: z.string().min(1).describe("Path inside /workspace"),
     output_path: z.string().min(1).describe("Host path to write; never clobbers an existing directory"),
@@ -187,7 +182,6 @@ const snapshotName = z
 export const createSnapshot = defineOperation({
   mcp: "snapshot_create",
   summary: "Save a named checkpoint of /workspace",
-  planned: PLANNED,
   input: workspaceId.extend({ snapshot_name: snapshotName }),
   result: snapshotInfo.extend({ workspace_id: z.string() }),
 });
@@ -195,7 +189,6 @@ export const createSnapshot = defineOperation({
 export const listSnapshots = defineOperation({
   mcp: "snapshot_list",
   summary: "List a workspace's snapshots, baseline included",
-  planned: PLANNED,
   input: workspaceId,
   result: z.object({ workspace_id: z.string(), snapshots: z.array(snapshotInfo) }),
 });
@@ -203,7 +196,6 @@ export const listSnapshots = defineOperation({
 export const deleteSnapshot = defineOperation({
   mcp: "snapshot_delete",
   summary: "Delete a named snapshot (the baseline cannot be deleted)",
-  planned: PLANNED,
   input: workspaceId.extend({ snapshot_name: snapshotName }),
   result: z.object({ workspace_id: z.string(), name: z.string(), deleted: z.boolean() }),
 });
@@ -211,7 +203,6 @@ export const deleteSnapshot = defineOperation({
 export const resetWorkspace = defineOperation({
   mcp: "workspace_reset",
   summary: "Recreate the machine and restore /workspace from the baseline or a snapshot",
-  planned: PLANNED,
   input: workspaceId.extend({
     snapshot: z.string().default(DEFAULTS.reset_snapshot).describe(`Snapshot to restore (default ${DEFAULTS.reset_snapshot})`),
   }),
@@ -232,7 +223,6 @@ export const startWorkspace = defineOperation({
   result: workspaceInfo,
 });
 
-const DISK_PLANNED = "offline disk tools for stopped workspaces (issue 6)";
 const diskEntry = z.object({
   path: z.string(),
   kind: z.enum(["file", "directory", "symlink", "other"]),
@@ -243,7 +233,6 @@ const diskEntry = z.object({
 export const listWorkspaceDisk = defineOperation({
   mcp: "workspace_disk_list",
   summary: "List a directory of a stopped workspace's disk (offline)",
-  planned: DISK_PLANNED,
   input: workspaceId.extend({ path: z.string().default("/workspace").describe("Directory (default /workspace)") }),
   result: z.object({ workspace_id: z.string(), path: z.string(), entries: z.array(diskEntry) }),
 });
@@ -251,7 +240,6 @@ export const listWorkspaceDisk = defineOperation({
 export const readWorkspaceDisk = defineOperation({
   mcp: "workspace_disk_read",
   summary: "Read a file of a stopped workspace's disk (offline)",
-  planned: DISK_PLANNED,
   input: workspaceId.extend({ path: z.string().min(1) }),
   result: z.object({ workspace_id: z.string(), path: z.string(), content: z.string(), truncated: z.boolean(), bytes: z.number().int() }),
 });
@@ -259,7 +247,6 @@ export const readWorkspaceDisk = defineOperation({
 export const exportWorkspaceDisk = defineOperation({
   mcp: "workspace_disk_export",
   summary: "Export a stopped workspace's disk as a raw ext4 image",
-  planned: DISK_PLANNED,
   input: workspaceId.extend({ output_path: z.string().min(1).describe("Host path of the .ext4 file to write") }),
   result: z.object({ workspace_id: z.string(), output_path: z.string(), bytes: z.number().int() }),
 });

@@ -1,5 +1,6 @@
 import { AgentClient } from "../../agent-client/index.js";
-import type { ExecRequest, ExecResult } from "../../agent-client/index.js";
+import type { ExecResult } from "../../agent-client/index.js";
+import type { ExecRequest } from "../../protocol/index.js";
 import type { Backend, MachineHandle, MachineSpec } from "../../runtime/backend.js";
 import { PyroError } from "../../util/errors.js";
 

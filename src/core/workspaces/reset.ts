@@ -1,0 +1,45 @@
+import { createReadStream } from "node:fs";
+import type { OperationResult, ParsedInput } from "../../contract/index.js";
+import { withAgent } from "../machines/session.js";
+import { checkId } from "../ids.js";
+import { maxArchiveBytes } from "./limits.js";
+import { workspaceInfo } from "./record.js";
+import { loadSecrets } from "./secrets.js";
+import { requireSnapshot } from "./snapshots.js";
+import type { WorkspaceService } from "./service.js";
+import { readWorkspaceTar } from "./workspace-tar.js";
+
+/**
+ * `workspace reset`: under the workspace lock, kill the machine, drop its
+ * writable layer, boot fresh from the environment, restore /workspace from the
+ * baseline or a named snapshot, re-materialise secrets. Works on running,
+ * stopped and dead workspaces alike: it is the recovery path.
+ */
+export async function resetWorkspace(service: WorkspaceService, input: ParsedInput<"resetWorkspace">): Promise<OperationResult<"resetWorkspace">> {
+  const id = checkId(input.workspace_id, "ws", "workspace");
+  const name = input.snapshot;
+  await service.records.read(id);
+  requireSnapshot(service, id, name);
+  const record = await service.records.update(id, async (current) => {
+    const archive = requireSnapshot(service, id, name);
+    // Stored archives are checked before the old machine is destroyed: a bad one fails the reset harmlessly.
+    await readWorkspaceTar(archive, (entry) => entry.resume());
+    const machine = await service.machine(current);
+    if (current.handle) await machine.backend.kill(current.handle);
+    await machine.backend.cleanup(machine.spec);
+    service.context.progress(`[workspace] phase=reset workspace_id=${id} snapshot=${name}`);
+    const started = await service.boot({ ...current, handle: null });
+    try {
+      await withAgent(started, async (client) => {
+        // Names are "workspace/…", so "/" is the destination; the agent still refuses anything unsafe.
+        await client.putArchive("/", createReadStream(archive), maxArchiveBytes(service.context));
+        await service.materialiseSecrets(client, await loadSecrets(service.files(id).secrets));
+      });
+    } catch (error) {
+      await started.backend.kill(started.handle).catch(() => undefined);
+      throw error;
+    }
+    return { ...current, state: "running", handle: started.handle, detail: null };
+  });
+  return { ...workspaceInfo(record), restored_from: name };
+}
