@@ -1,5 +1,4 @@
-import { OPERATIONS, type OperationName, type OperationResult, type ParsedInput } from "../contract/index.js";
-import { PyroError } from "../util/errors.js";
+import type { OperationName, OperationResult, ParsedInput } from "../contract/index.js";
 import type { CoreContext } from "./context.js";
 import { EnvironmentService } from "./environments.js";
 import { runDoctor } from "./doctor.js";
@@ -11,6 +10,8 @@ import { resetWorkspace } from "./workspaces/reset.js";
 import { WorkspaceService } from "./workspaces/service.js";
 import { createSnapshot, deleteSnapshot, listSnapshots } from "./workspaces/snapshots.js";
 import { pushSync } from "./workspaces/sync.js";
+import { ServiceService } from "./workspaces/services.js";
+import { ShellService } from "./workspaces/shells.js";
 
 /** The implementation of one operation: validated input in, result out. */
 export type Handler<K extends OperationName> = (input: ParsedInput<K>) => Promise<OperationResult<K>>;
@@ -18,21 +19,13 @@ export type Handler<K extends OperationName> = (input: ParsedInput<K>) => Promis
 /** One handler per operation; the mapped type makes a missing one a type error. */
 export type Handlers = { [K in OperationName]: Handler<K> };
 
-/** The typed answer of an operation an open issue still builds. */
-function planned<K extends OperationName>(name: K): Handler<K> {
-  return async () => {
-    const operation = OPERATIONS[name];
-    throw new PyroError("unsupported", `${name} is not available yet: ${operation.planned ?? "planned"} is still being built`, {
-      hint: "see the README's 'Status' table for what works today",
-    });
-  };
-}
-
 /** Wire every operation to the core services of one context. */
 export function createHandlers(context: CoreContext): Handlers {
   const vms = new VmService(context);
   const environments = new EnvironmentService(context);
   const workspaces = new WorkspaceService(context);
+  const shells = new ShellService(workspaces);
+  const services = new ServiceService(workspaces);
   return {
     runInVm: (input) => vms.run(input),
     createVm: (input) => vms.create(input),
@@ -70,15 +63,15 @@ export function createHandlers(context: CoreContext): Handlers {
     listWorkspaceDisk: (input) => listWorkspaceDisk(workspaces, input),
     readWorkspaceDisk: (input) => readWorkspaceDisk(workspaces, input),
     exportWorkspaceDisk: (input) => exportWorkspaceDisk(workspaces, input),
-    openShell: planned("openShell"),
-    readShell: planned("readShell"),
-    writeShell: planned("writeShell"),
-    signalShell: planned("signalShell"),
-    closeShell: planned("closeShell"),
-    startService: planned("startService"),
-    listServices: planned("listServices"),
-    statusService: planned("statusService"),
-    logsService: planned("logsService"),
-    stopService: planned("stopService"),
+    openShell: (input) => shells.open(input),
+    readShell: (input) => shells.read(input),
+    writeShell: (input) => shells.write(input),
+    signalShell: (input) => shells.signal(input),
+    closeShell: (input) => shells.close(input),
+    startService: (input) => services.start(input),
+    listServices: (input) => services.list(input.workspace_id),
+    statusService: (input) => services.status(input),
+    logsService: (input) => services.logs(input),
+    stopService: (input) => services.stop(input),
   };
 }

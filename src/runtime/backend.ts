@@ -107,6 +107,11 @@ export interface Backend {
    * after `graceMs`. Idempotent.
    */
   stop(spec: MachineSpec, handle: MachineHandle, graceMs: number): Promise<void>;
+  /**
+   * Forward each `127.0.0.1:host_port` on the host to `guest_port` in a running
+   * machine. Only backends that can publish ports have it.
+   */
+  publishPorts?(spec: MachineSpec, handle: MachineHandle, ports: PublishedPort[]): Promise<void>;
   /** Kill the machine's host processes at once. Idempotent. */
   kill(handle: MachineHandle): Promise<void>;
   /** Remove the machine's backend files after it stopped (sockets, writable layers). */

@@ -4,7 +4,6 @@ import { boundedInt, id, shellCommand } from "../common.js";
 import { DEFAULTS } from "../defaults.js";
 import { secretEnv } from "./workspaces.js";
 
-const PLANNED = "long-running services (issue 7)";
 
 const readiness = z
   .discriminatedUnion("kind", [
@@ -38,7 +37,6 @@ const serviceRef = z.object({
 export const startService = defineOperation({
   mcp: "service_start",
   summary: "Start a named background service with an optional readiness check",
-  planned: PLANNED,
   input: serviceRef.extend({
     command: shellCommand,
     cwd: z.string().default(DEFAULTS.cwd).describe(`Working directory (default ${DEFAULTS.cwd})`),
@@ -57,7 +55,6 @@ export const startService = defineOperation({
 export const listServices = defineOperation({
   mcp: "service_list",
   summary: "List a workspace's services",
-  planned: PLANNED,
   input: z.object({ workspace_id: id("workspace id") }),
   result: z.object({ workspace_id: z.string(), services: z.array(serviceState) }),
 });
@@ -65,7 +62,6 @@ export const listServices = defineOperation({
 export const statusService = defineOperation({
   mcp: "service_status",
   summary: "Report one service's state",
-  planned: PLANNED,
   input: serviceRef,
   result: serviceState,
 });
@@ -73,7 +69,6 @@ export const statusService = defineOperation({
 export const logsService = defineOperation({
   mcp: "service_logs",
   summary: "Show the tail of a service's stdout and stderr",
-  planned: PLANNED,
   input: serviceRef.extend({
     tail_lines: boundedInt({ min: 1, max: 100_000 }, DEFAULTS.tail_lines, "Lines from the end"),
   }),
@@ -83,7 +78,6 @@ export const logsService = defineOperation({
 export const stopService = defineOperation({
   mcp: "service_stop",
   summary: "Stop a service: TERM, then KILL after a grace period",
-  planned: PLANNED,
   input: serviceRef,
   result: serviceState,
 });

@@ -4,7 +4,6 @@ import { boundedInt, id } from "../common.js";
 import { DEFAULTS } from "../defaults.js";
 import { secretEnv } from "./workspaces.js";
 
-const PLANNED = "interactive shells (issue 7)";
 const shellRef = z.object({ workspace_id: id("workspace id"), shell_id: id("shell id") });
 const shellState = z.object({
   workspace_id: z.string(),
@@ -16,7 +15,6 @@ const shellState = z.object({
 export const openShell = defineOperation({
   mcp: "shell_open",
   summary: "Open a persistent PTY shell in a workspace",
-  planned: PLANNED,
   input: z.object({
     workspace_id: id("workspace id"),
     cwd: z.string().default(DEFAULTS.cwd).describe(`Working directory (default ${DEFAULTS.cwd})`),
@@ -30,7 +28,6 @@ export const openShell = defineOperation({
 export const readShell = defineOperation({
   mcp: "shell_read",
   summary: "Read a shell's output from a cursor",
-  planned: PLANNED,
   input: shellRef.extend({
     cursor: z.number().int().min(0).default(DEFAULTS.shell_cursor).describe("Output position to read from (default 0)"),
     max_chars: boundedInt({ min: 1, max: 1_048_576 }, DEFAULTS.shell_max_chars, "Most characters to return"),
@@ -46,7 +43,6 @@ export const readShell = defineOperation({
 export const writeShell = defineOperation({
   mcp: "shell_write",
   summary: "Write input to a shell",
-  planned: PLANNED,
   input: shellRef.extend({
     input: z.string(),
     append_newline: z.boolean().default(DEFAULTS.shell_append_newline).describe("Append a newline (default true)"),
@@ -57,7 +53,6 @@ export const writeShell = defineOperation({
 export const signalShell = defineOperation({
   mcp: "shell_signal",
   summary: "Send a signal to a shell's foreground process",
-  planned: PLANNED,
   input: shellRef.extend({
     signal_name: z.enum(["INT", "TERM", "KILL", "HUP", "QUIT", "USR1", "USR2"]).default("INT").describe("Signal (default INT)"),
   }),
@@ -67,7 +62,6 @@ export const signalShell = defineOperation({
 export const closeShell = defineOperation({
   mcp: "shell_close",
   summary: "Close a shell",
-  planned: PLANNED,
   input: shellRef,
   result: shellState.extend({ closed: z.boolean() }),
 });

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
-import type { Backend, BackendAvailability, BackendCapabilities, MachineHandle, MachineSpec, StartOptions } from "../backend.js";
+import type { Backend, BackendAvailability, BackendCapabilities, MachineHandle, MachineSpec, PublishedPort, StartOptions } from "../backend.js";
 import type { KernelArtifacts } from "../../environments/types.js";
 import { installedKernel } from "../../environments/kernel/index.js";
 import { PyroError, toPyroError } from "../../util/errors.js";
@@ -225,6 +225,28 @@ export class QemuBackend implements Backend {
     }
     if (await waitFor(() => !this.isRunning(handle), left(), 25)) return;
     await this.kill(handle);
+  }
+
+  /**
+   * Add user-mode `hostfwd` rules to a running QEMU (HMP `hostfwd_add` through
+   * QMP), host side on 127.0.0.1 only. Ports known at boot are forwarded by
+   * the command line instead (see args.ts).
+   */
+  async publishPorts(spec: MachineSpec, handle: MachineHandle, ports: PublishedPort[]): Promise<void> {
+    if (spec.network !== "egress+published-ports") {
+      throw new PyroError("failed_precondition", `machine ${spec.id} was booted without network policy egress+published-ports`);
+    }
+    const socket = this.handleOf(spec, handle).qmp_socket;
+    for (const port of ports) {
+      const rule = `tcp:127.0.0.1:${port.host_port}-:${port.guest_port}`;
+      // HMP reports failure as text in the return value, not as a QMP error.
+      const answer = await qmpCommand(socket, "human-monitor-command", { "command-line": `hostfwd_add net0 ${rule}` });
+      if (typeof answer === "string" && answer.trim() !== "") {
+        throw new PyroError("unavailable", `QEMU could not forward host port ${port.host_port}: ${answer.trim()}`, {
+          hint: "the host port is probably in use; pick another one",
+        });
+      }
+    }
   }
 
   /** SIGKILL QEMU and wait until it is gone. */
