@@ -1,7 +1,11 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Readable } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
 import { AgentClient } from "../../src/agent-client/index.js";
-import { startAgent, type RunningAgent } from "../helpers/agent.js";
+import { ensureAgentBuilt, startAgent, type RunningAgent } from "../helpers/agent.js";
 
 const MiB = 1024 * 1024;
 // New PID, mount and UTS namespaces: the agent is PID 1 there, and its
@@ -82,5 +86,42 @@ describe.skipIf(!canUnshare)("agent as PID 1 of a sandbox", () => {
     expect(again).not.toBeNull();
     await again!.ping();
     await again!.close();
+  });
+});
+
+/**
+ * Run the agent with fd 3 a pipe; resolve with what fd 3 carried, once it
+ * carried READY and, when `eof`, once it was closed.
+ */
+async function readyFdOutput(wrapper: string[], eof: boolean): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), "pyro-ready-fd-"));
+  const argv = [...wrapper, ensureAgentBuilt(), "--listen", `unix:${join(dir, "a.sock")}`, "--sandbox", "--ready-fd", "3"];
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "ignore", "inherit", "pipe"] });
+  try {
+    let text = "";
+    const fd3 = child.stdio[3] as Readable;
+    await new Promise<void>((resolve, reject) => {
+      fd3.on("data", (c: Buffer) => {
+        text += c.toString();
+        if (!eof && text.includes("\n")) resolve();
+      });
+      fd3.once("end", resolve);
+      setTimeout(() => reject(new Error(`fd 3 carried ${JSON.stringify(text)} and stayed open`)), 10_000);
+    });
+    return text;
+  } finally {
+    child.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe("--ready-fd", () => {
+  it("writes READY and closes the fd", async () => {
+    expect(await readyFdOutput([], true)).toBe("READY\n");
+  });
+
+  // unshare's own process keeps its copy of fd 3 open: no EOF to wait for.
+  it.skipIf(!canUnshare)("works through the init supervisor", async () => {
+    expect(await readyFdOutput(UNSHARE, false)).toBe("READY\n");
   });
 });

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -41,7 +42,11 @@ func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "pyro-agent: "+format+"\n", args...)
 }
 
-func parseFlags(args []string) (*options, error) {
+// parseFlags parses the command line. As PID 1 it is lenient: the kernel
+// hands init the command-line words it does not know, and with no transport
+// flag the transport comes from the kernel command line (pyro.transport=
+// serial | vsock:PORT; serial by default).
+func parseFlags(args []string, pid1 bool) (*options, error) {
 	o := &options{}
 	fs := flag.NewFlagSet("pyro-agent", flag.ContinueOnError)
 	fs.StringVar(&o.listen, "listen", "", "serve on a Unix socket: unix:/path/agent.sock")
@@ -57,8 +62,13 @@ func parseFlags(args []string) (*options, error) {
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
-	if fs.NArg() > 0 {
+	if fs.NArg() > 0 && !pid1 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if pid1 && !o.worker && o.listen == "" && o.serial == "" && o.vsock == 0 {
+		if err := transportFromCmdline(o); err != nil {
+			return nil, err
+		}
 	}
 	modes := 0
 	for _, set := range []bool{o.listen != "", o.serial != "", o.vsock != 0} {
@@ -75,8 +85,47 @@ func parseFlags(args []string) (*options, error) {
 	return o, nil
 }
 
+func transportFromCmdline(o *options) error {
+	v, _ := sysinit.CmdlineValue("pyro.transport")
+	switch {
+	case v == "" || v == "serial":
+		o.serial = "auto"
+	case strings.HasPrefix(v, "vsock:"):
+		port, err := strconv.ParseUint(strings.TrimPrefix(v, "vsock:"), 10, 32)
+		if err != nil || port == 0 {
+			return fmt.Errorf("bad pyro.transport=%s on the kernel command line", v)
+		}
+		o.vsock = uint(port)
+	default:
+		return fmt.Errorf("unknown pyro.transport=%s on the kernel command line", v)
+	}
+	return nil
+}
+
+// workerArgs are the worker's flags: the transport and mode, resolved.
+func (o *options) workerArgs() []string {
+	args := []string{sysinit.WorkerFlag}
+	switch {
+	case o.listen != "":
+		args = append(args, "--listen", o.listen)
+	case o.serial != "":
+		args = append(args, "--serial", o.serial)
+	default:
+		args = append(args, "--vsock", strconv.FormatUint(uint64(o.vsock), 10))
+	}
+	if o.sandbox {
+		args = append(args, "--sandbox")
+	}
+	args = append(args, "--run-dir", o.runDir)
+	if o.readyFd >= 0 {
+		// The ready fd is handed to the first worker as its fd 3.
+		args = append(args, "--ready-fd", "3")
+	}
+	return args
+}
+
 func main() {
-	o, err := parseFlags(os.Args[1:])
+	o, err := parseFlags(os.Args[1:], os.Getpid() == 1)
 	if err != nil {
 		logf("%v", err)
 		os.Exit(2)
@@ -113,7 +162,10 @@ func runInit(o *options) int {
 			logf("hostname: %v", err)
 		}
 	}
-	sup := &sysinit.Supervisor{Args: append([]string{sysinit.WorkerFlag}, os.Args[1:]...), Logf: logf}
+	sup := &sysinit.Supervisor{Args: o.workerArgs(), Logf: logf}
+	if o.readyFd >= 0 {
+		sup.ReadyFile = os.NewFile(uintptr(o.readyFd), "ready-fd")
+	}
 	if !o.sandbox && os.Getpid() == 1 {
 		sup.PowerOff = func() { sysinit.PowerOff(logf) }
 	}

@@ -27,7 +27,11 @@ type Supervisor struct {
 	// PowerOff powers the machine off once the worker exits 0 (its answer to
 	// a shutdown request). Nil: exit 0 instead (sandbox).
 	PowerOff func()
-	Logf     func(format string, args ...any)
+	// ReadyFile, when set, becomes the first worker's fd 3 (its --ready-fd)
+	// and is closed here once that worker started, so the reader sees EOF
+	// after READY even if the worker is later restarted.
+	ReadyFile *os.File
+	Logf      func(format string, args ...any)
 }
 
 // Run never returns when PowerOff is set; otherwise it returns the exit
@@ -81,9 +85,21 @@ func (s *Supervisor) start() *os.Process {
 	if err != nil {
 		exe = "/proc/self/exe"
 	}
-	cmd := exec.Command(exe, s.Args...)
+	args := s.Args
+	cmd := exec.Command(exe)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	if err := cmd.Start(); err != nil {
+	if s.ReadyFile != nil {
+		cmd.ExtraFiles = []*os.File{s.ReadyFile}
+	} else {
+		args = withoutReadyFd(args)
+	}
+	cmd.Args = append([]string{exe}, args...)
+	err = cmd.Start()
+	if s.ReadyFile != nil {
+		s.ReadyFile.Close()
+		s.ReadyFile = nil
+	}
+	if err != nil {
 		s.Logf("cannot start the agent worker: %v", err)
 		// The SIGCHLD loop would never fire again; retry from a timer.
 		go func() {
@@ -93,6 +109,18 @@ func (s *Supervisor) start() *os.Process {
 		return nil
 	}
 	return cmd.Process
+}
+
+func withoutReadyFd(args []string) []string {
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		if args[i] == "--ready-fd" {
+			i++
+			continue
+		}
+		out = append(out, args[i])
+	}
+	return out
 }
 
 func (s *Supervisor) shutdown() int {
