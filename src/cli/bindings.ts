@@ -235,7 +235,11 @@ export const CLI_BINDINGS: CliBindings = {
           ),
       },
     ],
-    print: (r, out) => printFields(r, out),
+    print: (r, out) => {
+      printFields(r, out);
+      // A start that did not end running or ready is a failed command.
+      return r.state === "running" || r.state === "ready" ? 0 : 1;
+    },
   },
   listServices: {
     path: ["workspace", "service", "list"],
