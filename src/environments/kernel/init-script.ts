@@ -4,7 +4,8 @@
  * dependency order), waits for the root disk, brings up `lo` and (when the
  * command line has `pyro.net=ADDR/PREFIX,GATEWAY,DNS`) `eth0`, mounts the ext4
  * root and hands over with `switch_root` to `pyro.init=` (default
- * `/sbin/pyro-init`, the guest agent). Any failure prints a line starting
+ * `/sbin/pyro-init`, the guest agent, started with `--serial auto` or the
+ * comma-separated words of `pyro.init_args=`). Any failure prints a line starting
  * with `pyro-initramfs: error:` to the console and resets the machine, which
  * QEMU's `-no-reboot` turns into an exit. With `pyro.probe` on the command
  * line it only prints `pyro-probe-ok` and powers off (the KVM usability probe).
@@ -28,6 +29,7 @@ esac
 root=/dev/vda
 rootfstype=ext4
 init=/sbin/pyro-init
+init_args="--serial auto"
 net=
 for arg in $(cat /proc/cmdline); do
   case "$arg" in
@@ -35,6 +37,7 @@ for arg in $(cat /proc/cmdline); do
     rootfstype=*) rootfstype="\${arg#rootfstype=}" ;;
     pyro.init=*) init="\${arg#pyro.init=}" ;;
     pyro.net=*) net="\${arg#pyro.net=}" ;;
+    pyro.init_args=*) init_args="$(echo "\${arg#pyro.init_args=}" | tr , ' ')" ;;
   esac
 done
 while read -r mod; do
@@ -64,5 +67,5 @@ fi
 for m in dev proc sys; do
   if [ -d "/newroot/$m" ]; then mount --move "/$m" "/newroot/$m"; else umount -l "/$m"; fi
 done
-exec switch_root /newroot "$init"
+exec switch_root /newroot "$init" $init_args
 `;

@@ -23,7 +23,7 @@ export const WANTED_MODULES = [
 ] as const;
 
 /** Busybox applets `/init` calls, linked in `/bin`. */
-const APPLETS = ["sh", "mount", "umount", "mkdir", "cat", "insmod", "usleep", "sleep", "ip", "rm", "switch_root", "reboot", "poweroff", "sync", "echo"];
+const APPLETS = ["sh", "mount", "umount", "mkdir", "cat", "insmod", "usleep", "sleep", "ip", "rm", "switch_root", "reboot", "poweroff", "sync", "echo", "tr"];
 
 function listModules(dir: string): string[] {
   const out: string[] = [];

@@ -29,9 +29,9 @@ export interface QemuArgsInput {
   extraCmdline?: readonly string[];
 }
 
-/** The kernel command line: console, root, quiet boot, panic → exit, and pyro's own keys. */
+/** The kernel command line: console, root, quiet boot, panic → reset (triple fault, which `-no-reboot` turns into an exit), and pyro's own keys. */
 export function kernelCmdline(input: QemuArgsInput): string {
-  const words = ["console=ttyS0", "root=/dev/vda", "rw", "quiet", "panic=-1", `pyro.hostname=${input.hostname}`];
+  const words = ["console=ttyS0", "root=/dev/vda", "rw", "quiet", "panic=-1", "reboot=t", `pyro.hostname=${input.hostname}`];
   if (input.tscKhz) words.push(`tsc_early_khz=${input.tscKhz}`);
   if (input.machine === "microvm") words.push("pci=off");
   if (input.network !== "off") words.push(`pyro.net=${USER_NET.address},${USER_NET.gateway},${USER_NET.dns}`);
