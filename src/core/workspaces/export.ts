@@ -52,12 +52,9 @@ export async function exportWorkspace(service: WorkspaceService, input: ParsedIn
     await withAgent(await service.machine(record), async (client) => {
       await checkResolvesInside(client, guestPath, "export path");
       await client.getArchive(guestPath, extractor.sink, maxArchiveBytes(service.context));
-    }).catch(async (error: unknown) => {
+    }).catch((error: unknown) => {
       // The extractor's own refusal explains more than the cut stream it caused.
-      await extractor.finish().catch((own: unknown) => {
-        throw own;
-      });
-      throw error;
+      throw extractor.error ?? error;
     });
     const result = await extractor.finish();
     for (const link of result.droppedSymlinks) {

@@ -53,6 +53,11 @@ export class HostExtractor {
     });
   }
 
+  /** The extraction's own refusal (an unsafe entry, a limit, a host write error), if any so far. */
+  get error(): Error | null {
+    return this.failure;
+  }
+
   /** Wait for every file to be written, then make symlinks and apply directory modes. */
   async finish(): Promise<HostExtractResult> {
     await Promise.all(this.writes);
