@@ -1,6 +1,7 @@
 import {
   OPERATIONS,
   OPERATION_NAMES,
+  PyroError,
   type OperationInput,
   type OperationName,
   type OperationResult,
@@ -61,8 +62,13 @@ export class Pyro {
   async call<K extends OperationName>(name: K, input: unknown): Promise<OperationResult<K>> {
     const operation = OPERATIONS[name];
     const parsed = parseInput(name, operation.input, input);
-    const handler = this.handlers[name] as (input: unknown) => Promise<OperationResult<K>>;
-    return handler(parsed);
+    const handler = this.handlers[name] as (input: unknown) => Promise<unknown>;
+    const result = operation.result.safeParse(await handler(parsed));
+    // The result schema is the contract every face promises; a mismatch is a pyro bug.
+    if (!result.success) {
+      throw new PyroError("internal", `${name} produced a result outside its contract: ${result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+    }
+    return result.data as OperationResult<K>;
   }
 }
 

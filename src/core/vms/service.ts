@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import type { OperationResult, ParsedInput } from "../../contract/index.js";
 import { LIMITS } from "../../contract/index.js";
-import { ensureEnvironment, getInstalledEnvironment } from "../../environments/index.js";
+import { ensureEnvironment, getInstalledEnvironment, type InstalledEnvironment } from "../../environments/index.js";
 import type { Backend, MachineSpec } from "../../runtime/backend.js";
 import { PyroError } from "../../util/errors.js";
 import { vmsRoot, type CoreContext } from "../context.js";
@@ -28,11 +28,18 @@ export class VmService {
   }
 
   async create(input: ParsedInput<"createVm">, options: { durable?: boolean } = {}): Promise<VmInfo> {
+    return (await this.createWithEnvironment(input, options)).info;
+  }
+
+  private async createWithEnvironment(
+    input: ParsedInput<"createVm">,
+    options: { durable?: boolean },
+  ): Promise<{ info: VmInfo; environment: InstalledEnvironment }> {
     const backend = await this.context.backends.select({
       requested: input.backend ?? backendFromEnv(this.context.env),
       allowHostCompat: input.allow_host_compat,
     });
-    await ensureEnvironment(input.environment, {
+    const environment = await ensureEnvironment(input.environment, {
       cacheDir: this.context.cacheDir,
       onProgress: this.context.progress,
       kernel: backend.capabilities.vm_boot,
@@ -56,10 +63,14 @@ export class VmService {
       detail: null,
     };
     await this.records.create(record.vm_id, record, options);
-    return vmInfo(record);
+    return { info: vmInfo(record), environment };
   }
 
-  async start(vmId: string, options: { durable?: boolean } = {}): Promise<VmInfo> {
+  /**
+   * Boot a created VM. `environment` skips re-checking an environment the caller
+   * has just ensured (the one-shot path).
+   */
+  async start(vmId: string, options: { durable?: boolean; environment?: InstalledEnvironment } = {}): Promise<VmInfo> {
     const id = checkId(vmId, "vm", "VM");
     const record = await this.records.update(
       id,
@@ -68,13 +79,18 @@ export class VmService {
           throw new PyroError("failed_precondition", `VM ${id} is already running`);
         }
         const machine = await this.machineFor(current);
-        machine.spec.environment = await ensureEnvironment(current.environment, {
-          cacheDir: this.context.cacheDir,
-          onProgress: this.context.progress,
-          kernel: machine.backend.capabilities.vm_boot,
-        });
+        machine.spec.environment =
+          options.environment ??
+          (await ensureEnvironment(current.environment, {
+            cacheDir: this.context.cacheDir,
+            onProgress: this.context.progress,
+            kernel: machine.backend.capabilities.vm_boot,
+          }));
         this.context.progress(`[run] phase=start vm_id=${id} backend=${current.backend}`);
-        const handle = await machine.backend.start(machine.spec, { bootTimeoutMs: BOOT_TIMEOUT_MS, onProgress: this.context.progress });
+        const handle = await machine.backend.start(machine.spec, {
+          bootTimeoutMs: BOOT_TIMEOUT_MS,
+          onProgress: (line) => this.context.progress(`[run] ${line}`),
+        });
         return { ...current, state: "running", handle, started_at: new Date().toISOString(), detail: null };
       },
       options,
@@ -127,9 +143,9 @@ export class VmService {
   async run(input: ParsedInput<"runInVm">): Promise<OneShot> {
     this.context.progress(`[run] phase=create environment=${input.environment}`);
     // A one-shot VM lives for one call: its record needs atomicity, not fsync.
-    const created = await this.create(input, { durable: false });
+    const { info: created, environment } = await this.createWithEnvironment(input, { durable: false });
     try {
-      await this.start(created.vm_id, { durable: false });
+      await this.start(created.vm_id, { durable: false, environment });
     } catch (error) {
       await this.destroy(created.vm_id);
       throw error;

@@ -234,7 +234,10 @@ export class WorkspaceService {
       kernel: machine.backend.capabilities.vm_boot,
     });
     await mkdir(machine.spec.dir, { recursive: true, mode: 0o700 });
-    const handle = await machine.backend.start(machine.spec, { bootTimeoutMs: BOOT_TIMEOUT_MS, onProgress: this.context.progress });
+    const handle = await machine.backend.start(machine.spec, {
+      bootTimeoutMs: BOOT_TIMEOUT_MS,
+      onProgress: (line) => this.context.progress(`[workspace] ${line}`),
+    });
     return { ...machine, handle };
   }
 

@@ -125,26 +125,29 @@ function deadError(spec: MachineSpec): PyroError {
   });
 }
 
-/** bwrap writes `{ "child-pid": N }` to its info fd once the sandbox exists. */
+/**
+ * bwrap writes `{ "child-pid": N, … }` to its info fd, then closes it. Read to
+ * EOF: closing our end early would kill bwrap with SIGPIPE mid-write.
+ */
 function readChildPid(stream: Socket, timeoutMs: number): Promise<number> {
   return new Promise((resolve, reject) => {
     let text = "";
-    const timer = setTimeout(() => finish(new Error("timed out waiting for bwrap")), timeoutMs);
-    const finish = (error?: Error, pid?: number) => {
-      clearTimeout(timer);
-      stream.removeAllListeners();
+    const timer = setTimeout(() => {
       stream.destroy();
-      if (pid !== undefined) resolve(pid);
-      else reject(error ?? new Error("bwrap exited before reporting its child"));
-    };
+      reject(new Error("timed out waiting for bwrap"));
+    }, timeoutMs);
     stream.setEncoding("utf8");
-    stream.on("data", (chunk: string) => {
-      text += chunk;
-      const match = /"child-pid"\s*:\s*(\d+)/.exec(text);
-      if (match) finish(undefined, Number(match[1]));
+    stream.on("data", (chunk: string) => (text += chunk));
+    stream.on("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
     });
-    stream.on("error", (error) => finish(error));
-    stream.on("end", () => finish());
+    stream.on("end", () => {
+      clearTimeout(timer);
+      const match = /"child-pid"\s*:\s*(\d+)/.exec(text);
+      if (match) resolve(Number(match[1]));
+      else reject(new Error("bwrap exited before reporting its child"));
+    });
   });
 }
 
