@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import type { Backend, BackendAvailability, BackendCapabilities, MachineHandle, MachineSpec, PublishedPort, StartOptions } from "../backend.js";
@@ -322,6 +322,8 @@ export class QemuBackend implements Backend {
         continue;
       }
       if (!announced) {
+        // Created under umask 077 already (0700); sockets need no x bit.
+        for (const path of [layout.qmpSocket, ...layout.agentSockets]) await chmod(path, 0o600).catch(() => undefined);
         progress("phase=wait-agent");
         announced = true;
       }
