@@ -10,6 +10,7 @@ import { resetWorkspace } from "./workspaces/reset.js";
 import { WorkspaceService } from "./workspaces/service.js";
 import { createSnapshot, deleteSnapshot, listSnapshots } from "./workspaces/snapshots.js";
 import { pushSync } from "./workspaces/sync.js";
+import { withWorkspaceRedaction } from "./workspaces/guard.js";
 import { ServiceService } from "./workspaces/services.js";
 import { ShellService } from "./workspaces/shells.js";
 
@@ -48,7 +49,7 @@ export function createHandlers(context: CoreContext): Handlers {
     createWorkspace: (input) => workspaces.create(input),
     listWorkspaces: () => workspaces.list(),
     pushWorkspaceSync: (input) => pushSync(workspaces, input),
-    execWorkspace: (input) => workspaces.exec(input),
+    execWorkspace: (input) => withWorkspaceRedaction(workspaces, input.workspace_id, () => workspaces.exec(input)),
     statusWorkspace: (input) => workspaces.status(input.workspace_id),
     logsWorkspace: (input) => workspaces.logs(input.workspace_id),
     deleteWorkspace: (input) => workspaces.delete(input.workspace_id),

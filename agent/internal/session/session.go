@@ -4,6 +4,7 @@ package session
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -76,10 +77,36 @@ func (s *Server) Serve(ctx context.Context, r io.Reader, w io.Writer, opts Optio
 	if opts.OnSynced != nil {
 		opts.OnSynced()
 	}
-	err := sess.run(protocol.NewReader(br))
+	err := sess.run(&resyncReader{br: br, fr: protocol.NewReader(br)})
 	cancel()
 	sess.end()
 	return err
+}
+
+// ErrResync ends a session whose stream now starts a new one: the next bytes
+// are a PYROSYNC, left unread for the next session on the same reader. On a
+// serial port a host that reconnects quickly can write its PYROSYNC before
+// the agent has seen the old connection's end.
+var ErrResync = errors.New("the host started a new session")
+
+type frameReader interface {
+	ReadFrame() (protocol.Frame, error)
+}
+
+// resyncReader reads frames, but stops at a PYROSYNC instead of consuming it
+// as a frame header. No frame header can look like it: its length field would
+// be far above MaxPayload.
+type resyncReader struct {
+	br *bufio.Reader
+	fr *protocol.Reader
+}
+
+func (r *resyncReader) ReadFrame() (protocol.Frame, error) {
+	// Every frame is longer than the marker, so peeking it never waits for more than a frame would.
+	if head, err := r.br.Peek(len(protocol.SyncMarker)); err == nil && bytes.Equal(head, protocol.SyncMarker) {
+		return protocol.Frame{}, ErrResync
+	}
+	return r.fr.ReadFrame()
 }
 
 type session struct {
@@ -93,7 +120,7 @@ type session struct {
 	wg         sync.WaitGroup
 }
 
-func (s *session) run(fr *protocol.Reader) error {
+func (s *session) run(fr frameReader) error {
 	if err := s.hello(fr); err != nil {
 		return err
 	}
@@ -133,7 +160,7 @@ type helloReply struct {
 	Hostname        string   `json:"hostname"`
 }
 
-func (s *session) hello(fr *protocol.Reader) error {
+func (s *session) hello(fr frameReader) error {
 	f, err := fr.ReadFrame()
 	if err != nil {
 		return err

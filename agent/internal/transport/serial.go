@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -101,10 +102,15 @@ func ServeSerial(ctx context.Context, srv *session.Server, path string, logf Log
 	// One lock across sessions: a write of a dead session that is blocked
 	// until the next host connects finishes before the new hello.
 	lock := &sync.Mutex{}
+	r := &serialReader{ctx: ctx, f: f}
+	// One buffer for every session: a PYROSYNC that ended the last session is still in it.
+	br := bufio.NewReaderSize(r, 64<<10)
 	for ctx.Err() == nil {
-		r := &serialReader{ctx: ctx, f: f}
 		r.waiting.Store(true)
-		err := srv.Serve(ctx, r, f, session.Options{WriteLock: lock, OnSynced: func() { r.waiting.Store(false) }})
+		err := srv.Serve(ctx, br, f, session.Options{WriteLock: lock, OnSynced: func() { r.waiting.Store(false) }})
+		if errors.Is(err, session.ErrResync) {
+			continue
+		}
 		if err != nil && !errors.Is(err, io.EOF) && ctx.Err() == nil {
 			logf("%s: session ended: %v", path, err)
 			time.Sleep(reconnectPoll)
