@@ -17,11 +17,19 @@ export interface RegistryClientOptions {
   attempts?: number;
 }
 
+/** A download's hashed prefix, carried across resumed attempts. */
+interface DownloadState {
+  hash: Hash;
+  received: number;
+}
+
 /** Progress of a blob transfer. */
 export type TransferProgress = (done: number, total: number) => void;
 
 /** Largest manifest or config blob pyro reads; real ones are a few KiB. */
 const MAX_SMALL_DOCUMENT = 4 * 1024 * 1024;
+/** Bytes collected before one write to the download file. */
+const WRITE_BATCH = 4 * 1024 * 1024;
 const ACCEPT_MANIFEST = [OCI_MANIFEST, "application/vnd.docker.distribution.manifest.v2+json"].join(", ");
 
 function sha256Hex(bytes: Uint8Array): string {
@@ -198,14 +206,14 @@ export class RegistryClient {
    * The file is left in place only when it verified.
    */
   async downloadBlob(digest: string, size: number, destPath: string, onProgress?: TransferProgress): Promise<void> {
-    let hash: Hash = createHash("sha256");
-    let received = 0;
+    // Bytes on disk and bytes hashed are always the same prefix of the blob.
+    const state: DownloadState = { hash: createHash("sha256"), received: 0 };
     await (await open(destPath, "w", 0o600)).close();
     let lastError: unknown;
     for (let attempt = 0; attempt < this.attempts; attempt++) {
       if (attempt > 0) await sleep(Math.min(200 * 2 ** attempt, 5_000));
       try {
-        const headers: Record<string, string> = received > 0 ? { range: `bytes=${received}-` } : {};
+        const headers: Record<string, string> = state.received > 0 ? { range: `bytes=${state.received}-` } : {};
         const controller = new AbortController();
         const response = await this.requestStreaming(`/v2/${this.ref.repository}/blobs/${digest}`, headers, controller);
         if (response.status === 404) throw new RegistryError("missing", `blob ${digest} is not in the registry`);
@@ -218,27 +226,27 @@ export class RegistryClient {
           }
           throw error;
         }
-        if (received > 0 && response.status !== 206) {
+        if (state.received > 0 && response.status !== 206) {
           // The server ignored Range: start over.
-          hash = createHash("sha256");
-          received = 0;
+          state.hash = createHash("sha256");
+          state.received = 0;
           await truncate(destPath, 0);
         }
-        received = await this.appendBody(response, controller, destPath, hash, received, size, digest, onProgress);
+        await this.appendBody(response, controller, destPath, state, size, digest, onProgress);
         break;
       } catch (error) {
         // Only network trouble is retried; disk errors and bad content are final.
         if (!(error instanceof RegistryError) || error.failure !== "unreachable") throw error;
         lastError = error;
         // Keep exactly the bytes that were hashed so the next attempt resumes cleanly.
-        await truncate(destPath, received);
+        await truncate(destPath, state.received);
       }
     }
-    if (received !== size) {
+    if (state.received !== size) {
       if (lastError instanceof RegistryError) throw lastError;
       throw new RegistryError("unreachable", `download of blob ${digest} failed after ${this.attempts} attempts`, { cause: lastError });
     }
-    const actual = `sha256:${hash.digest("hex")}`;
+    const actual = `sha256:${state.hash.digest("hex")}`;
     if (actual !== digest) {
       throw new RegistryError("integrity", `blob ${digest} from ${this.ref.registry} failed sha256 verification (got ${actual})`, {
         details: { expected: digest, actual },
@@ -275,40 +283,49 @@ export class RegistryClient {
     response: Response,
     controller: AbortController,
     destPath: string,
-    hash: Hash,
-    start: number,
+    state: DownloadState,
     size: number,
     digest: string,
     onProgress?: TransferProgress,
-  ): Promise<number> {
+  ): Promise<void> {
     const handle = await open(destPath, "a");
-    let received = start;
-    let idle = setTimeout(() => controller.abort(), this.timeoutMs);
+    const idle = setTimeout(() => controller.abort(), this.timeoutMs);
     try {
       if (!response.body) throw new RegistryError("protocol", `blob ${digest}: empty response`);
+      // Chunks from fetch are small; writing them in batches is what makes this keep up with curl.
+      let pending: Uint8Array[] = [];
+      let pendingBytes = 0;
+      const flush = async (): Promise<void> => {
+        if (pendingBytes === 0) return;
+        const batch = Buffer.concat(pending, pendingBytes);
+        pending = [];
+        pendingBytes = 0;
+        await handle.write(batch);
+        state.hash.update(batch);
+        state.received += batch.length;
+        onProgress?.(state.received, size);
+      };
       for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-        clearTimeout(idle);
-        idle = setTimeout(() => controller.abort(), this.timeoutMs);
-        if (received + chunk.length > size) {
+        idle.refresh();
+        if (state.received + pendingBytes + chunk.length > size) {
           throw new RegistryError("integrity", `blob ${digest} is larger than its declared ${size} bytes`);
         }
-        await handle.write(chunk);
-        hash.update(chunk);
-        received += chunk.length;
-        onProgress?.(received, size);
+        pending.push(chunk);
+        pendingBytes += chunk.length;
+        if (pendingBytes >= WRITE_BATCH) await flush();
       }
-      return received;
+      await flush();
     } catch (error) {
       if (error instanceof RegistryError) throw error;
       // Connection reset, idle timeout, or a write error; the caller decides.
       const code = (error as NodeJS.ErrnoException).code;
       if (code && /^E(NOSPC|DQUOT|ROFS|ACCES|PERM|IO)$/.test(code)) throw error;
-      throw new RegistryError("unreachable", `download of blob ${digest} was interrupted at ${received} bytes`, { cause: error });
+      throw new RegistryError("unreachable", `download of blob ${digest} was interrupted at ${state.received} bytes`, { cause: error });
     } finally {
       clearTimeout(idle);
       await handle.close();
       // Bytes that reached the file but not the hash (a failed write) are cut off by the caller.
-      await truncate(destPath, received).catch(() => undefined);
+      await truncate(destPath, state.received).catch(() => undefined);
     }
   }
 
