@@ -36,7 +36,7 @@ export async function debianBase(): Promise<InstalledEnvironment> {
 }
 
 /** A machine spec in `dir` with test defaults. */
-export function machineSpec(dir: string, environment: InstalledEnvironment, extra: Partial<MachineSpec> & { rootDisk?: "overlay" | "raw" } = {}): MachineSpec {
+export function machineSpec(dir: string, environment: InstalledEnvironment, extra: Partial<MachineSpec> = {}): MachineSpec {
   return {
     id: "qemu-test",
     dir,

@@ -35,16 +35,6 @@ export interface QemuBackendOptions {
   connectTimeoutMs?: number;
 }
 
-/**
- * Optional {@link MachineSpec} fields this backend reads (proposed for
- * backend.ts). `rootDisk: "raw"` gives the machine a private raw ext4 copy of
- * the environment image that debugfs can read while it is stopped (workspaces);
- * the default `"overlay"` is a qcow2 layer over the read-only image (VMs).
- */
-export interface QemuSpecExtras {
-  rootDisk?: RootDiskMode;
-}
-
 /** Fields of a QEMU {@link MachineHandle}. */
 export interface QemuHandle extends MachineHandle {
   backend: "qemu";
@@ -256,12 +246,13 @@ export class QemuBackend implements Backend {
     await waitFor(() => !this.isRunning(handle), 5000, 10);
   }
 
-  /** Remove the machine's files: sockets, locks, pid file, logs and root disk. */
+  /** The raw ext4 root disk of a machine booted with `rootDisk: "raw"`, for debugfs while it is stopped; null otherwise. */
   rootDiskImage(spec: MachineSpec): string | null {
     const { rawDisk } = qemuLayout(spec.dir);
     return existsSync(rawDisk) ? rawDisk : null;
   }
 
+  /** Remove the machine's files: sockets, locks, pid file, logs and root disk. */
   async cleanup(spec: MachineSpec): Promise<void> {
     const layout = qemuLayout(spec.dir);
     await removeRuntimeFiles(layout);
@@ -287,7 +278,7 @@ export class QemuBackend implements Backend {
     // A stopped machine keeps the disk it was created with.
     if (existsSync(layout.rawDisk)) return "raw";
     if (existsSync(layout.overlayDisk)) return "overlay";
-    return (spec as MachineSpec & QemuSpecExtras).rootDisk === "raw" ? "raw" : "overlay";
+    return spec.rootDisk === "raw" ? "raw" : "overlay";
   }
 
   private refuseIfRunning(layout: QemuLayout): void {
