@@ -175,9 +175,9 @@ describe.each(SUITE_BACKENDS)("secrets never leak on $name", ({ name: backend, a
         workspace_id: ws,
         service_name: "probe-leak",
         secret_env: ["API_TOKEN"],
-        command: 'echo "starting with $API_TOKEN"; exec sleep 600',
+        command: 'echo "starting with $API_TOKEN"; sleep 3; exit 5',
         readiness: { kind: "command", command: 'echo "probe saw $API_TOKEN"; exit 1' },
-        ready_timeout_seconds: 1,
+        ready_timeout_seconds: 30,
       }),
     );
     expect(probe.state).toBe("failed");

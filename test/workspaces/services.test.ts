@@ -16,9 +16,13 @@ async function expectCode(promise: Promise<unknown>, code: string): Promise<Pyro
   return error as PyroError;
 }
 
-/** A one-file HTTP server: debian:12 has no python or busybox, but perl-base has IO::Socket::INET. */
+/**
+ * A one-file HTTP server: debian:12 has no python or busybox, but perl-base has
+ * IO::Socket::INET. It listens on every interface: a published port reaches
+ * the guest's own address, not its loopback.
+ */
 function httpServer(port: number): string {
-  const script = `$s=IO::Socket::INET->new(LocalAddr=>"127.0.0.1:${port}",Listen=>5,ReuseAddr=>1) or die "listen: $!"; print "listening\\n"; $|=1; while($c=$s->accept){ while(<$c>){ last if /^\\r?$/ } print $c "HTTP/1.0 200 OK\\r\\nContent-Length: 6\\r\\n\\r\\npyro!\\n"; close $c }`;
+  const script = `$s=IO::Socket::INET->new(LocalAddr=>"0.0.0.0:${port}",Listen=>5,ReuseAddr=>1) or die "listen: $!"; print "listening\\n"; $|=1; while($c=$s->accept){ while(<$c>){ last if /^\\r?$/ } print $c "HTTP/1.0 200 OK\\r\\nContent-Length: 6\\r\\n\\r\\npyro!\\n"; close $c }`;
   return `exec perl -MIO::Socket::INET -e '${script}'`;
 }
 
