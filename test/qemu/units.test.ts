@@ -59,6 +59,10 @@ describe("QEMU command line", () => {
     ).join(" ");
     expect(published).toContain("user,id=net0,hostfwd=tcp:127.0.0.1:8080-:80,hostfwd=tcp:127.0.0.1:2222-:22");
     expect(kernelCmdline(input({ network: "egress" }))).toContain("pyro.net=10.0.2.15/24,10.0.2.2,10.0.2.3");
+    expect(kernelCmdline(input())).toMatch(/pyro\.skip_modules=\S*virtio_net/);
+    expect(kernelCmdline(input({ network: "egress" }))).not.toMatch(/pyro\.skip_modules=\S*virtio_net/);
+    expect(kernelCmdline(input())).toMatch(/pyro\.skip_modules=\S*virtio_pci/);
+    expect(kernelCmdline(input({ machine: "q35" }))).toMatch(/pyro\.skip_modules=\S*virtio_mmio/);
   });
 
   it("q35 under KVM: pci devices and the host CPU", () => {

@@ -1,12 +1,13 @@
 /**
  * The initramfs `/init`: a busybox shell script. It mounts the kernel
  * filesystems, loads the modules listed in `/lib/modules/load` (already in
- * dependency order), waits for the root disk, brings up `lo` and (when the
- * command line has `pyro.net=ADDR/PREFIX,GATEWAY,DNS`) `eth0`, mounts the ext4
- * root and hands over with `switch_root` to `pyro.init=` (default
- * `/sbin/pyro-init`, the guest agent, started with `--serial auto` or the
- * comma-separated words of `pyro.init_args=`). Any failure prints a line starting
- * with `pyro-initramfs: error:` to the console and resets the machine, which
+ * dependency order) except those named in `pyro.skip_modules=a,b`, waits for
+ * the root disk, brings up `lo` and (when the command line has
+ * `pyro.net=ADDR/PREFIX,GATEWAY,DNS`) `eth0`, mounts the ext4 root and hands
+ * over with `switch_root` to `pyro.init=` (default `/sbin/pyro-init`, the
+ * guest agent, started with `--serial auto` or the comma-separated words of
+ * `pyro.init_args=`). Any failure prints a line starting with
+ * `pyro-initramfs: error:` to the console and resets the machine, which
  * QEMU's `-no-reboot` turns into an exit. With `pyro.probe` on the command
  * line it only prints `pyro-probe-ok` and powers off (the KVM usability probe).
  */
@@ -31,17 +32,20 @@ rootfstype=ext4
 init=/sbin/pyro-init
 init_args="--serial auto"
 net=
+skip_modules=
 for arg in $(cat /proc/cmdline); do
   case "$arg" in
     root=*) root="\${arg#root=}" ;;
     rootfstype=*) rootfstype="\${arg#rootfstype=}" ;;
     pyro.init=*) init="\${arg#pyro.init=}" ;;
     pyro.net=*) net="\${arg#pyro.net=}" ;;
+    pyro.skip_modules=*) skip_modules="\${arg#pyro.skip_modules=}" ;;
     pyro.init_args=*) init_args="$(echo "\${arg#pyro.init_args=}" | tr , ' ')" ;;
   esac
 done
 while read -r mod; do
   [ -n "$mod" ] || continue
+  case ",$skip_modules," in *",\${mod%.ko},"*) continue ;; esac
   insmod "/lib/modules/$mod" || echo "pyro-initramfs: warning: insmod $mod failed"
 done < /lib/modules/load
 tries=0

@@ -1,0 +1,109 @@
+// Issue 4's benchmark, in one run, side by side:
+// - a bare qemu-system-x86_64 boot of the same kernel and initramfs to a trivial
+//   init that powers off (`pyro.probe`: mount /proc, print, `poweroff -f`), on
+//   microvm and on q35, against the qemu backend's start → hello → exec `true` →
+//   shutdown → cleanup, on both machine types;
+// - an exec round trip in a running VM (one session; and a fresh connection
+//   + hello per call) against a local spawn of `true`.
+// Runs under KVM where a standard guest boots there, else TCG (see docs/qemu.md).
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { AgentClient } from "../dist/agent-client/index.js";
+import { ensureEnvironment } from "../dist/environments/index.js";
+import { QemuBackend, hostTscKhz } from "../dist/runtime/qemu/index.js";
+import { report, timeAsync, timeCommand } from "./lib.mjs";
+
+const cacheDir = process.env.PYRO_ENVIRONMENT_CACHE_DIR ?? "/var/tmp/pyro-test-cache";
+const bootRuns = Number(process.env.BENCH_BOOT_RUNS ?? 5);
+const execRuns = Number(process.env.BENCH_RUNS ?? 20);
+const environment = await ensureEnvironment("debian:12-base", { cacheDir, onProgress: (l) => process.stderr.write(`${l}\n`) });
+const kernel = environment.kernel;
+const root = mkdtempSync(join(tmpdir(), "pyro-qb-"));
+const env = { ...process.env, PYRO_STATE_DIR: join(root, "state") };
+const accel = (await new QemuBackend({ env, kernel }).availability()).details.accel;
+const khz = hostTscKhz();
+/** Machines still running, killed by pid in `finally` if the bench fails midway. */
+const live = new Set();
+
+/** One bare boot of the same kernel + initramfs to `pyro.probe` (mount /proc, print, poweroff -f); ms. */
+function bareBoot(machine) {
+  const m = machine === "microvm" ? "microvm,acpi=on,pit=on,pic=on,rtc=on" : "q35";
+  const cmdline = ["console=ttyS0", "quiet", "panic=-1", "reboot=t", "pyro.probe", ...(khz ? [`tsc_early_khz=${khz}`] : []), ...(machine === "microvm" ? ["pci=off"] : [])];
+  const argv = ["qemu-system-x86_64", "-nodefaults", "-no-user-config", "-nographic", "-no-reboot", "-machine", m,
+    "-accel", accel === "kvm" ? "kvm" : "tcg,thread=multi", "-cpu", accel === "kvm" ? "host" : "max", "-smp", "2", "-m", "512M",
+    "-kernel", kernel.vmlinuz, "-initrd", kernel.initramfs, "-append", cmdline.join(" "), "-serial", "null"];
+  return timeCommand(argv, { runs: 1, warmup: 0 })[0];
+}
+
+function spec(name, extra = {}) {
+  return { id: name, dir: join(root, name), environment, vcpuCount: 2, memMib: 512, network: "off", publishedPorts: [], hostname: name, ...extra };
+}
+
+async function shutdown(backend, s, handle) {
+  const client = await AgentClient.connect(await backend.connect(s, handle), { helloTimeoutMs: 30_000 });
+  await new Promise((resolve) => client.open("shutdown", { action: "poweroff" }, { onFinal: resolve, onFail: resolve }));
+  await client.close();
+  await backend.stop(s, handle, 30_000);
+}
+
+let bootCount = 0;
+/** One backend start → hello → exec `true` → agent shutdown → stop → cleanup; ms. */
+async function oursBoot(machine) {
+  const backend = new QemuBackend({ env, machine, kernel });
+  const started = performance.now();
+  const s = spec(`${machine}-${bootCount++}`);
+  const handle = await backend.start(s, { bootTimeoutMs: 300_000 });
+  live.add(handle);
+  const client = await AgentClient.connect(await backend.connect(s, handle), { helloTimeoutMs: 30_000 });
+  const r = await client.exec({ argv: ["true"] }, { maxBufferedBytes: 1024 });
+  if (r.exit_code !== 0) throw new Error("exec true failed");
+  await client.close();
+  await shutdown(backend, s, handle);
+  live.delete(handle);
+  await backend.cleanup(s);
+  return performance.now() - started;
+}
+
+try {
+  // Interleaved, so that load on a shared machine hits every row alike.
+  const rows = [
+    { name: `bare qemu microvm boot → poweroff (${accel})`, samples: [], run: () => bareBoot("microvm") },
+    { name: `bare qemu q35 boot → poweroff (${accel})`, samples: [], run: () => bareBoot("q35") },
+    { name: `ours microvm start→hello→exec true→shutdown (${accel})`, samples: [], run: () => oursBoot("microvm") },
+    { name: `ours q35 start→hello→exec true→shutdown (${accel})`, samples: [], run: () => oursBoot("q35") },
+  ];
+  for (const row of rows) await row.run(); // warm-up: page cache, KVM probe
+  for (let i = 0; i < bootRuns; i++) for (const row of rows) row.samples.push(await row.run());
+  report(`QEMU boot (debian:12-base, 2 vCPUs, 512 MiB; ${bootRuns} runs each)`, rows, [
+    [rows[2].name, rows[0].name],
+    [rows[3].name, rows[1].name],
+  ]);
+
+  const backend = new QemuBackend({ env, kernel });
+  const s = spec("exec");
+  const handle = await backend.start(s, { bootTimeoutMs: 300_000 });
+  live.add(handle);
+  const client = await AgentClient.connect(await backend.connect(s, handle), { helloTimeoutMs: 30_000 });
+  const execRows = [
+    { name: "local spawn of `true`", samples: timeCommand(["true"], { runs: execRuns }) },
+    { name: "exec `true` in a running VM (one session)", samples: await timeAsync(() => client.exec({ argv: ["true"] }, { maxBufferedBytes: 1024 }), { runs: execRuns }) },
+    {
+      name: "connect + hello + exec `true` (fresh session per call)",
+      samples: await timeAsync(async () => {
+        const c = await AgentClient.connect(await backend.connect(s, handle), { helloTimeoutMs: 30_000 });
+        await c.exec({ argv: ["true"] }, { maxBufferedBytes: 1024 });
+        await c.close();
+      }, { runs: execRuns }),
+    },
+  ];
+  await client.close();
+  report(`exec round trip (${accel}; ${execRuns} runs)`, execRows, [[execRows[1].name, execRows[0].name]]);
+  await shutdown(backend, s, handle);
+  await backend.cleanup(s);
+} finally {
+  const killer = new QemuBackend({ env });
+  for (const handle of live) await killer.kill(handle);
+  rmSync(root, { recursive: true, force: true });
+}
