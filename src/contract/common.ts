@@ -15,7 +15,7 @@ export const environmentName = z
 export const shellCommand = z
   .string()
   .refine((value) => value.trim().length > 0, "command must not be empty")
-  .describe("Shell command run with /bin/sh -lc inside the guest");
+  .describe("Shell command, run with /bin/sh -c inside the guest (PATH and HOME set by the agent)");
 
 export const vcpuCount = boundedInt(LIMITS.vcpu_count, DEFAULTS.vcpu_count, "Virtual CPUs");
 export const memMib = boundedInt(LIMITS.mem_mib, DEFAULTS.mem_mib, "Guest memory in MiB");

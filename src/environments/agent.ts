@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { PyroError } from "../util/errors.js";
@@ -14,7 +14,14 @@ export interface AgentBinary {
   sizeBytes: number;
 }
 
+let cachedVersion: string | undefined;
+
 function packageVersion(): string {
+  cachedVersion ??= readPackageVersion();
+  return cachedVersion;
+}
+
+function readPackageVersion(): string {
   try {
     const pkg = JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")) as { version?: string };
     return pkg.version ?? "unknown";
@@ -23,9 +30,23 @@ function packageVersion(): string {
   }
 }
 
+// Hashing 3 MB on every run costs more than the rest of a sandbox one-shot's setup;
+// a binary whose inode, size and mtime are unchanged has the same digest.
+const fingerprints = new Map<string, { key: string; binary: AgentBinary }>();
+
 /** Locate and fingerprint the agent binary; PyroError `unavailable` when it was never built. */
 export async function loadAgentBinary(env: NodeJS.ProcessEnv = process.env): Promise<AgentBinary> {
   const path = agentBinaryPath(env);
+  const info = await stat(path).catch(() => undefined);
+  const key = info ? `${info.ino}:${info.size}:${info.mtimeMs}:${env.PYRO_AGENT_VERSION ?? ""}` : "";
+  const cached = fingerprints.get(path);
+  if (info && cached?.key === key) return cached.binary;
+  const binary = await fingerprint(path, env);
+  if (info) fingerprints.set(path, { key, binary });
+  return binary;
+}
+
+async function fingerprint(path: string, env: NodeJS.ProcessEnv): Promise<AgentBinary> {
   let bytes: Buffer;
   try {
     bytes = await readFile(path);

@@ -125,6 +125,14 @@ export async function pullEnvironmentInto(name: string, options: PullOptions = {
     });
   }
   onProgress(pullLine("resolve", name, { source: ref ? "oci" : "local", reference: ref ? formatReference(ref) : undefined }));
+  if (!options.force) {
+    // Installed environments are complete by construction (manifest last, then rename): no lock needed to see one.
+    const state = await cacheState(cacheDir, name);
+    if (state.status === "installed") {
+      onProgress(pullLine("ready", name, { cached: true, source: state.manifest.source }));
+      return { manifest: state.manifest, pulled: false };
+    }
+  }
 
   try {
     await mkdir(cacheDir, { recursive: true });

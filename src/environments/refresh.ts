@@ -18,6 +18,9 @@ import { cacheState } from "./status.js";
  */
 export async function refreshAgent(cacheDir: string, name: string, agent: AgentBinary, onProgress: ProgressFn): Promise<boolean> {
   const paths = environmentPaths(cacheDir, name);
+  // The common case, nothing to do, needs no lock: the manifest is replaced atomically.
+  const current = await cacheState(cacheDir, name);
+  if (current.status !== "installed" || current.manifest.agent.sha256 === agent.sha256) return false;
   return withLock(paths.lock, async () => {
     const state = await cacheState(cacheDir, name);
     if (state.status !== "installed" || state.manifest.agent.sha256 === agent.sha256) return false;

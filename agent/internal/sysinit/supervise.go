@@ -135,20 +135,30 @@ func (s *Supervisor) shutdown() int {
 	return 0
 }
 
-// KillAll (for PID 1 only) sends SIGTERM to every process it may signal, waits up to grace
-// for them to go (reaping), then sends SIGKILL.
+// KillAll (for PID 1 only) sends SIGTERM to every process it may signal and
+// reaps them; whatever is still alive after grace gets SIGKILL.
 func KillAll(grace time.Duration) {
 	_ = unix.Kill(-1, unix.SIGTERM)
-	deadline := time.Now().Add(grace)
-	for time.Now().Before(deadline) {
-		if !reapAll() {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
+	if waitChildren(grace) {
+		return
 	}
 	_ = unix.Kill(-1, unix.SIGKILL)
-	time.Sleep(50 * time.Millisecond)
-	reapAll()
+	waitChildren(time.Second)
+}
+
+// waitChildren reaps until no child is left (true) or timeout passes (false).
+// Polling is short because a one-shot machine's teardown is on the caller's clock.
+func waitChildren(timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		if !reapAll() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
 }
 
 // reapAll reaps every zombie child; it reports whether children remain.

@@ -42,7 +42,7 @@ export async function withAgent<R>(machine: MachineRef, fn: (client: AgentClient
 /** Run one shell command through the agent. */
 export function execShell(client: AgentClient, request: { command: string; cwd: string; timeoutMs: number; maxOutputBytes: number; env?: Record<string, string> }): Promise<ExecResult> {
   const exec: ExecRequest = {
-    argv: ["/bin/sh", "-lc", request.command],
+    argv: ["/bin/sh", "-c", request.command],
     cwd: request.cwd,
     env: request.env ?? {},
     timeout_ms: request.timeoutMs,

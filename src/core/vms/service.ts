@@ -110,17 +110,24 @@ export class VmService {
     const machine = await this.machineFor(record);
     this.context.progress(`[run] phase=execute vm_id=${id}`);
     let result;
+    let poweringOff = false;
     try {
-      result = await withAgent(machine, (client) =>
-        execShell(client, {
+      result = await withAgent(machine, async (client) => {
+        const executed = await execShell(client, {
           command: input.command,
           cwd: "/workspace",
           timeoutMs: input.timeout_seconds * 1000,
           maxOutputBytes: LIMITS.max_output_bytes,
-        }),
-      );
+        });
+        // The VM is deleted next: ask for power-off on this session instead of opening another.
+        poweringOff = await client.request("shutdown", { action: "poweroff" }).then(
+          () => true,
+          () => false,
+        );
+        return executed;
+      });
     } finally {
-      await this.destroy(id);
+      await this.destroy(id, { poweringOff });
     }
     return {
       vm_id: id,
@@ -224,8 +231,11 @@ export class VmService {
     }));
   }
 
-  /** Kill the machine if needed and remove the record and all its files. */
-  private async destroy(id: string): Promise<void> {
+  /**
+   * Kill the machine if needed and remove the record and all its files.
+   * `poweringOff`: the agent already accepted a shutdown; just wait for the exit.
+   */
+  private async destroy(id: string, options: { poweringOff?: boolean } = {}): Promise<void> {
     let record: VmRecord | undefined;
     try {
       record = await this.records.read(id);
@@ -235,7 +245,8 @@ export class VmService {
     if (record) {
       const machine = await this.machineFor(record);
       if (record.handle) {
-        if (machine.backend.isRunning(record.handle)) await shutdownMachine(machine, SHUTDOWN_GRACE_MS);
+        if (options.poweringOff) await machine.backend.stop(machine.spec, record.handle, SHUTDOWN_GRACE_MS);
+        else if (machine.backend.isRunning(record.handle)) await shutdownMachine(machine, SHUTDOWN_GRACE_MS);
         // A half-dead machine (one of its processes killed) still leaves the rest to kill.
         await machine.backend.kill(record.handle);
       }
