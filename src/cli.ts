@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 import { main } from "./cli/main.js";
-import { serveMcpOverStdio } from "./mcp/index.js";
 
-process.exitCode = await main(process.argv.slice(2), { serveMcp: serveMcpOverStdio });
+// The MCP server and its SDK load only for `pyro mcp serve`: every other command starts faster.
+process.exitCode = await main(process.argv.slice(2), {
+  serveMcp: async (pyro) => (await import("./mcp/index.js")).serveMcpOverStdio(pyro),
+});
