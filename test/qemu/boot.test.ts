@@ -137,7 +137,7 @@ describe.skipIf(!QEMU_AVAILABLE)(`qemu backend on real VMs under TCG (needs ${QE
     const mkfs = spawnSync("mkfs.ext4", ["-q", "-F", "-b", "4096", "-E", "root_owner=0:0", "-d", tree, image, "16M"]);
     expect(mkfs.status, mkfs.stderr.toString()).toBe(0);
     const silent = machineSpec(join(root, "silent"), { ...env, name: "silent", rootImage: image }, { rootDisk: "raw" });
-    const error = await rejection(backend.start(silent, { bootTimeoutMs: 45_000 }));
+    const error = await rejection(backend.start(silent, { bootTimeoutMs: 30_000 }));
     expect(error.code).toBe("timeout");
     expect(error.message).toContain("pyro-test-silent-init-is-up");
     expect(error.message).toContain("last console lines");

@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from "node:f
 import { join } from "node:path";
 import type { KernelArtifacts } from "../types.js";
 import { PyroError } from "../../util/errors.js";
+import { withLock } from "../../util/lock.js";
 import { BUSYBOX_PACKAGE, KERNEL_METAPACKAGE, downloadDeb, extractDeb, resolveKernelPackage } from "./debian.js";
 import { buildInitramfs } from "./initramfs.js";
 import { extractVmlinux } from "./vmlinux.js";
@@ -75,16 +76,28 @@ function sha256(data: Buffer): { sha256: string; bytes: number } {
  * an initramfs (busybox-static, the virtio/vsock modules, `/init` that
  * switch_roots into `/sbin/pyro-init`) and, when cheap to extract, an ELF
  * vmlinux for Firecracker. Installed once under `<cacheDir>/kernels/<release>/`,
- * built in a temp dir and renamed into place, so a half-finished install never
- * looks installed; concurrent callers may both build, the first rename wins.
+ * under the lock `<cacheDir>/locks/kernel.lock`, built in a temp dir and
+ * renamed into place, so a half-finished install never looks installed.
  * Needs apt-get and dpkg-deb (Debian's archive) only when nothing is installed.
  */
 export async function ensureKernel(cacheDir: string, onProgress?: (line: string) => void): Promise<KernelArtifacts> {
   const installed = installedKernel(cacheDir);
   if (installed) return installed;
+  return withLock(
+    join(cacheDir, "locks", "kernel.lock"),
+    async () => installedKernel(cacheDir) ?? (await installKernel(cacheDir, onProgress)),
+    { onWait: () => onProgress?.("[pull] phase=kernel waiting for another pull") },
+  );
+}
+
+async function installKernel(cacheDir: string, onProgress?: (line: string) => void): Promise<KernelArtifacts> {
   const progress = (msg: string): void => onProgress?.(`[pull] phase=kernel ${msg}`);
   const root = join(cacheDir, "kernels");
   await mkdir(root, { recursive: true });
+  // Under the lock, temp dirs left here belong to pulls that died.
+  for (const name of await readdir(root)) {
+    if (name.startsWith(".tmp-") || name.startsWith(".old-")) await rm(join(root, name), { recursive: true, force: true });
+  }
   const tmp = await mkdtemp(join(root, ".tmp-"));
   try {
     const dl = join(tmp, "download");
