@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdir, mkdtemp, open, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { processStartTime } from "../util/lock.js";
+import { processStartTime } from "../util/process.js";
 import type { AgentBinary } from "./agent.js";
 import { buildExt4Image } from "./build/image.js";
 import { AGENT_GUEST_PATH, INIT_GUEST_PATH, injectAgent } from "./build/rootfs.js";

@@ -1,10 +1,10 @@
 import { open, readFile, rename, unlink, stat, mkdir } from "node:fs/promises";
-import { readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { PyroError } from "./errors.js";
+import { processStartTime } from "./process.js";
 
 /** What a lock file holds: enough to tell a live holder from a dead one. */
 export interface LockOwner {
@@ -25,20 +25,10 @@ export interface LockOptions {
   onWait?: (owner: LockOwner | null) => void;
 }
 
-/**
- * Start time of a process in clock ticks since boot (field 22 of
- * `/proc/PID/stat`), or null where /proc cannot tell.
- */
-export function processStartTime(pid: number): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // The command name (field 2) may contain spaces and parentheses; fields after it are plain.
-    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const value = Number(rest[19]);
-    return Number.isFinite(value) ? value : null;
-  } catch {
-    return null;
-  }
+/** A process's start time as the number lock files store, or null where /proc cannot tell. */
+function startTicks(pid: number): number | null {
+  const value = Number(processStartTime(pid));
+  return Number.isFinite(value) ? value : null;
 }
 
 /**
@@ -54,7 +44,7 @@ export function isOwnerAlive(owner: Pick<LockOwner, "pid" | "start_time" | "host
     if ((error as NodeJS.ErrnoException).code === "ESRCH") return false;
   }
   if (owner.start_time === null) return true;
-  const now = processStartTime(owner.pid);
+  const now = startTicks(owner.pid);
   return now === null ? false : now === owner.start_time;
 }
 
@@ -62,7 +52,7 @@ export function isOwnerAlive(owner: Pick<LockOwner, "pid" | "start_time" | "host
 export function currentOwner(): LockOwner {
   return {
     pid: process.pid,
-    start_time: processStartTime(process.pid),
+    start_time: startTicks(process.pid),
     host: hostname(),
     acquired_at: new Date().toISOString(),
   };

@@ -1,4 +1,6 @@
-import { readFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { closeSync, openSync, readFileSync } from "node:fs";
+import { PyroError } from "./errors.js";
 
 /**
  * Start time of a process in clock ticks since boot (field 22 of
@@ -28,8 +30,12 @@ export function isProcessAlive(pid: number, startTime?: string): boolean {
   }
 }
 
-/** Send a signal, ignoring a process that is already gone. */
-export function signalProcess(pid: number, signal: NodeJS.Signals): void {
+/**
+ * Send a signal, ignoring a process that is already gone; with `startTime`,
+ * only if the pid still names the process that was started.
+ */
+export function signalProcess(pid: number, signal: NodeJS.Signals, startTime?: string): void {
+  if (startTime !== undefined && !isProcessAlive(pid, startTime)) return;
   try {
     process.kill(pid, signal);
   } catch (error) {
@@ -46,3 +52,72 @@ export async function waitFor(check: () => boolean, timeoutMs: number, intervalM
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
+
+/** Wait until the process is gone; true when it went before `timeoutMs`. */
+export function waitForExit(pid: number, startTime: string | undefined, timeoutMs: number): Promise<boolean> {
+  return waitFor(() => !isProcessAlive(pid, startTime), timeoutMs, 5);
+}
+
+/** Resolve after `ms` milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Options of {@link spawnDetached}. */
+export interface SpawnDetachedOptions {
+  /** File that receives stdout (appended). */
+  stdoutPath: string;
+  /** File that receives stderr (appended). */
+  stderrPath: string;
+  env: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** How to fix a binary that cannot start (names the setting that chose it). */
+  hint?: string;
+}
+
+/** A detached process identified by pid and start time (guards against pid reuse). */
+export interface DetachedProcess {
+  pid: number;
+  startTime: string | undefined;
+}
+
+/**
+ * Start `file args` in its own session, stdin from /dev/null, stdout/stderr
+ * appended to files, not tied to this process: it survives the caller.
+ */
+export function spawnDetached(file: string, args: string[], options: SpawnDetachedOptions): Promise<DetachedProcess> {
+  const out = openSync(options.stdoutPath, "a", 0o600);
+  const err = openSync(options.stderrPath, "a", 0o600);
+  try {
+    const child = spawn(file, args, {
+      detached: true,
+      stdio: ["ignore", out, err],
+      env: options.env,
+      cwd: options.cwd,
+    });
+    return new Promise((resolve, reject) => {
+      child.once("error", (error: NodeJS.ErrnoException) => {
+        reject(
+          new PyroError("unavailable", `cannot start ${file}: ${error.message}`, {
+            hint: options.hint ?? "check that the binary exists and is executable",
+            details: { binary: file, ...(error.code ? { errno: error.code } : {}) },
+            cause: error,
+          }),
+        );
+      });
+      child.once("spawn", () => {
+        const pid = child.pid;
+        child.unref();
+        if (pid === undefined) {
+          reject(new PyroError("internal", `spawned ${file} without a pid`, { hint: "this is a bug in pyro" }));
+          return;
+        }
+        resolve({ pid, startTime: processStartTime(pid) });
+      });
+    });
+  } finally {
+    closeSync(out);
+    closeSync(err);
+  }
+}
+

@@ -15,7 +15,7 @@ const moduleDir = join(dir.dir, "mod");
 beforeAll(() => {
   mkdirSync(moduleDir, { recursive: true });
   writeFileSync(join(moduleDir, "package.json"), '{"type":"module"}');
-  for (const name of ["lock", "errors"]) {
+  for (const name of ["lock", "errors", "process"]) {
     const source = readFileSync(join(REPO_ROOT, "src", "util", `${name}.ts`), "utf8");
     const out = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } });
     writeFileSync(join(moduleDir, `${name}.js`), out.outputText);

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { checkFirecrackerAvailability } from "../../src/runtime/firecracker/availability.js";
 import { FirecrackerBackend } from "../../src/runtime/firecracker/backend.js";
-import { findBinary } from "../../src/runtime/firecracker/locate.js";
+import { findBinary } from "../../src/util/binaries.js";
 import { FAKE_FIRECRACKER, FAKE_JAILER, tempDir } from "./helpers.js";
 
 const isRoot = process.getuid?.() === 0;

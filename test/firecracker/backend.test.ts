@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { MachineHandle, MachineSpec } from "../../src/runtime/backend.js";
 import { FirecrackerBackend } from "../../src/runtime/firecracker/backend.js";
 import { AGENT_VSOCK_PORT, VM_FILES } from "../../src/runtime/firecracker/constants.js";
-import { isProcessAlive } from "../../src/runtime/firecracker/process.js";
+import { isProcessAlive } from "../../src/util/process.js";
 import { PyroError } from "../../src/util/errors.js";
 import type { RecordedCall } from "./fixtures/fake-api-server.mjs";
 import { AGENT_BIN, FAKE_FIRECRACKER, fakeMachine, tempDir } from "./helpers.js";

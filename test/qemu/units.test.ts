@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { writeNewcCpio } from "../../src/environments/kernel/cpio.js";
 import { resolveLoadOrder } from "../../src/environments/kernel/modinfo.js";
 import { buildQemuArgs, kernelCmdline, qemuLayout, type QemuArgsInput } from "../../src/runtime/qemu/index.js";
-import { logTail } from "../../src/runtime/qemu/console.js";
+import { logTail } from "../../src/util/log-tail.js";
 import { openAgentPort } from "../../src/runtime/qemu/ports.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "pyro-qemu-unit-"));
@@ -138,7 +138,7 @@ describe("console tail", () => {
   it("keeps the last lines, bounded, without control characters", async () => {
     const file = join(tmp, "console.log");
     writeFileSync(file, Array.from({ length: 5000 }, (_, i) => `line ${i}\x1b[0m\r`).join("\n"));
-    const tail = await logTail(file, 40);
+    const tail = await logTail(file, { lines: 40 });
     const lines = tail.split("\n");
     expect(lines).toHaveLength(40);
     expect(lines[39]).toBe("line 4999[0m");

@@ -1,20 +1,17 @@
 import { join } from "node:path";
 import type { OperationResult, ParsedInput } from "../../contract/index.js";
 import { LIMITS } from "../../contract/index.js";
-import { ensureEnvironment, getInstalledEnvironment, type InstalledEnvironment } from "../../environments/index.js";
+import { ensureEnvironment, type InstalledEnvironment } from "../../environments/index.js";
 import type { Backend, MachineSpec } from "../../runtime/backend.js";
 import { PyroError } from "../../util/errors.js";
 import { vmsRoot, type CoreContext } from "../context.js";
 import { checkId, newId } from "../ids.js";
+import { BOOT_TIMEOUT_MS, destroyMachine, environmentOf, machineGone, SHUTDOWN_GRACE_MS } from "../machines/lifecycle.js";
 import { execShell, shutdownMachine, withAgent, type MachineRef } from "../machines/session.js";
 import { backendFromEnv } from "../machines/select.js";
 import { RecordStore } from "../store/records.js";
 import { isExpired, vmInfo, type VmRecord } from "./record.js";
 
-/** How long a VM may take to boot and answer. */
-const BOOT_TIMEOUT_MS = 120_000;
-/** How long a guest gets to power off before it is killed. */
-const SHUTDOWN_GRACE_MS = 10_000;
 
 type VmInfo = OperationResult<"statusVm">;
 type OneShot = OperationResult<"runInVm">;
@@ -221,9 +218,7 @@ export class VmService {
 
   /** Mark a running record dead when its machine process is gone. */
   private async refreshed(record: VmRecord): Promise<VmRecord> {
-    if (record.state !== "running" || !record.handle) return record;
-    const backend = this.context.backends.get(record.backend);
-    if (backend.isRunning(record.handle)) return record;
+    if (!machineGone(this.context.backends, record)) return record;
     return this.records.update(record.vm_id, (current) => ({
       ...current,
       state: "dead",
@@ -236,35 +231,14 @@ export class VmService {
    * `poweringOff`: the agent already accepted a shutdown; just wait for the exit.
    */
   private async destroy(id: string, options: { poweringOff?: boolean } = {}): Promise<void> {
-    let record: VmRecord | undefined;
-    try {
-      record = await this.records.read(id);
-    } catch {
-      record = undefined;
-    }
-    if (record) {
-      const machine = await this.machineFor(record);
-      if (record.handle) {
-        if (options.poweringOff) await machine.backend.stop(machine.spec, record.handle, SHUTDOWN_GRACE_MS);
-        else if (machine.backend.isRunning(record.handle)) await shutdownMachine(machine, SHUTDOWN_GRACE_MS);
-        // A half-dead machine (one of its processes killed) still leaves the rest to kill.
-        await machine.backend.kill(record.handle);
-      }
-      await machine.backend.cleanup(machine.spec);
-    }
+    const record = await this.records.read(id).catch(() => undefined);
+    if (record) await destroyMachine(await this.machineFor(record), record.handle, options);
     await this.records.remove(id);
   }
 
   private async machineFor(record: VmRecord): Promise<MachineRef> {
     const backend: Backend = this.context.backends.get(record.backend);
-    // Reaching, stopping or cleaning up a machine does not need its environment,
-    // so a pruned environment must not strand the machines built from it.
-    const environment = await getInstalledEnvironment(record.environment, this.context.cacheDir).catch(() => ({
-      name: record.environment,
-      dir: "",
-      rootfsDir: "",
-      rootImage: "",
-    }));
+    const environment = await environmentOf(record.environment, this.context.cacheDir);
     const spec: MachineSpec = {
       id: record.vm_id,
       dir: join(this.records.dir(record.vm_id), "machine"),

@@ -3,12 +3,13 @@ import { mkdir, rename, rm } from "node:fs/promises";
 import type { OperationResult, ParsedInput } from "../../contract/index.js";
 import { LIMITS } from "../../contract/index.js";
 import type { AgentClient } from "../../agent-client/index.js";
-import { ensureEnvironment, getInstalledEnvironment } from "../../environments/index.js";
+import { ensureEnvironment } from "../../environments/index.js";
 import type { MachineSpec } from "../../runtime/backend.js";
 import { PyroError } from "../../util/errors.js";
 import { workspacesRoot, type CoreContext } from "../context.js";
 import { checkId, newId } from "../ids.js";
 import { backendFromEnv } from "../machines/select.js";
+import { BOOT_TIMEOUT_MS, destroyMachine, environmentOf, machineGone, SHUTDOWN_GRACE_MS } from "../machines/lifecycle.js";
 import { execShell, shutdownMachine, withAgent, type MachineRef } from "../machines/session.js";
 import { RecordStore } from "../store/records.js";
 import { isExpired } from "../vms/record.js";
@@ -18,8 +19,6 @@ import { workspaceInfo, type WorkspaceRecord, type WorkspaceSeed } from "./recor
 import { loadSecrets, redact, resolveSecrets, saveSecrets, secretEnvironment, type SecretValues } from "./secrets.js";
 import { openSource } from "./seed.js";
 
-const BOOT_TIMEOUT_MS = 120_000;
-const SHUTDOWN_GRACE_MS = 10_000;
 /** Largest seed or sync archive accepted. */
 export const MAX_ARCHIVE_BYTES = 4 * 1024 * 1024 * 1024;
 
@@ -244,12 +243,7 @@ export class WorkspaceService {
   /** A reference to a record's machine (which may or may not be running). */
   async machine(record: WorkspaceRecord): Promise<MachineRef> {
     const backend = this.context.backends.get(record.backend);
-    const environment = await getInstalledEnvironment(record.environment, this.context.cacheDir).catch(() => ({
-      name: record.environment,
-      dir: "",
-      rootfsDir: "",
-      rootImage: "",
-    }));
+    const environment = await environmentOf(record.environment, this.context.cacheDir);
     const spec: MachineSpec = {
       id: record.workspace_id,
       dir: this.files(record.workspace_id).machine,
@@ -287,8 +281,7 @@ export class WorkspaceService {
 
   /** Mark a running record dead when its machine process is gone. */
   async refreshed(record: WorkspaceRecord): Promise<WorkspaceRecord> {
-    if (record.state !== "running" || !record.handle) return record;
-    if (this.context.backends.get(record.backend).isRunning(record.handle)) return record;
+    if (!machineGone(this.context.backends, record)) return record;
     return this.records.update(record.workspace_id, (current) => ({
       ...current,
       state: "dead",
@@ -299,14 +292,7 @@ export class WorkspaceService {
   /** Kill the machine and remove every file of the workspace. */
   async destroy(id: string): Promise<void> {
     const record = await this.records.read(id).catch(() => undefined);
-    if (record) {
-      const machine = await this.machine(record);
-      if (record.handle) {
-        if (machine.backend.isRunning(record.handle)) await shutdownMachine(machine, SHUTDOWN_GRACE_MS);
-        await machine.backend.kill(record.handle);
-      }
-      await machine.backend.cleanup(machine.spec);
-    }
+    if (record) await destroyMachine(await this.machine(record), record.handle);
     await this.records.remove(id);
   }
 }

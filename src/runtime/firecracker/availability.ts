@@ -1,6 +1,6 @@
 import { accessSync, constants, existsSync, readdirSync } from "node:fs";
 import type { BackendAvailability } from "../backend.js";
-import { findBinary } from "./locate.js";
+import { findBinary } from "../../util/binaries.js";
 
 /** Inputs of {@link checkFirecrackerAvailability}, injectable for tests. */
 export interface AvailabilityInputs {

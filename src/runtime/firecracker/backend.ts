@@ -18,9 +18,9 @@ import { AGENT_VSOCK_PORT, VM_FILES, VSOCK_HANDSHAKE_TIMEOUT_MS } from "./consta
 import { ensureRootDisk } from "./disk.js";
 import { jailedExecName, jailerArgs, prepareJail } from "./jailer.js";
 import { vmLayout, type VmLayout } from "./layout.js";
-import { findBinary } from "./locate.js";
-import { tailFile } from "./logs.js";
-import { isProcessAlive, signalProcess, sleep, spawnDetached, waitForExit } from "./process.js";
+import { findBinary } from "../../util/binaries.js";
+import { logTail } from "../../util/log-tail.js";
+import { isProcessAlive, signalProcess, sleep, spawnDetached, waitForExit } from "../../util/process.js";
 import { connectVsock } from "./vsock.js";
 
 /** Options of {@link FirecrackerBackend}; defaults suit production. */
@@ -143,6 +143,7 @@ export class FirecrackerBackend implements Backend {
       stderrPath: layout.stderrFile,
       env: this.env,
       cwd: spec.dir,
+      hint: "check that the binary exists and is executable (PYRO_FIRECRACKER_BIN / PYRO_JAILER_BIN)",
     });
     const handle: FirecrackerHandle = {
       backend: "firecracker",
@@ -210,7 +211,7 @@ export class FirecrackerBackend implements Backend {
 
   /** SIGKILL the Firecracker process and wait until it is gone. */
   async kill(handle: MachineHandle): Promise<void> {
-    signalProcess(handle.pid, handle.pidStartTime, "SIGKILL");
+    signalProcess(handle.pid, "SIGKILL", handle.pidStartTime);
     await waitForExit(handle.pid, handle.pidStartTime, 5000);
   }
 
@@ -297,7 +298,7 @@ export class FirecrackerBackend implements Backend {
       if (!this.isRunning(handle)) {
         throw new PyroError("guest_failure", `firecracker exited before its API came up (pid ${handle.pid})`, {
           hint: "see firecracker.stderr.log in the VM directory",
-          details: { stderr: (await tailFile(layout.stderrFile, 2000)).trim() },
+          details: { stderr: (await logTail(layout.stderrFile, { maxBytes: 2000 })).trim() },
         });
       }
       if (Date.now() >= until) {
@@ -339,8 +340,8 @@ async function removeStaleSockets(layout: VmLayout): Promise<void> {
 }
 
 async function withConsole(error: PyroError, layout: VmLayout): Promise<PyroError> {
-  const consoleTail = (await tailFile(layout.consoleFile, 3000)).trim();
-  const log = (await tailFile(layout.logFile, 2000)).trim();
+  const consoleTail = (await logTail(layout.consoleFile, { maxBytes: 3000 })).trim();
+  const log = (await logTail(layout.logFile, { maxBytes: 2000 })).trim();
   return new PyroError(error.code, error.message, {
     ...(error.hint ? { hint: error.hint } : {}),
     details: { ...(error.details ?? {}), ...(consoleTail ? { console: consoleTail } : {}), ...(log ? { firecracker_log: log } : {}) },

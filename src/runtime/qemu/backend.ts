@@ -10,7 +10,7 @@ import { environmentCacheDir, stateDir } from "../../util/paths.js";
 import { isProcessAlive, signalProcess, waitFor } from "../../util/process.js";
 import { decideAccel, type AccelDecision } from "./accel.js";
 import { buildQemuArgs, type QemuMachine } from "./args.js";
-import { logTail } from "./console.js";
+import { logTail } from "../../util/log-tail.js";
 import { ensureRootDisk, type RootDiskMode } from "./disk.js";
 import { exchangeHello } from "./hello.js";
 import { findQemu, findQemuImg, hostTscKhz } from "./host.js";
@@ -343,7 +343,7 @@ async function removeRuntimeFiles(layout: QemuLayout): Promise<void> {
 
 async function bootFailure(code: "timeout" | "guest_failure", what: string, layout: QemuLayout): Promise<PyroError> {
   const consoleTail = await logTail(layout.consoleLog);
-  const qemuTail = await logTail(layout.qemuLog, 10);
+  const qemuTail = await logTail(layout.qemuLog, { lines: 10 });
   const parts = [what];
   if (qemuTail) parts.push(`QEMU said:\n${qemuTail}`);
   parts.push(consoleTail ? `last console lines:\n${consoleTail}` : "the guest console is empty");

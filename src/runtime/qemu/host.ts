@@ -1,33 +1,19 @@
-import { accessSync, constants, readFileSync, statSync } from "node:fs";
-import { delimiter, join } from "node:path";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { findBinary, isExecutable } from "../../util/binaries.js";
 
 /** The QEMU binary: `PYRO_QEMU_BIN` (a path or a name on PATH), else `qemu-system-x86_64` on PATH. */
 export function findQemu(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const wanted = env.PYRO_QEMU_BIN || "qemu-system-x86_64";
-  if (wanted.includes("/")) return executable(wanted) ? wanted : undefined;
-  for (const dir of (env.PATH ?? "").split(delimiter)) {
-    if (dir && executable(join(dir, wanted))) return join(dir, wanted);
-  }
-  return undefined;
+  return findBinary("qemu-system-x86_64", "PYRO_QEMU_BIN", env);
 }
 
 /** `qemu-img`, next to the QEMU binary when it is there, else on PATH. */
 export function findQemuImg(qemu: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (qemu?.includes("/")) {
     const sibling = join(qemu.slice(0, qemu.lastIndexOf("/")), "qemu-img");
-    if (executable(sibling)) return sibling;
+    if (isExecutable(sibling)) return sibling;
   }
-  return findQemu({ ...env, PYRO_QEMU_BIN: "qemu-img" });
-}
-
-function executable(path: string): boolean {
-  try {
-    if (!statSync(path).isFile()) return false;
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
+  return findBinary("qemu-img", "PYRO_QEMU_IMG_BIN", env);
 }
 
 /**

@@ -1,38 +1,19 @@
-import { spawn } from "node:child_process";
-import { closeSync, openSync, readFileSync } from "node:fs";
-import { PyroError } from "../../util/errors.js";
-import { processStartTime } from "../../util/process.js";
+import { readFileSync } from "node:fs";
+import { spawnDetached, type DetachedProcess } from "../../util/process.js";
 
 /**
  * Start QEMU detached (own session, survives the caller), stdin from
  * /dev/null, stdout and stderr into `logPath`. It runs under `umask 077` so
  * every socket and file it creates is private (0600) from the first instant.
  */
-export function spawnQemu(qemu: string, args: string[], logPath: string, cwd: string, env: NodeJS.ProcessEnv): Promise<{ pid: number; startTime: string | undefined }> {
-  const log = openSync(logPath, "w", 0o600);
-  try {
-    const child = spawn("/bin/sh", ["-c", 'umask 077 && exec "$0" "$@"', qemu, ...args], {
-      detached: true,
-      stdio: ["ignore", log, log],
-      cwd,
-      env,
-    });
-    return new Promise((resolve, reject) => {
-      child.once("error", (error: NodeJS.ErrnoException) =>
-        reject(new PyroError("unavailable", `cannot start ${qemu}: ${error.message}`, { hint: "check PYRO_QEMU_BIN / that qemu-system-x86_64 is installed", cause: error })),
-      );
-      child.once("spawn", () => {
-        child.unref();
-        if (child.pid === undefined) {
-          reject(new PyroError("internal", "spawned QEMU without a pid", { hint: "this is a bug in pyro" }));
-          return;
-        }
-        resolve({ pid: child.pid, startTime: processStartTime(child.pid) });
-      });
-    });
-  } finally {
-    closeSync(log);
-  }
+export function spawnQemu(qemu: string, args: string[], logPath: string, cwd: string, env: NodeJS.ProcessEnv): Promise<DetachedProcess> {
+  return spawnDetached("/bin/sh", ["-c", 'umask 077 && exec "$0" "$@"', qemu, ...args], {
+    stdoutPath: logPath,
+    stderrPath: logPath,
+    cwd,
+    env,
+    hint: "check PYRO_QEMU_BIN / that qemu-system-x86_64 is installed",
+  });
 }
 
 /** The pid in a QEMU `-pidfile`, or undefined. */

@@ -1,9 +1,10 @@
 import { spawn, spawnSync } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, watch } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, watch } from "node:fs";
 import { chmod, rm } from "node:fs/promises";
 import { connect, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { PyroError } from "../../util/errors.js";
+import { logTail } from "../../util/log-tail.js";
 import { agentBinaryPath } from "../../util/paths.js";
 import { isProcessAlive, processStartTime, signalProcess, waitFor } from "../../util/process.js";
 import type { Backend, BackendAvailability, MachineHandle, MachineSpec, StartOptions } from "../backend.js";
@@ -68,7 +69,7 @@ export class SandboxBackend implements Backend {
     const launcherPid = child.pid;
     if (launcherPid === undefined || childPid === undefined) {
       if (launcherPid !== undefined) signalProcess(launcherPid, "SIGKILL");
-      throw new PyroError("guest_failure", `the sandbox did not start: ${tail(paths.log)}`, {
+      throw new PyroError("guest_failure", `the sandbox did not start: ${(await logTail(paths.log)) || "(no output)"}`, {
         hint: "run `pyro doctor`; the sandbox needs bubblewrap and overlayfs",
       });
     }
@@ -82,7 +83,7 @@ export class SandboxBackend implements Backend {
     const ready = await waitForSocket(paths.socket, paths.agentDir, options.bootTimeoutMs, () => this.isRunning(handle));
     if (!ready) {
       await this.kill(handle);
-      throw new PyroError("guest_failure", `the sandbox agent did not come up: ${tail(paths.log)}`, {
+      throw new PyroError("guest_failure", `the sandbox agent did not come up: ${(await logTail(paths.log)) || "(no output)"}`, {
         hint: "check that the environment's rootfs is intact (`pyro env inspect`)",
       });
     }
@@ -187,11 +188,3 @@ function connectUnix(path: string): Promise<Socket> {
   });
 }
 
-function tail(path: string, maxChars = 2000): string {
-  try {
-    const text = readFileSync(path, "utf8").trim();
-    return text.length > maxChars ? `…${text.slice(-maxChars)}` : text || "(no output)";
-  } catch {
-    return "(no log)";
-  }
-}

@@ -1,13 +1,13 @@
 import { open } from "node:fs/promises";
 
-/** How much of the console tail goes into an error. */
-export const CONSOLE_TAIL_LINES = 40;
-
 /**
- * The last `lines` lines of a log file (read from its last 16 KiB), control
- * characters other than newline and tab removed; "" when it cannot be read.
+ * The end of a log file for an error message: at most `lines` lines from its
+ * last `maxBytes`, control characters other than newline and tab removed (a
+ * guest console is hostile output); "" when the file cannot be read.
  */
-export async function logTail(path: string, lines = CONSOLE_TAIL_LINES, maxBytes = 16_384): Promise<string> {
+export async function logTail(path: string, options: { lines?: number; maxBytes?: number } = {}): Promise<string> {
+  const lines = options.lines ?? 40;
+  const maxBytes = options.maxBytes ?? 16_384;
   try {
     const handle = await open(path, "r");
     try {

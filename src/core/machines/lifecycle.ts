@@ -1,0 +1,38 @@
+import { getInstalledEnvironment, type InstalledEnvironment } from "../../environments/index.js";
+import type { BackendName, MachineHandle } from "../../runtime/backend.js";
+import type { BackendRegistry } from "./select.js";
+import { shutdownMachine, type MachineRef } from "./session.js";
+
+/** How long a machine may take to boot and answer its first hello (software emulation is slow). */
+export const BOOT_TIMEOUT_MS = 120_000;
+
+/** How long a guest gets to power off before it is killed. */
+export const SHUTDOWN_GRACE_MS = 10_000;
+
+/**
+ * The environment of an existing machine. Reaching, stopping or cleaning up a
+ * machine does not need its environment, so a pruned environment must not
+ * strand the machines built from it: a placeholder stands in.
+ */
+export async function environmentOf(name: string, cacheDir: string): Promise<InstalledEnvironment> {
+  return getInstalledEnvironment(name, cacheDir).catch(() => ({ name, dir: "", rootfsDir: "", rootImage: "" }));
+}
+
+/** Whether a record that says it runs has lost its machine's host process. */
+export function machineGone(backends: BackendRegistry, record: { state: string; backend: BackendName; handle: MachineHandle | null }): boolean {
+  return record.state === "running" && record.handle !== null && !backends.get(record.backend).isRunning(record.handle);
+}
+
+/**
+ * Tear a machine down for good: power it off (or, when the agent already
+ * accepted a shutdown, wait for that), kill whatever is left of a half-dead
+ * machine, and remove its backend files.
+ */
+export async function destroyMachine(machine: MachineRef, handle: MachineHandle | null, options: { poweringOff?: boolean } = {}): Promise<void> {
+  if (handle) {
+    if (options.poweringOff) await machine.backend.stop(machine.spec, handle, SHUTDOWN_GRACE_MS);
+    else if (machine.backend.isRunning(handle)) await shutdownMachine(machine, SHUTDOWN_GRACE_MS);
+    await machine.backend.kill(handle);
+  }
+  await machine.backend.cleanup(machine.spec);
+}
