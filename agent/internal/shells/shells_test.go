@@ -2,6 +2,8 @@ package shells
 
 import (
 	"bytes"
+	"fmt"
+	"os"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -102,9 +104,11 @@ func TestInterruptKeepsShell(t *testing.T) {
 	r.write("sleep 100; echo sleep-status-$?\n")
 	s, _ := m.get(r.id)
 	deadline := time.Now().Add(10 * time.Second)
-	for { // wait until sleep is the foreground job
+	for { // wait until sleep is the foreground job: bash hands over the terminal before the child execs
 		if pgrp, err := foregroundGroup(s.master); err == nil && pgrp != s.pid {
-			break
+			if comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pgrp)); err == nil && strings.TrimSpace(string(comm)) == "sleep" {
+				break
+			}
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("sleep never became the foreground job")
