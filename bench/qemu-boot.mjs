@@ -3,6 +3,8 @@
 //   init that powers off (`pyro.probe`: mount /proc, print, `poweroff -f`), on
 //   microvm and on q35, against the qemu backend's start → hello → exec `true` →
 //   shutdown → cleanup, on both machine types;
+// - `pyro run debian:12 -- true` as a whole process, and Pyro.runInVm in-process,
+//   on the same machine size (issue 4's target: at most 20% over the bare boot);
 // - an exec round trip in a running VM (one session; and a fresh connection
 //   + hello per call) against a local spawn of `true`.
 // Runs under KVM where a standard guest boots there, else TCG (see docs/qemu.md).
@@ -10,6 +12,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { Pyro } from "../dist/index.js";
 import { AgentClient } from "../dist/agent-client/index.js";
 import { ensureEnvironment } from "../dist/environments/index.js";
 import { QemuBackend, hostTscKhz } from "../dist/runtime/qemu/index.js";
@@ -20,6 +23,8 @@ const bootRuns = Number(process.env.BENCH_BOOT_RUNS ?? 5);
 const execRuns = Number(process.env.BENCH_RUNS ?? 20);
 const environment = await ensureEnvironment("debian:12-base", { cacheDir, onProgress: (l) => process.stderr.write(`${l}\n`) });
 const kernel = environment.kernel;
+await ensureEnvironment("debian:12", { cacheDir, onProgress: (l) => process.stderr.write(`${l}\n`) });
+const cli = new URL("../dist/cli.js", import.meta.url).pathname;
 const root = mkdtempSync(join(tmpdir(), "pyro-qb-"));
 const env = { ...process.env, PYRO_STATE_DIR: join(root, "state") };
 const accel = (await new QemuBackend({ env, kernel }).availability()).details.accel;
@@ -66,6 +71,9 @@ async function oursBoot(machine) {
   return performance.now() - started;
 }
 
+const pyro = new Pyro({ stateDir: join(root, "pyro-state"), cacheDir, env: { ...process.env, PYRO_BACKEND: "qemu" } });
+const pyroEnv = { ...process.env, PYRO_STATE_DIR: join(root, "cli-state"), PYRO_ENVIRONMENT_CACHE_DIR: cacheDir, PYRO_BACKEND: "qemu" };
+
 try {
   // Interleaved, so that load on a shared machine hits every row alike.
   const rows = [
@@ -73,12 +81,28 @@ try {
     { name: `bare qemu q35 boot → poweroff (${accel})`, samples: [], run: () => bareBoot("q35") },
     { name: `ours microvm start→hello→exec true→shutdown (${accel})`, samples: [], run: () => oursBoot("microvm") },
     { name: `ours q35 start→hello→exec true→shutdown (${accel})`, samples: [], run: () => oursBoot("q35") },
+    {
+      name: `Pyro.runInVm debian:12 \`true\` in-process (${accel})`,
+      samples: [],
+      run: async () => {
+        const started = performance.now();
+        await pyro.runInVm({ environment: "debian:12", command: "true", vcpu_count: 2, mem_mib: 512 });
+        return performance.now() - started;
+      },
+    },
+    {
+      name: `pyro run debian:12 -- true, whole process (${accel})`,
+      samples: [],
+      run: () => timeCommand([process.execPath, cli, "run", "--vcpu-count", "2", "--mem-mib", "512", "debian:12", "--", "true"], { runs: 1, warmup: 0, env: pyroEnv })[0],
+    },
   ];
   for (const row of rows) await row.run(); // warm-up: page cache, KVM probe
   for (let i = 0; i < bootRuns; i++) for (const row of rows) row.samples.push(await row.run());
   report(`QEMU boot (debian:12-base, 2 vCPUs, 512 MiB; ${bootRuns} runs each)`, rows, [
     [rows[2].name, rows[0].name],
     [rows[3].name, rows[1].name],
+    [rows[4].name, rows[0].name, 1.2],
+    [rows[5].name, rows[0].name, 1.2],
   ]);
 
   const backend = new QemuBackend({ env, kernel });
