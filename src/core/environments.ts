@@ -10,8 +10,22 @@ export class EnvironmentService {
     return environments.listEnvironments(this.context.cacheDir);
   }
 
-  pull(name: string): Promise<OperationResult<"pullEnvironment">> {
-    return environments.pullEnvironment(name, { cacheDir: this.context.cacheDir, onProgress: this.context.progress });
+  /** Install an environment, and the guest kernel too when a VM backend can boot here, so the first run is fast. */
+  async pull(name: string): Promise<OperationResult<"pullEnvironment">> {
+    const options = { cacheDir: this.context.cacheDir, onProgress: this.context.progress };
+    const result = await environments.pullEnvironment(name, options);
+    if (await this.vmBackendUsable()) {
+      await environments.ensureEnvironment(name, { ...options, kernel: true });
+      return { ...(await environments.inspectEnvironment(name, this.context.cacheDir)), pulled: result.pulled };
+    }
+    return result;
+  }
+
+  private async vmBackendUsable(): Promise<boolean> {
+    for (const backend of this.context.backends.backends) {
+      if (backend.capabilities.vm_boot && (await this.context.backends.availability(backend.name)).usable) return true;
+    }
+    return false;
   }
 
   inspect(name: string): Promise<OperationResult<"inspectEnvironment">> {

@@ -25,6 +25,20 @@ const installedDetails = z.object({
   created_at: z.string().nullable(),
   digests: z.record(z.string(), z.string()),
   agent_version: z.string().nullable(),
+  status: z.enum(["installed", "not_installed", "broken"]),
+  problem: z.string().nullable().describe("Why a broken install is broken"),
+  reference: z.string().nullable().describe("OCI reference it was pulled from (null for local builds)"),
+  paths: z.object({ dir: z.string(), manifest: z.string(), rootfs_dir: z.string(), root_image: z.string() }),
+  sizes: z.object({
+    rootfs_bytes: z.number().int().nullable(),
+    root_image_bytes: z.number().int().nullable(),
+    root_image_disk_bytes: z.number().int().nullable(),
+    oci_layer_bytes: z.number().int().nullable(),
+  }),
+  kernel: z
+    .object({ release: z.string(), vmlinuz: z.string(), initramfs: z.string(), vmlinux: z.string().nullable() })
+    .nullable()
+    .describe("The shared guest kernel for VM backends, when installed"),
 });
 
 export const pullEnvironment = defineOperation({
