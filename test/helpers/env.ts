@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { isProcessAlive } from "../../src/util/process.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -14,10 +15,49 @@ export const REPO_ROOT = new URL("../../", import.meta.url).pathname.replace(/\/
 /** The built CLI entry. */
 export const CLI = join(REPO_ROOT, "dist", "cli.js");
 
-/** A fresh state directory, removed by the returned cleanup. */
+/**
+ * Kill every machine process recorded under a state directory (VMs and
+ * workspaces a failing or terse suite left running), so no test run leaves
+ * orphans behind. Returns the ids it had to kill.
+ */
+export function killRecordedMachines(stateDir: string): string[] {
+  const killed: string[] = [];
+  for (const kind of ["vms", "workspaces"]) {
+    const root = join(stateDir, kind);
+    if (!existsSync(root)) continue;
+    for (const id of readdirSync(root)) {
+      let handle: Record<string, unknown> | null = null;
+      try {
+        handle = (JSON.parse(readFileSync(join(root, id, "record.json"), "utf8")) as { handle: Record<string, unknown> | null }).handle;
+      } catch {
+        continue;
+      }
+      const pids: Array<[unknown, unknown]> = [
+        [handle?.pid, handle?.pidStartTime],
+        [handle?.agentPid, handle?.agentPidStartTime],
+      ];
+      for (const [pid, startTime] of pids) {
+        if (typeof pid === "number" && pid > 0 && isProcessAlive(pid, startTime as string | undefined)) {
+          process.kill(pid, "SIGKILL");
+          killed.push(id);
+        }
+      }
+    }
+  }
+  return killed;
+}
+
+/** A fresh state directory; the returned cleanup kills any machine left in it, then removes it. */
 export function tempStateDir(prefix = "pyro-state-"): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    dir,
+    cleanup: () => {
+      const killed = killRecordedMachines(dir);
+      if (killed.length > 0) process.stderr.write(`[test] killed machines left running: ${[...new Set(killed)].join(", ")}\n`);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** Environment variables for a child `pyro` process confined to test directories. */

@@ -80,6 +80,8 @@ export class WorkspaceService {
       await saveSecrets(this.files(id).secrets, secrets.values);
       this.context.progress(`[workspace] phase=start workspace_id=${id} backend=${backend.name}`);
       const started = await this.boot(record);
+      // Record the machine at once: if seeding fails (or this process dies), delete finds it and kills it.
+      await this.records.update(id, (current) => ({ ...current, state: "running", handle: started.handle }));
       let seed: WorkspaceSeed = record.workspace_seed;
       await withAgent(started, async (client) => {
         await this.materialiseSecrets(client, secrets.values);
@@ -90,7 +92,7 @@ export class WorkspaceService {
         }
         await this.captureTree(client, this.files(id).baseline);
       });
-      const next = await this.records.update(id, (current) => ({ ...current, state: "running", handle: started.handle, workspace_seed: seed }));
+      const next = await this.records.update(id, (current) => ({ ...current, workspace_seed: seed }));
       return workspaceInfo(next);
     } catch (error) {
       await this.destroy(id);
@@ -195,7 +197,13 @@ export class WorkspaceService {
         throw new PyroError("failed_precondition", `workspace ${id} is already running`);
       }
       const started = await this.boot(current);
-      await withAgent(started, async (client) => this.materialiseSecrets(client, await loadSecrets(this.files(id).secrets)));
+      try {
+        await withAgent(started, async (client) => this.materialiseSecrets(client, await loadSecrets(this.files(id).secrets)));
+      } catch (error) {
+        // The record never learns of this machine: it must not outlive the failed start.
+        await started.backend.kill(started.handle);
+        throw error;
+      }
       return { ...current, state: "running", handle: started.handle, detail: null };
     });
     return workspaceInfo(record);
