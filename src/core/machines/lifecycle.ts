@@ -1,7 +1,7 @@
 import { getInstalledEnvironment, type InstalledEnvironment } from "../../environments/index.js";
 import type { BackendName, MachineHandle } from "../../runtime/backend.js";
 import type { BackendRegistry } from "./select.js";
-import { shutdownMachine, type MachineRef } from "./session.js";
+import type { MachineRef } from "./session.js";
 
 /** How long a machine may take to boot and answer its first hello (software emulation is slow). */
 export const BOOT_TIMEOUT_MS = 120_000;
@@ -24,15 +24,11 @@ export function machineGone(backends: BackendRegistry, record: { state: string; 
 }
 
 /**
- * Tear a machine down for good: power it off (or, when the agent already
- * accepted a shutdown, wait for that), kill whatever is left of a half-dead
- * machine, and remove its backend files.
+ * Tear a machine down for good: kill it and remove its backend files. No
+ * clean power-off: its disk is discarded, so flushing it would only cost
+ * time (a guest shutdown under emulation takes longer than the kill).
  */
-export async function destroyMachine(machine: MachineRef, handle: MachineHandle | null, options: { poweringOff?: boolean } = {}): Promise<void> {
-  if (handle) {
-    if (options.poweringOff) await machine.backend.stop(machine.spec, handle, SHUTDOWN_GRACE_MS);
-    else if (machine.backend.isRunning(handle)) await shutdownMachine(machine, SHUTDOWN_GRACE_MS);
-    await machine.backend.kill(handle);
-  }
+export async function destroyMachine(machine: MachineRef, handle: MachineHandle | null): Promise<void> {
+  if (handle) await machine.backend.kill(handle);
   await machine.backend.cleanup(machine.spec);
 }

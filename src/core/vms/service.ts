@@ -107,24 +107,17 @@ export class VmService {
     const machine = await this.machineFor(record);
     this.context.progress(`[run] phase=execute vm_id=${id}`);
     let result;
-    let poweringOff = false;
     try {
-      result = await withAgent(machine, async (client) => {
-        const executed = await execShell(client, {
+      result = await withAgent(machine, (client) =>
+        execShell(client, {
           command: input.command,
           cwd: "/workspace",
           timeoutMs: input.timeout_seconds * 1000,
           maxOutputBytes: LIMITS.max_output_bytes,
-        });
-        // The VM is deleted next: ask for power-off on this session instead of opening another.
-        poweringOff = await client.request("shutdown", { action: "poweroff" }).then(
-          () => true,
-          () => false,
-        );
-        return executed;
-      });
+        }),
+      );
     } finally {
-      await this.destroy(id, { poweringOff });
+      await this.destroy(id);
     }
     return {
       vm_id: id,
@@ -226,13 +219,10 @@ export class VmService {
     }));
   }
 
-  /**
-   * Kill the machine if needed and remove the record and all its files.
-   * `poweringOff`: the agent already accepted a shutdown; just wait for the exit.
-   */
-  private async destroy(id: string, options: { poweringOff?: boolean } = {}): Promise<void> {
+  /** Kill the machine if needed and remove the record and all its files. */
+  private async destroy(id: string): Promise<void> {
     const record = await this.records.read(id).catch(() => undefined);
-    if (record) await destroyMachine(await this.machineFor(record), record.handle, options);
+    if (record) await destroyMachine(await this.machineFor(record), record.handle);
     await this.records.remove(id);
   }
 
