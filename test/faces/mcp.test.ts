@@ -1,3 +1,4 @@
+import { release as release_of_host } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
@@ -7,13 +8,14 @@ import { CLI, pyroEnv, TEST_CACHE_DIR, tempStateDir } from "../helpers/env.js";
 import { SUITE_BACKENDS } from "../helpers/backends.js";
 
 const sandbox = SUITE_BACKENDS.find((b) => b.name === "sandbox")!;
+const qemu = SUITE_BACKENDS.find((b) => b.name === "qemu")!;
 
 describe("pyro mcp serve, driven by the official MCP client over stdio", () => {
   const state = tempStateDir();
   let client: Client;
 
   beforeAll(async () => {
-    if (sandbox.available) await ensureEnvironment("debian:12", { cacheDir: TEST_CACHE_DIR, kernel: false });
+    if (sandbox.available || qemu.available) await ensureEnvironment("debian:12", { cacheDir: TEST_CACHE_DIR, kernel: qemu.available });
     client = new Client({ name: "pyro-test", version: "1.0.0" });
     const env = pyroEnv(state.dir) as Record<string, string>;
     await client.connect(new StdioClientTransport({ command: process.execPath, args: [CLI, "mcp", "serve"], env, stderr: "pipe" }));
@@ -45,6 +47,22 @@ describe("pyro mcp serve, driven by the official MCP client over stdio", () => {
     expect(structured.stdout).toMatch(/^git version/);
     expect(structured.cleanup.deleted).toBe(true);
   });
+
+  it.skipIf(!qemu.available)(`runs vm_run in a real VM: the guest kernel, not the host's (needs ${qemu.needs})`, async () => {
+    const result = await client.callTool(
+      { name: "vm_run", arguments: { environment: "debian:12", command: "uname -r; cat /proc/cmdline", backend: "qemu" } },
+      undefined,
+      { timeout: 300_000 },
+    );
+    expect(result.isError).toBeFalsy();
+    const structured = result.structuredContent as { exit_code: number; stdout: string; execution_mode: string };
+    expect(structured.exit_code).toBe(0);
+    expect(structured.execution_mode).toBe("guest_serial");
+    const [release, cmdline] = structured.stdout.trim().split("\n");
+    expect(release).toMatch(/cloud-amd64$/);
+    expect(release).not.toBe(release_of_host());
+    expect(cmdline).toContain("pyro.hostname=vm-");
+  }, 300_000);
 
   it("answers a bad argument with a tool error and keeps serving", async () => {
     const bad = await client.callTool({ name: "vm_run", arguments: { environment: "debian:12", command: "true", timeout_seconds: -1 } });
