@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"pyro-mcp/agent/internal/procwait"
 	"strings"
 	"syscall"
 )
@@ -33,7 +34,7 @@ func (p *Prober) checkCommand(ctx context.Context, command string) (bool, string
 	var werr error
 	done := make(chan struct{})
 	go func() {
-		ws, werr = waitCmd(cmd, p.WaitPID)
+		ws, werr = procwait.Cmd(cmd, p.WaitPID)
 		close(done)
 	}()
 	timedOut := false
@@ -67,23 +68,4 @@ func readHead(f *os.File) string {
 		return ""
 	}
 	return ": " + s
-}
-
-// waitCmd collects the exit status of a started cmd: through wait when set
-// (the caller's reaper owns the child), else through cmd.Wait. cmd's
-// stdio must be files, so no copying goroutines depend on cmd.Wait.
-func waitCmd(cmd *exec.Cmd, wait func(pid int) (syscall.WaitStatus, error)) (syscall.WaitStatus, error) {
-	if wait != nil {
-		ws, err := wait(cmd.Process.Pid)
-		_ = cmd.Process.Release()
-		return ws, err
-	}
-	err := cmd.Wait()
-	if cmd.ProcessState == nil {
-		return 0, err
-	}
-	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok {
-		return ws, nil
-	}
-	return 0, err
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"pyro-mcp/agent/internal/procwait"
 	"regexp"
 	"sort"
 	"strconv"
@@ -220,10 +221,10 @@ func openLog(path string) (*os.File, error) {
 
 // watch records how the process ended.
 func (s *service) watch(cmd *exec.Cmd, wait func(int) (syscall.WaitStatus, error)) {
-	ws, err := waitCmd(cmd, wait)
+	ws, err := procwait.Cmd(cmd, wait)
 	s.update(func(st *State) {
 		if err == nil {
-			code := exitCode(ws)
+			code := procwait.ExitCode(ws)
 			st.ExitCode = &code
 		}
 		now := time.Now().UTC()

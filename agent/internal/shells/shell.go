@@ -1,9 +1,9 @@
 package shells
 
 import (
-	"errors"
 	"os"
 	"os/exec"
+	"pyro-mcp/agent/internal/procwait"
 	"sync"
 	"syscall"
 	"time"
@@ -42,14 +42,14 @@ func (s *shell) pump(done chan<- struct{}) {
 // watch waits for the process, lets the pump catch up with output written
 // just before the exit, then records the exit code.
 func (s *shell) watch(cmd *exec.Cmd, wait func(int) (syscall.WaitStatus, error), pumped <-chan struct{}) {
-	ws, err := waitCmd(cmd, wait)
+	ws, err := procwait.Cmd(cmd, wait)
 	select {
 	case <-pumped:
 	case <-time.After(500 * time.Millisecond): // a background job still holds the terminal
 	}
 	s.mu.Lock()
 	if err == nil {
-		code := exitCode(ws)
+		code := procwait.ExitCode(ws)
 		s.exitCode = &code
 	}
 	close(s.exited)
@@ -63,23 +63,4 @@ func (s *shell) alive() bool {
 	default:
 		return true
 	}
-}
-
-// waitCmd collects the exit status of a started cmd: through wait when set
-// (the caller's reaper owns the child), else through cmd.Wait. cmd's stdio
-// must be files, so no copying goroutine depends on cmd.Wait.
-func waitCmd(cmd *exec.Cmd, wait func(pid int) (syscall.WaitStatus, error)) (syscall.WaitStatus, error) {
-	if wait != nil {
-		ws, err := wait(cmd.Process.Pid)
-		_ = cmd.Process.Release()
-		return ws, err
-	}
-	err := cmd.Wait()
-	if cmd.ProcessState == nil {
-		return 0, err
-	}
-	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok {
-		return ws, nil
-	}
-	return 0, errors.Join(err, errors.New("no wait status"))
 }

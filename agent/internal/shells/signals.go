@@ -25,11 +25,3 @@ func ParseSignal(name string) (syscall.Signal, error) {
 	}
 	return 0, agenterr.New(agenterr.BadRequest, "unknown signal %q (want INT, TERM, KILL, HUP, QUIT, USR1 or USR2)", name)
 }
-
-// exitCode turns a wait status into an exit code, 128+signo for a signal.
-func exitCode(ws syscall.WaitStatus) int {
-	if ws.Signaled() {
-		return 128 + int(ws.Signal())
-	}
-	return ws.ExitStatus()
-}
