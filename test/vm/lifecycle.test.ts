@@ -2,20 +2,11 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Pyro, PyroError } from "../../src/index.js";
+import { Pyro } from "../../src/index.js";
 import { ensureEnvironment } from "../../src/environments/index.js";
 import { SUITE_BACKENDS } from "../helpers/backends.js";
+import { expectPyroError } from "../helpers/errors.js";
 import { TEST_CACHE_DIR, tempStateDir } from "../helpers/env.js";
-
-async function expectPyroError(promise: Promise<unknown>, code: string): Promise<PyroError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error, `expected a ${code} error`).toBeInstanceOf(PyroError);
-  expect((error as PyroError).code).toBe(code);
-  return error as PyroError;
-}
 
 function processesMentioning(text: string): string[] {
   const out = execFileSync("ps", ["-eo", "pid,args"], { encoding: "utf8" });

@@ -1,20 +1,11 @@
 import { createConnection } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Pyro, PyroError } from "../../src/index.js";
+import { Pyro } from "../../src/index.js";
 import { ensureEnvironment } from "../../src/environments/index.js";
 import { SUITE_BACKENDS } from "../helpers/backends.js";
+import { expectPyroError } from "../helpers/errors.js";
 import { runCli } from "../helpers/cli.js";
 import { TEST_CACHE_DIR, pyroEnv, tempStateDir } from "../helpers/env.js";
-
-async function expectCode(promise: Promise<unknown>, code: string): Promise<PyroError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error, `expected a ${code} error`).toBeInstanceOf(PyroError);
-  expect((error as PyroError).code).toBe(code);
-  return error as PyroError;
-}
 
 /**
  * A one-file HTTP server: debian:12 has no python or busybox, but perl-base has
@@ -72,7 +63,7 @@ describe.each(SUITE_BACKENDS)("workspace services on $name", ({ name: backend, a
     expect(started.pid).toBeGreaterThan(0);
     expect(started.started_at).toMatch(/^\d{4}-/);
 
-    const duplicate = await expectCode(pyro.startService({ workspace_id: ws, service_name: "worker", command: "sleep 1" }), "already_exists");
+    const duplicate = await expectPyroError(pyro.startService({ workspace_id: ws, service_name: "worker", command: "sleep 1" }), "already_exists");
     expect(duplicate.message).toContain("worker");
 
     const logs = await pyro.logsService({ workspace_id: ws, service_name: "worker" });
@@ -109,7 +100,7 @@ describe.each(SUITE_BACKENDS)("workspace services on $name", ({ name: backend, a
   it.skipIf(!available)("judges http readiness in the guest, and publishes the port on qemu", async () => {
     const publish = [{ host_port: hostPort, guest_port: guestPort }];
     if (backend !== "qemu") {
-      const refused = await expectCode(
+      const refused = await expectPyroError(
         pyro.startService({ workspace_id: ws, service_name: "web", command: httpServer(guestPort), published_ports: publish }),
         "failed_precondition",
       );
@@ -153,10 +144,10 @@ describe.each(SUITE_BACKENDS)("workspace services on $name", ({ name: backend, a
   });
 
   it.skipIf(!available)("answers not_found for unknown services and workspaces", async () => {
-    await expectCode(pyro.statusService({ workspace_id: ws, service_name: "nope" }), "not_found");
-    await expectCode(pyro.logsService({ workspace_id: ws, service_name: "nope" }), "not_found");
-    await expectCode(pyro.stopService({ workspace_id: ws, service_name: "nope" }), "not_found");
-    await expectCode(pyro.listServices({ workspace_id: "ws-000000000000" }), "not_found");
+    await expectPyroError(pyro.statusService({ workspace_id: ws, service_name: "nope" }), "not_found");
+    await expectPyroError(pyro.logsService({ workspace_id: ws, service_name: "nope" }), "not_found");
+    await expectPyroError(pyro.stopService({ workspace_id: ws, service_name: "nope" }), "not_found");
+    await expectPyroError(pyro.listServices({ workspace_id: "ws-000000000000" }), "not_found");
     const names = (await pyro.listServices({ workspace_id: ws })).services.map((s) => s.service_name);
     expect(names).toEqual(["broken", "cmd-ready", "slow", "web", "worker"]);
   });
