@@ -29,9 +29,15 @@ if ! apt-cache show linux-image-cloud-amd64 >/dev/null 2>&1; then
   apt-get update -qq
 fi
 
-if ! command -v go >/dev/null 2>&1; then
-  log "installing Go (golang-go) for the guest agent build"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go >/dev/null
+# The agent needs Go >= 1.22 (agent/go.mod); bookworm's own golang-go is 1.19, so
+# take Debian's backport when no recent Go is on PATH.
+go_ok() { command -v go >/dev/null 2>&1 && go version | grep -qE 'go1\.(2[2-9]|[3-9][0-9])'; }
+if ! go_ok; then
+  log "installing Go 1.23 from bookworm-backports for the guest agent build"
+  echo "deb http://deb.debian.org/debian bookworm-backports main" > /etc/apt/sources.list.d/pyro-backports.list
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-1.23-go >/dev/null
+  export PATH="/usr/lib/go-1.23/bin:$PATH"
 fi
 if ! command -v node >/dev/null 2>&1; then
   log "installing Node.js"

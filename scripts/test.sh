@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# setup.sh may have installed Go from backports, outside the default PATH.
+[ -d /usr/lib/go-1.23/bin ] && export PATH="$PATH:/usr/lib/go-1.23/bin"
 echo "[test] lint" >&2
 npx eslint .
 echo "[test] typecheck" >&2
