@@ -3,6 +3,8 @@ import type { Duplex } from "node:stream";
 import {
   FrameDecoder,
   FrameKind,
+  HEADER_SIZE,
+  MAX_PAYLOAD,
   MAX_STREAM_ID,
   PROTOCOL_VERSION,
   SYNC_MARKER,
@@ -27,7 +29,17 @@ export interface ConnectOptions {
   minProtocolVersion?: number;
   /** Sent in the hello, for the agent's logs. */
   clientName?: string;
+  /**
+   * For transports whose byte stream outlives sessions (a virtio-serial port):
+   * when the hello is unanswered after this long, flush a stale half frame the
+   * agent may still be reading and say hello again (protocol/SPEC.md, "Session
+   * start"). Never set it on a fresh socket: the flush ends a live session.
+   */
+  resyncAfterMs?: number;
 }
+
+/** One maximal frame of zeros: completes any stale frame, then fails as a header (kind 0). */
+const FLUSH = Buffer.alloc(HEADER_SIZE + MAX_PAYLOAD);
 
 /**
  * What a request's stream receives. Exactly one of `onFinal` or `onFail` is
@@ -103,14 +115,21 @@ export class AgentClient {
    *   `helloTimeoutMs`, closes the stream, or is too old.
    */
   static connect(stream: Duplex, options: ConnectOptions): Promise<AgentClient> {
-    const nonce = randomBytes(16).toString("hex");
     const minVersion = options.minProtocolVersion ?? PROTOCOL_VERSION;
-    const scanner = new HelloScanner(nonce);
+    const sayHello = (prefix: Buffer[]): HelloScanner => {
+      // A fresh nonce per attempt: a late answer to an earlier hello belongs to a session the flush ended.
+      const nonce = randomBytes(16).toString("hex");
+      const hello = encodeControl(0, { op: "hello", protocol_version: PROTOCOL_VERSION, nonce, client: options.clientName ?? "pyro-mcp" });
+      stream.write(Buffer.concat([...prefix, SYNC_MARKER, hello]));
+      return new HelloScanner(nonce);
+    };
     return new Promise<AgentClient>((resolve, reject) => {
       let settled = false;
+      let scanner: HelloScanner;
       const cleanup = (): void => {
         settled = true;
         clearTimeout(timer);
+        clearTimeout(resync);
         stream.off("data", onData);
         stream.off("error", onClosed);
         stream.off("close", onClosed);
@@ -169,17 +188,17 @@ export class AgentClient {
           ),
         options.helloTimeoutMs,
       );
+      const resync =
+        options.resyncAfterMs === undefined
+          ? undefined
+          : setTimeout(() => {
+              if (!settled) scanner = sayHello([FLUSH]);
+            }, options.resyncAfterMs);
       stream.on("data", onData);
       stream.on("error", onClosed);
       stream.on("close", onClosed);
       stream.on("end", onClosed);
-      const hello = encodeControl(0, {
-        op: "hello",
-        protocol_version: PROTOCOL_VERSION,
-        nonce,
-        client: options.clientName ?? "pyro-mcp",
-      });
-      stream.write(Buffer.concat([SYNC_MARKER, hello]));
+      scanner = sayHello([]);
     });
   }
 

@@ -6,6 +6,8 @@ import { PyroError } from "../../util/errors.js";
 
 /** How long a new connection waits for the agent's hello. */
 const HELLO_TIMEOUT_MS = 10_000;
+/** How long an unanswered hello waits before the stale-frame flush (serial transports). */
+const RESYNC_AFTER_MS = 2_000;
 
 /** A started machine: enough to reach, stop or kill it from any process. */
 export interface MachineRef {
@@ -22,7 +24,11 @@ export async function withAgent<R>(machine: MachineRef, fn: (client: AgentClient
     });
   }
   const stream = await machine.backend.connect(machine.spec, machine.handle);
-  const client = await AgentClient.connect(stream, { helloTimeoutMs: HELLO_TIMEOUT_MS });
+  const client = await AgentClient.connect(stream, {
+    helloTimeoutMs: HELLO_TIMEOUT_MS,
+    // A serial port's byte stream outlives sessions: a dead one may have left half a frame in it.
+    resyncAfterMs: machine.backend.capabilities.execution_mode === "guest_serial" ? RESYNC_AFTER_MS : undefined,
+  });
   try {
     return await fn(client);
   } catch (error) {
