@@ -11,11 +11,6 @@ export interface Operation<I extends z.ZodObject = z.ZodObject, R extends z.ZodT
   summary: string;
   input: I;
   result: R;
-  /**
-   * Set while an open issue still builds this operation: calls answer a typed
-   * `unsupported` error naming what is missing.
-   */
-  planned?: string;
 }
 
 /** Identity helper that keeps the literal schema types of an operation. */

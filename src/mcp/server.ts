@@ -37,7 +37,7 @@ export function createServer(options: { pyro?: Pyro } = {}): McpServer {
     server.registerTool(
       tool,
       {
-        description: spec.planned ? `${spec.summary} (not available yet: ${spec.planned})` : spec.summary,
+        description: spec.summary,
         inputSchema: spec.input,
         outputSchema: spec.result as never,
       },

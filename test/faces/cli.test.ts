@@ -1,7 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureEnvironment } from "../../src/environments/index.js";
-import { OPERATIONS } from "../../src/index.js";
-import { CLI_BINDINGS } from "../../src/cli/bindings.js";
 import { runCli } from "../helpers/cli.js";
 import { pyroEnv, TEST_CACHE_DIR, tempStateDir } from "../helpers/env.js";
 import { SUITE_BACKENDS } from "../helpers/backends.js";
@@ -39,16 +37,6 @@ describe("the pyro CLI", () => {
     const empty = await runCli(["run", "debian:12", "--allow-host-compat"], env);
     expect(empty.code).toBe(2);
     expect(empty.stderr).toContain("command must not be empty");
-  });
-
-  const planned = Object.entries(CLI_BINDINGS).find(
-    ([name, binding]) => !("none" in binding) && OPERATIONS[name as keyof typeof OPERATIONS].planned && binding.positionals?.length === 1,
-  );
-  it.skipIf(!planned)("answers a planned operation with a typed unsupported error (while any is planned)", async () => {
-    const binding = planned![1] as { path: string[] };
-    const result = await runCli([...binding.path, "ws-000000000000", "--json"], env);
-    expect(result.code).toBe(10);
-    expect(JSON.parse(result.stdout).error.code).toBe("unsupported");
   });
 
   it("lists the environment catalog as documented", async () => {
