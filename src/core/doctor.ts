@@ -47,7 +47,7 @@ export async function runDoctor(context: CoreContext): Promise<OperationResult<"
     selectedReason = `${(error as Error).message}; with --allow-host-compat the sandbox backend runs instead`;
   }
   const guest = backends.find((b) => b.name === selected);
-  const standardGuests = backends.some((b) => b.usable && b.name !== "sandbox" && b.details.accel === "kvm");
+  const standardGuests = backends.some((b) => b.usable && b.capabilities.vm_boot && b.details.accel === "kvm");
   return {
     platform: `${platform()}-${arch() === "x64" ? "x86_64" : arch()}`,
     runtime: {

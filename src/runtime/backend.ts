@@ -70,6 +70,8 @@ export interface MachineHandle {
   pid: number;
   /** Start time of that process (from /proc/PID/stat) to guard against PID reuse. */
   pidStartTime?: string;
+  /** The guest's own network address, when it has a network device with one. */
+  guest_ip?: string;
   /** Backend-specific, JSON-serialisable fields (socket paths, ports…). */
   [key: string]: unknown;
 }

@@ -186,7 +186,7 @@ export class VmService {
       network_enabled: record.network,
       policy: record.network ? "egress" : "off",
       backend: record.backend,
-      guest_ip: record.network && record.backend === "qemu" ? "10.0.2.15" : null,
+      guest_ip: record.handle?.guest_ip ?? null,
       published_ports: [],
     };
   }

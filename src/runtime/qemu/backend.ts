@@ -9,7 +9,7 @@ import { PyroError, toPyroError } from "../../util/errors.js";
 import { environmentCacheDir, stateDir } from "../../util/paths.js";
 import { isProcessAlive, signalProcess, waitFor } from "../../util/process.js";
 import { decideAccel, type AccelDecision } from "./accel.js";
-import { buildQemuArgs, type QemuMachine } from "./args.js";
+import { buildQemuArgs, USER_NET, type QemuMachine } from "./args.js";
 import { logTail } from "../../util/log-tail.js";
 import { ensureRootDisk, type RootDiskMode } from "./disk.js";
 import { exchangeHello } from "./hello.js";
@@ -167,6 +167,7 @@ export class QemuBackend implements Backend {
       qemu_log: layout.qemuLog,
       root_disk: rootDisk,
       root_disk_format: mode === "raw" ? "raw" : "qcow2",
+      ...(spec.network === "off" ? {} : { guest_ip: USER_NET.address.split("/")[0] }),
     };
     try {
       await this.waitForAgent(handle, layout, deadline, options.bootTimeoutMs, progress);
