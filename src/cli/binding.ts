@@ -30,8 +30,10 @@ export interface CliBinding<K extends OperationName> {
   /** Fields not exposed as derived flags (set by `extra` options instead). */
   hide?: string[];
   extra?: ExtraOption[];
-  /** Human output; returns the exit code when it is not 0. */
-  print?: (result: OperationResult<K>, out: Output) => number | void;
+  /** Human output (default: `key: value` lines). */
+  print?: (result: OperationResult<K>, out: Output) => void;
+  /** The process exit code for a successful call, in human and `--json` mode alike (default 0). */
+  exitCode?: (result: OperationResult<K>) => number;
 }
 
 /** An operation CONTRACT.md gives no CLI command; `reason` says where it lives instead. */

@@ -24,10 +24,8 @@ export const CLI_BINDINGS: CliBindings = {
     path: ["run"],
     positionals: [{ field: "environment", name: "environment" }],
     trailingCommand: true,
-    print: (result, out) => {
-      printCommandOutput(result, out);
-      return result.exit_code;
-    },
+    print: (result, out) => printCommandOutput(result, out),
+    exitCode: (result) => result.exit_code,
   },
   createVm: { none: VM_ONLY },
   startVm: { none: VM_ONLY },
@@ -52,8 +50,8 @@ export const CLI_BINDINGS: CliBindings = {
         if (!b.usable && b.fix) out.stdout(`  fix: ${b.fix}\n`);
       }
       out.stdout(`Selected backend: ${r.selected_backend ?? "none"} (${r.selected_reason})\n`);
-      return r.runtime.ok ? 0 : 1;
     },
+    exitCode: (r) => (r.runtime.ok ? 0 : 1),
   },
   listEnvironments: {
     path: ["env", "list"],
@@ -120,10 +118,8 @@ export const CLI_BINDINGS: CliBindings = {
     path: ["workspace", "exec"],
     positionals: [workspace],
     trailingCommand: true,
-    print: (result, out) => {
-      printCommandOutput(result, out);
-      return result.exit_code;
-    },
+    print: (result, out) => printCommandOutput(result, out),
+    exitCode: (result) => result.exit_code,
   },
   statusWorkspace: { path: ["workspace", "status"], positionals: [workspace], print: (r, out) => printFields(r, out) },
   logsWorkspace: {
@@ -235,11 +231,9 @@ export const CLI_BINDINGS: CliBindings = {
           ),
       },
     ],
-    print: (r, out) => {
-      printFields(r, out);
-      // A start that did not end running or ready is a failed command.
-      return r.state === "running" || r.state === "ready" ? 0 : 1;
-    },
+    print: (r, out) => printFields(r, out),
+    // A start that did not end running or ready is a failed command.
+    exitCode: (r) => (r.state === "running" || r.state === "ready" ? 0 : 1),
   },
   listServices: {
     path: ["workspace", "service", "list"],

@@ -41,12 +41,10 @@ export async function main(argv: string[], dependencies: CliDependencies): Promi
     try {
       const result = await pyro.call(name, input);
       const binding = CLI_BINDINGS[name] as CliBinding<typeof name>;
-      if (json) {
-        output.stdout(`${JSON.stringify(result, null, 2)}\n`);
-        return name === "runInVm" || name === "execWorkspace" ? (result as { exit_code: number }).exit_code : 0;
-      }
-      const code = binding.print ? binding.print(result as never, output) : printFields(result as object, output);
-      return typeof code === "number" ? code : 0;
+      if (json) output.stdout(`${JSON.stringify(result, null, 2)}\n`);
+      else if (binding.print) binding.print(result as never, output);
+      else printFields(result as object, output);
+      return binding.exitCode ? binding.exitCode(result as never) : 0;
     } catch (error) {
       return reportError(error, json);
     }
