@@ -1,7 +1,6 @@
 package transport
 
 import (
-	"bufio"
 	"context"
 	"net"
 	"os"
@@ -9,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"pyro-mcp/agent/internal/protocol"
 	"pyro-mcp/agent/internal/session"
 )
 
@@ -42,19 +40,7 @@ func TestUnixSocketModeAndSession(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		w := protocol.NewWriter(c, nil)
-		if err := w.WriteSyncFrame(protocol.KindControl, 0, []byte(`{"op":"hello","protocol_version":1,"nonce":"x"}`)); err != nil {
-			t.Fatal(err)
-		}
-		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-		br := bufio.NewReader(c)
-		if _, err := protocol.ScanSync(br); err != nil {
-			t.Fatal(err)
-		}
-		f, err := protocol.NewReader(br).ReadFrame()
-		if err != nil || f.Kind != protocol.KindControl {
-			t.Fatalf("hello: %v %v", f, err)
-		}
+		exchangeHello(t, c, "x")
 		c.Close()
 	}
 	cancel()

@@ -1,7 +1,6 @@
 package transport
 
 import (
-	"bufio"
 	"context"
 	"os"
 	"testing"
@@ -9,7 +8,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"pyro-mcp/agent/internal/protocol"
 	"pyro-mcp/agent/internal/session"
 )
 
@@ -36,19 +34,7 @@ func TestVsockLoopback(t *testing.T) {
 	}
 	c := os.NewFile(uintptr(fd), "vsock-client")
 	defer c.Close()
-	w := protocol.NewWriter(c, nil)
-	if err := w.WriteSyncFrame(protocol.KindControl, 0, []byte(`{"op":"hello","protocol_version":1,"nonce":"v"}`)); err != nil {
-		t.Fatal(err)
-	}
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	br := bufio.NewReader(c)
-	if _, err := protocol.ScanSync(br); err != nil {
-		t.Fatal(err)
-	}
-	f, err := protocol.NewReader(br).ReadFrame()
-	if err != nil || f.Kind != protocol.KindControl {
-		t.Fatalf("hello: %v %v", f, err)
-	}
+	exchangeHello(t, c, "v")
 	cancel()
 	select {
 	case <-done:
