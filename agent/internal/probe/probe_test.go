@@ -85,6 +85,78 @@ func TestHTTP(t *testing.T) {
 	}
 }
 
+func TestHTTPS(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	if ok, detail := wait(t, &Prober{}, Readiness{Kind: KindHTTP, URL: srv.URL + "/"}, 5*time.Second); !ok || !strings.Contains(detail, "TLS handshake") {
+		t.Fatalf("%v %q", ok, detail)
+	}
+	// A plain HTTP server on an https URL is not ready.
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer plain.Close()
+	url := "https://" + strings.TrimPrefix(plain.URL, "http://")
+	if ok, detail := wait(t, &Prober{}, Readiness{Kind: KindHTTP, URL: url}, 200*time.Millisecond); ok {
+		t.Fatalf("%v %q", ok, detail)
+	}
+}
+
+func TestHTTPRawServers(t *testing.T) {
+	serve := func(answer string) string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ln.Close() })
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				go func() {
+					defer c.Close()
+					buf := make([]byte, 4096)
+					_, _ = c.Read(buf)
+					_, _ = c.Write([]byte(answer))
+				}()
+			}
+		}()
+		return "http://" + ln.Addr().String() + "/x?y=1"
+	}
+	cases := []struct {
+		answer string
+		ready  bool
+		want   string
+	}{
+		{"HTTP/1.0 204 No Content\r\n\r\n", true, "answered 204 No Content"},
+		{"HTTP/1.1 301\r\n", true, "answered 301"},
+		{"HTTP/1.1 404 Not Found\r\n", false, "answered 404 Not Found"},
+		{"SSH-2.0-OpenSSH\r\n", false, "malformed status line"},
+		{"", false, "closed before a response"},
+		{strings.Repeat("x", 10000), false, "too long"},
+	}
+	for _, c := range cases {
+		ok, detail := (&Prober{}).Check(context.Background(), Readiness{Kind: KindHTTP, URL: serve(c.answer)})
+		if ok != c.ready || !strings.Contains(detail, c.want) {
+			t.Errorf("%q: %v %q", c.answer, ok, detail)
+		}
+	}
+}
+
+func TestHTTPRequest(t *testing.T) {
+	got := make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Method + " " + r.Host + " " + r.URL.RequestURI()
+	}))
+	defer srv.Close()
+	if ok, detail := (&Prober{}).Check(context.Background(), Readiness{Kind: KindHTTP, URL: srv.URL + "/a%20b?q=1"}); !ok {
+		t.Fatal(detail)
+	}
+	if want := "GET " + strings.TrimPrefix(srv.URL, "http://") + " /a%20b?q=1"; <-got != want {
+		t.Fatalf("want %q", want)
+	}
+}
+
 func TestCommand(t *testing.T) {
 	dir := t.TempDir()
 	p := &Prober{Cwd: dir, Env: []string{"PATH=/usr/bin:/bin", "GREETING=hi"}}

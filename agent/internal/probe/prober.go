@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -129,30 +127,6 @@ func checkTCP(ctx context.Context, address string) (bool, string) {
 	}
 	conn.Close()
 	return true, fmt.Sprintf("tcp %s accepted a connection", address)
-}
-
-// httpClient ignores proxy settings (the endpoint is local to the guest) and
-// does not follow redirects: a 3xx already counts as ready.
-var httpClient = &http.Client{
-	Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true},
-	CheckRedirect: func(*http.Request, []*http.Request) error {
-		return http.ErrUseLastResponse
-	},
-}
-
-func checkHTTP(ctx context.Context, url string) (bool, string) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return false, fmt.Sprintf("http %s: %v", url, err)
-	}
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		return false, fmt.Sprintf("http %s: %v", url, unwrapNetError(err))
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
-	detail := fmt.Sprintf("http %s answered %s", url, resp.Status)
-	return resp.StatusCode >= 200 && resp.StatusCode < 400, detail
 }
 
 // unwrapNetError drops the wrapping that repeats the address.

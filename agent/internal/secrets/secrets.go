@@ -5,14 +5,14 @@ package secrets
 
 import (
 	"bytes"
-	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
+
+	"golang.org/x/sys/unix"
 
 	"pyro-mcp/agent/internal/agenterr"
 )
@@ -26,10 +26,23 @@ const (
 	MaxTotalBytes = 16 << 20
 )
 
-var namePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
-
-// ValidName reports whether name is an acceptable secret name.
-func ValidName(name string) bool { return namePattern.MatchString(name) }
+// ValidName reports whether name is an acceptable secret name: a letter or
+// underscore, then up to 63 letters, digits or underscores (ASCII).
+func ValidName(name string) bool {
+	if len(name) == 0 || len(name) > 64 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c == '_', 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z':
+		case '0' <= c && c <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // Store writes and reads the secrets in Dir.
 type Store struct {
@@ -182,6 +195,6 @@ func (s *Store) Names() ([]string, error) {
 
 func randomHex() string {
 	b := make([]byte, 6)
-	_, _ = rand.Read(b)
+	_, _ = unix.Getrandom(b, 0)
 	return hex.EncodeToString(b)
 }

@@ -110,3 +110,16 @@ func TestTmpfs(t *testing.T) {
 		t.Fatalf("mode %v", st.Mode())
 	}
 }
+
+func TestValidNameShape(t *testing.T) {
+	for _, ok := range []string{"A", "_", "_9", "API_KEY", "a1"} {
+		if !ValidName(ok) {
+			t.Errorf("%q rejected", ok)
+		}
+	}
+	for _, bad := range []string{"", "9A", "A-B", "A.B", "A B", "A\n", "É", "A\x00"} {
+		if ValidName(bad) {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"pyro-mcp/agent/internal/procwait"
-	"regexp"
 	"sort"
 	"strconv"
 	"sync"
@@ -42,7 +41,23 @@ var DefaultBaseEnv = []string{
 	"LANG=C.UTF-8",
 }
 
-var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+// validName reports whether name is an acceptable service name: an ASCII
+// letter or digit, then up to 63 letters, digits, '.', '_' or '-'.
+func validName(name string) bool {
+	if len(name) == 0 || len(name) > 64 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+		case (c == '.' || c == '_' || c == '-') && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // Config configures a Manager. The zero Config works.
 type Config struct {
@@ -155,7 +170,7 @@ func (m *Manager) Start(ctx context.Context, req StartRequest) (State, error) {
 }
 
 func validate(req StartRequest) error {
-	if !namePattern.MatchString(req.Name) {
+	if !validName(req.Name) {
 		return agenterr.New(agenterr.BadRequest, "invalid service name %q (letters, digits, '.', '_', '-'; at most 64)", req.Name)
 	}
 	if len(req.Argv) == 0 || req.Argv[0] == "" {

@@ -328,3 +328,16 @@ func liveGroupMembers(pgid int) []string {
 	}
 	return live
 }
+
+func TestValidNameShape(t *testing.T) {
+	for _, ok := range []string{"a", "9", "web-1", "a.b_c", "A" + strings.Repeat("-", 63)} {
+		if !validName(ok) {
+			t.Errorf("%q rejected", ok)
+		}
+	}
+	for _, bad := range []string{"", "-a", ".a", "_a", "a b", "a/b", "a\n", "é", "A" + strings.Repeat("-", 64)} {
+		if validName(bad) {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

@@ -4,7 +4,6 @@
 package shells
 
 import (
-	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"os"
@@ -12,6 +11,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"pyro-mcp/agent/internal/agenterr"
 )
@@ -317,6 +318,6 @@ func (m *Manager) IDs() []string {
 
 func newID() string {
 	b := make([]byte, 6)
-	_, _ = rand.Read(b)
+	_, _ = unix.Getrandom(b, 0)
 	return hex.EncodeToString(b)
 }
