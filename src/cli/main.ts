@@ -36,7 +36,8 @@ export interface CliDependencies {
 
 /** Run `pyro` with these arguments; resolves to the process exit code. */
 export async function main(argv: string[], dependencies: CliDependencies): Promise<number> {
-  const pyro = new Pyro({ onProgress: (line) => output.stderr(`${line}\n`) });
+  // `pyro mcp serve` is the one long-lived CLI process: only it keeps warm spares.
+  const pyro = new Pyro({ onProgress: (line) => output.stderr(`${line}\n`), warmSpares: argv[0] === "mcp" });
   const run = async (name: OperationName, input: Record<string, unknown>, json: boolean): Promise<number> => {
     try {
       const result = await pyro.call(name, input);

@@ -12,11 +12,18 @@ export interface CoreContext {
   env: NodeJS.ProcessEnv;
   /** Phase and progress lines for long work (`[run] phase=…`); the CLI prints them on stderr. */
   progress: (line: string) => void;
+  /** Keep a warm spare machine for the next one-shot run (long-lived callers; see vms/spares.ts). */
+  warmSpares: boolean;
 }
 
 /** Where VM records live. */
 export function vmsRoot(context: CoreContext): string {
   return join(context.stateDir, "vms");
+}
+
+/** Where warm spare machines live. */
+export function sparesRoot(context: CoreContext): string {
+  return join(context.stateDir, "spares");
 }
 
 /** Where workspace records live. */

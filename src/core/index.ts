@@ -13,6 +13,8 @@ export interface CoreOptions {
   cacheDir?: string;
   env?: NodeJS.ProcessEnv;
   progress?: (line: string) => void;
+  /** Keep a warm spare machine for one-shot runs (default true; short-lived processes turn it off). */
+  warmSpares?: boolean;
 }
 
 /** Build the runtime behind one `Pyro`: context, backends and handlers. */
@@ -24,6 +26,7 @@ export function createCore(options: CoreOptions = {}): { context: CoreContext; h
     env,
     backends: new BackendRegistry(createBackends(env)),
     progress: options.progress ?? (() => {}),
+    warmSpares: options.warmSpares ?? true,
   };
   return { context, handlers: createHandlers(context) };
 }

@@ -2,13 +2,19 @@ import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
 import type { Pyro } from "../sdk/index.js";
 import { createServer } from "./server.js";
 
-/** Serve MCP on stdin/stdout until the client closes the connection. */
+/**
+ * Serve MCP on stdin/stdout until the client closes the connection or the
+ * process is asked to stop (SIGTERM, SIGINT): either way the process then
+ * exits normally, so what it tied to itself (warm spares) is cleaned up.
+ */
 export async function serveMcpOverStdio(pyro: Pyro): Promise<void> {
   const server = createServer({ pyro });
   const transport = new StdioServerTransport();
   const closed = new Promise<void>((resolve) => {
     transport.onclose = () => resolve();
     process.stdin.once("end", () => resolve());
+    process.once("SIGTERM", () => resolve());
+    process.once("SIGINT", () => resolve());
   });
   await server.connect(transport);
   await closed;

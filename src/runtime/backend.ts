@@ -17,6 +17,13 @@ export interface BackendCapabilities {
   disk_tools: boolean;
   vsock: boolean;
   execution_mode: ExecutionMode;
+  /**
+   * Starts cheaply, can tie a machine to the calling process
+   * ({@link StartOptions.tiedToCaller}), and its machine directory may be
+   * renamed while it runs: core keeps a warm spare for one-shot runs.
+   * Absent: no.
+   */
+  warm_spares?: boolean;
 }
 
 /** Whether a backend can run on this host, and if not, why and how to fix it. */
@@ -82,6 +89,8 @@ export interface StartOptions {
   bootTimeoutMs: number;
   /** Progress lines (`phase=…`) for long boots. */
   onProgress?: (message: string) => void;
+  /** The machine dies when the calling process exits (backends with `warm_spares`; others ignore it). */
+  tiedToCaller?: boolean;
 }
 
 /**

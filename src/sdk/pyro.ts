@@ -19,6 +19,12 @@ export interface PyroOptions {
   env?: NodeJS.ProcessEnv;
   /** Receives phase and progress lines of long work (`[pull] phase=…`). Silent by default. */
   onProgress?: (line: string) => void;
+  /**
+   * Keep one warm spare machine (sandbox backend) so that the next one-shot
+   * run skips the start; it dies with this process. Default true; turn it
+   * off in short-lived processes, which would only start it to kill it.
+   */
+  warmSpares?: boolean;
 }
 
 /** The keys of `T` a caller must pass. */
@@ -54,6 +60,7 @@ export class Pyro {
       cacheDir: options.cacheDir,
       env: options.env,
       progress: options.onProgress,
+      warmSpares: options.warmSpares,
     });
     this.handlers = core.handlers;
   }

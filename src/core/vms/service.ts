@@ -1,16 +1,19 @@
+import { statSync } from "node:fs";
+import { rename } from "node:fs/promises";
 import { join } from "node:path";
 import type { OperationResult, ParsedInput } from "../../contract/index.js";
 import { LIMITS } from "../../contract/index.js";
 import { ensureEnvironment, type InstalledEnvironment } from "../../environments/index.js";
 import type { Backend, MachineSpec } from "../../runtime/backend.js";
 import { PyroError } from "../../util/errors.js";
-import { vmsRoot, type CoreContext } from "../context.js";
+import { sparesRoot, vmsRoot, type CoreContext } from "../context.js";
 import { checkId, newId } from "../ids.js";
 import { BOOT_TIMEOUT_MS, destroyMachine, environmentOf, machineGone, SHUTDOWN_GRACE_MS } from "../machines/lifecycle.js";
 import { execShell, shutdownMachine, withAgent, type MachineRef } from "../machines/session.js";
 import { backendFromEnv } from "../machines/select.js";
 import { RecordStore } from "../store/records.js";
 import { isExpired, vmInfo, type VmRecord } from "./record.js";
+import { SpareMachines } from "./spares.js";
 
 
 type VmInfo = OperationResult<"statusVm">;
@@ -20,18 +23,27 @@ type OneShot = OperationResult<"runInVm">;
 export class VmService {
   readonly records: RecordStore<VmRecord>;
 
+  private readonly spares: SpareMachines;
+
   constructor(private readonly context: CoreContext) {
     this.records = new RecordStore<VmRecord>(vmsRoot(context), "VM", "VM ids look like vm-0123456789ab; a deleted or reaped VM is gone");
+    this.spares = new SpareMachines(sparesRoot(context));
   }
 
   async create(input: ParsedInput<"createVm">, options: { durable?: boolean } = {}): Promise<VmInfo> {
-    return (await this.createWithEnvironment(input, options)).info;
+    return vmInfo((await this.createRecord(input, options)).record);
   }
 
-  private async createWithEnvironment(
+  private async createRecord(
     input: ParsedInput<"createVm">,
     options: { durable?: boolean },
-  ): Promise<{ info: VmInfo; environment: InstalledEnvironment }> {
+  ): Promise<{ record: VmRecord; environment: InstalledEnvironment }> {
+    const { backend, environment } = await this.resolve(input);
+    return this.newRecord(input, backend, environment, newId("vm"), options);
+  }
+
+  /** The backend and installed environment a new VM gets. */
+  private async resolve(input: ParsedInput<"createVm">): Promise<{ backend: Backend; environment: InstalledEnvironment }> {
     const backend = await this.context.backends.select({
       requested: input.backend ?? backendFromEnv(this.context.env),
       allowHostCompat: input.allow_host_compat,
@@ -41,10 +53,20 @@ export class VmService {
       onProgress: this.context.progress,
       kernel: backend.capabilities.vm_boot,
     });
+    return { backend, environment };
+  }
+
+  private async newRecord(
+    input: ParsedInput<"createVm">,
+    backend: Backend,
+    environment: InstalledEnvironment,
+    id: string,
+    options: { durable?: boolean },
+  ): Promise<{ record: VmRecord; environment: InstalledEnvironment }> {
     const now = Date.now();
     const record: VmRecord = {
       schema: 1,
-      vm_id: newId("vm"),
+      vm_id: id,
       environment: input.environment,
       state: "created",
       backend: backend.name,
@@ -60,39 +82,35 @@ export class VmService {
       detail: null,
     };
     await this.records.create(record.vm_id, record, options);
-    return { info: vmInfo(record), environment };
+    return { record, environment };
   }
 
-  /**
-   * Boot a created VM. `environment` skips re-checking an environment the caller
-   * has just ensured (the one-shot path).
-   */
-  async start(vmId: string, options: { durable?: boolean; environment?: InstalledEnvironment } = {}): Promise<VmInfo> {
+  /** Boot a created VM. */
+  async start(vmId: string): Promise<VmInfo> {
     const id = checkId(vmId, "vm", "VM");
-    const record = await this.records.update(
-      id,
-      async (current) => {
-        if (current.state === "running") {
-          throw new PyroError("failed_precondition", `VM ${id} is already running`);
-        }
-        const machine = await this.machineFor(current);
-        machine.spec.environment =
-          options.environment ??
-          (await ensureEnvironment(current.environment, {
-            cacheDir: this.context.cacheDir,
-            onProgress: this.context.progress,
-            kernel: machine.backend.capabilities.vm_boot,
-          }));
-        this.context.progress(`[run] phase=start vm_id=${id} backend=${current.backend}`);
-        const handle = await machine.backend.start(machine.spec, {
-          bootTimeoutMs: BOOT_TIMEOUT_MS,
-          onProgress: (line) => this.context.progress(`[run] ${line}`),
-        });
-        return { ...current, state: "running", handle, started_at: new Date().toISOString(), detail: null };
-      },
-      options,
-    );
+    const record = await this.records.update(id, async (current) => {
+      const machine = await this.machineFor(current);
+      machine.spec.environment = await ensureEnvironment(current.environment, {
+        cacheDir: this.context.cacheDir,
+        onProgress: this.context.progress,
+        kernel: machine.backend.capabilities.vm_boot,
+      });
+      return this.boot(current, machine);
+    });
     return vmInfo(record);
+  }
+
+  /** Start the machine of a record the caller holds the lock of; the record as it is now running. */
+  private async boot(current: VmRecord, machine: MachineRef): Promise<VmRecord> {
+    if (current.state === "running") {
+      throw new PyroError("failed_precondition", `VM ${current.vm_id} is already running`);
+    }
+    this.context.progress(`[run] phase=start vm_id=${current.vm_id} backend=${current.backend}`);
+    const handle = await machine.backend.start(machine.spec, {
+      bootTimeoutMs: BOOT_TIMEOUT_MS,
+      onProgress: (line) => this.context.progress(`[run] ${line}`),
+    });
+    return { ...current, state: "running", handle, started_at: new Date().toISOString(), detail: null };
   }
 
   /** Run one command in a started VM, then delete the VM (`vm_exec`). */
@@ -104,25 +122,71 @@ export class VmService {
         hint: record.state === "created" ? "start it first (vm_start)" : "create a new VM",
       });
     }
-    const machine = await this.machineFor(record);
+    return this.execThenDestroy(record, await this.machineFor(record), input.command, input.timeout_seconds);
+  }
+
+  /**
+   * create → start → exec → delete, as one call (`vm_run`). The record and
+   * machine stay in memory between the steps; the record on disk is there
+   * for other processes (status, reaping after a crash), so it needs
+   * atomicity, not fsync.
+   */
+  async run(input: ParsedInput<"runInVm">): Promise<OneShot> {
+    this.context.progress(`[run] phase=create environment=${input.environment}`);
+    const { backend, environment } = await this.resolve(input);
+    const spareKey = this.context.warmSpares && backend.capabilities.warm_spares ? spareKeyOf(backend, environment, input) : null;
+    const spare = spareKey ? await this.spares.take(spareKey) : null;
+    const { record } = await this.newRecord(input, backend, environment, spare?.id ?? newId("vm"), { durable: false });
+    const machine = this.machineWith(record, environment);
+    let running: VmRecord;
+    try {
+      running = await this.records.locked(record.vm_id, async () => {
+        let next: VmRecord;
+        if (spare) {
+          // A spare was started for this id: move its directory where the record expects it.
+          await rename(spare.dir, machine.spec.dir);
+          this.context.progress(`[run] phase=start vm_id=${record.vm_id} backend=${record.backend} spare=true`);
+          next = { ...record, state: "running", handle: spare.handle, started_at: new Date().toISOString(), detail: null };
+        } else {
+          next = await this.boot(record, machine);
+        }
+        await this.records.write(record.vm_id, next, { durable: false });
+        return next;
+      });
+    } catch (error) {
+      if (spare) await backend.kill(spare.handle).catch(() => undefined);
+      await this.destroy(record.vm_id);
+      throw error;
+    }
+    // The next run's machine starts while this one works.
+    if (spareKey) this.spares.prepare(spareKey, backend, (id, dir) => ({ ...this.machineWith({ ...record, vm_id: id, handle: null }, environment).spec, dir }));
+    const result = await this.execThenDestroy(running, { ...machine, handle: running.handle! }, input.command, input.timeout_seconds);
+    this.context.progress(
+      `[run] environment=${result.environment} execution_mode=${result.execution_mode} exit_code=${result.exit_code} duration_ms=${result.duration_ms}`,
+    );
+    return result;
+  }
+
+  private async execThenDestroy(record: VmRecord, machine: MachineRef, command: string, timeoutSeconds: number): Promise<OneShot> {
+    const id = record.vm_id;
     this.context.progress(`[run] phase=execute vm_id=${id}`);
     let result;
     try {
       result = await withAgent(machine, (client) =>
         execShell(client, {
-          command: input.command,
+          command,
           cwd: "/workspace",
-          timeoutMs: input.timeout_seconds * 1000,
+          timeoutMs: timeoutSeconds * 1000,
           maxOutputBytes: LIMITS.max_output_bytes,
         }),
       );
     } finally {
-      await this.destroy(id);
+      await this.destroy(id, machine);
     }
     return {
       vm_id: id,
       environment: record.environment,
-      command: input.command,
+      command,
       exit_code: result.exit_code,
       stdout: result.stdout,
       stderr: result.stderr,
@@ -134,24 +198,6 @@ export class VmService {
       execution_mode: record.execution_mode,
       cleanup: { deleted: true, reason: "post_exec_cleanup", vm_id: id },
     };
-  }
-
-  /** create → start → exec → delete, as one call (`vm_run`). */
-  async run(input: ParsedInput<"runInVm">): Promise<OneShot> {
-    this.context.progress(`[run] phase=create environment=${input.environment}`);
-    // A one-shot VM lives for one call: its record needs atomicity, not fsync.
-    const { info: created, environment } = await this.createWithEnvironment(input, { durable: false });
-    try {
-      await this.start(created.vm_id, { durable: false, environment });
-    } catch (error) {
-      await this.destroy(created.vm_id);
-      throw error;
-    }
-    const result = await this.exec({ vm_id: created.vm_id, command: input.command, timeout_seconds: input.timeout_seconds });
-    this.context.progress(
-      `[run] environment=${result.environment} execution_mode=${result.execution_mode} exit_code=${result.exit_code} duration_ms=${result.duration_ms}`,
-    );
-    return result;
   }
 
   async stop(vmId: string): Promise<VmInfo> {
@@ -219,16 +265,27 @@ export class VmService {
     }));
   }
 
-  /** Kill the machine if needed and remove the record and all its files. */
-  private async destroy(id: string): Promise<void> {
-    const record = await this.records.read(id).catch(() => undefined);
-    if (record) await destroyMachine(await this.machineFor(record), record.handle);
+  /**
+   * Kill the machine if needed and remove the record and all its files.
+   * `known` is the machine as the caller just used it; without it, the
+   * record on disk says what to kill.
+   */
+  private async destroy(id: string, known?: MachineRef): Promise<void> {
+    if (known) {
+      await destroyMachine(known, known.handle);
+    } else {
+      const record = await this.records.read(id).catch(() => undefined);
+      if (record) await destroyMachine(await this.machineFor(record), record.handle);
+    }
     await this.records.remove(id);
   }
 
   private async machineFor(record: VmRecord): Promise<MachineRef> {
+    return this.machineWith(record, await environmentOf(record.environment, this.context.cacheDir));
+  }
+
+  private machineWith(record: VmRecord, environment: InstalledEnvironment): MachineRef {
     const backend: Backend = this.context.backends.get(record.backend);
-    const environment = await environmentOf(record.environment, this.context.cacheDir);
     const spec: MachineSpec = {
       id: record.vm_id,
       dir: join(this.records.dir(record.vm_id), "machine"),
@@ -241,4 +298,19 @@ export class VmService {
     };
     return { backend, spec, handle: record.handle ?? { backend: record.backend, pid: 0 } };
   }
+}
+
+/**
+ * What a spare must match to stand in for a new VM: backend, machine shape,
+ * network, and the installed environment (its manifest changes when it is
+ * re-pulled or its agent refreshed).
+ */
+function spareKeyOf(backend: Backend, environment: InstalledEnvironment, input: ParsedInput<"createVm">): string {
+  let installed = 0;
+  try {
+    installed = statSync(join(environment.dir, "manifest.json")).mtimeMs;
+  } catch {
+    // No manifest: the key still separates environments by name.
+  }
+  return JSON.stringify([backend.name, environment.name, installed, input.vcpu_count, input.mem_mib, input.network]);
 }

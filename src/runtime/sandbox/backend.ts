@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, watch } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync } from "node:fs";
 import { chmod, rm } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
 import { connect, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { PyroError } from "../../util/errors.js";
@@ -8,7 +9,7 @@ import { logTail } from "../../util/log-tail.js";
 import { agentBinaryPath } from "../../util/paths.js";
 import { isProcessAlive, processStartTime, signalProcess, waitFor } from "../../util/process.js";
 import type { Backend, BackendAvailability, MachineHandle, MachineSpec, StartOptions } from "../backend.js";
-import { sandboxCommand, sandboxPaths } from "./command.js";
+import { SANDBOX_READY_FD, sandboxCommand, sandboxPaths } from "./command.js";
 
 /** What the sandbox backend persists in a record. */
 interface SandboxHandle extends MachineHandle {
@@ -21,6 +22,9 @@ interface SandboxHandle extends MachineHandle {
 function asSandboxHandle(handle: MachineHandle): SandboxHandle {
   return handle as SandboxHandle;
 }
+
+/** Exit of each launcher this process spawned, so `kill` need not poll for it. */
+const launcherExits = new Map<number, Promise<void>>();
 
 /**
  * Host-compat mode: Linux namespaces (bubblewrap) over the environment's rootfs
@@ -35,6 +39,7 @@ export class SandboxBackend implements Backend {
     disk_tools: false,
     vsock: false,
     execution_mode: "host_compat",
+    warm_spares: true,
   } as const;
 
   async availability(): Promise<BackendAvailability> {
@@ -60,14 +65,21 @@ export class SandboxBackend implements Backend {
         hint: "build it with `npm run build:agent` (needs Go), or set PYRO_AGENT_BIN",
       });
     }
-    const [command, ...args] = sandboxCommand(spec, agent);
+    const [command, ...args] = sandboxCommand(spec, agent, { tiedToCaller: options.tiedToCaller ?? false });
     const log = openSync(paths.log, "a", 0o600);
-    const child = spawn(command!, args, { detached: true, stdio: ["ignore", log, log, "pipe"] });
+    const child = spawn(command!, args, { detached: true, stdio: ["ignore", log, log, "pipe", "pipe"] });
     closeSync(log);
     child.unref();
-    const childPid = await readChildPid(child.stdio[3] as Socket, options.bootTimeoutMs).catch(() => undefined);
     const launcherPid = child.pid;
+    if (launcherPid !== undefined) {
+      const pid = launcherPid;
+      launcherExits.set(pid, new Promise<void>((resolve) => child.once("exit", () => resolve())).finally(() => launcherExits.delete(pid)));
+    }
+    const readyStream = child.stdio[SANDBOX_READY_FD] as Socket;
+    const ready = readLine(readyStream, options.bootTimeoutMs);
+    const childPid = await readChildPid(child.stdio[3] as Socket, options.bootTimeoutMs).catch(() => undefined);
     if (launcherPid === undefined || childPid === undefined) {
+      readyStream.destroy();
       if (launcherPid !== undefined) signalProcess(launcherPid, "SIGKILL");
       throw new PyroError("guest_failure", `the sandbox did not start: ${(await logTail(paths.log)) || "(no output)"}`, {
         hint: "run `pyro doctor`; the sandbox needs bubblewrap and overlayfs",
@@ -80,8 +92,7 @@ export class SandboxBackend implements Backend {
       agentPid: childPid,
       agentPidStartTime: processStartTime(childPid),
     };
-    const ready = await waitForSocket(paths.socket, paths.agentDir, options.bootTimeoutMs, () => this.isRunning(handle));
-    if (!ready) {
+    if ((await ready) !== "READY") {
       await this.kill(handle);
       throw new PyroError("guest_failure", `the sandbox agent did not come up: ${(await logTail(paths.log)) || "(no output)"}`, {
         hint: "check that the environment's rootfs is intact (`pyro env inspect`)",
@@ -111,6 +122,14 @@ export class SandboxBackend implements Backend {
     // Killing PID 1 of the pid namespace takes every process inside with it.
     if (isProcessAlive(h.agentPid, h.agentPidStartTime)) signalProcess(h.agentPid, "SIGKILL");
     if (isProcessAlive(h.pid, h.pidStartTime)) signalProcess(h.pid, "SIGKILL");
+    // A launcher this process spawned reports its exit; any other is polled for.
+    const exit = launcherExits.get(h.pid);
+    if (exit) {
+      const timeout = new AbortController();
+      const exited = await Promise.race([exit.then(() => true), sleep(2000, false, { signal: timeout.signal }).catch(() => false)]);
+      timeout.abort();
+      if (exited) return;
+    }
     await waitFor(() => !isProcessAlive(h.pid, h.pidStartTime), 2000, 5);
   }
 
@@ -152,29 +171,30 @@ function readChildPid(stream: Socket, timeoutMs: number): Promise<number> {
   });
 }
 
-/** Wait until the agent's socket accepts connections (inotify on its directory, not polling). */
-async function waitForSocket(socket: string, dir: string, timeoutMs: number, alive: () => boolean): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline && alive()) {
-    if (existsSync(socket)) {
-      try {
-        (await connectUnix(socket)).destroy();
-        return true;
-      } catch {
-        // Bound but not listening yet.
-      }
-    }
-    await new Promise<void>((resolve) => {
-      const watcher = watch(dir, () => done());
-      const timer = setTimeout(done, 25);
-      function done() {
-        clearTimeout(timer);
-        watcher.close();
-        resolve();
-      }
+/**
+ * The first line on `stream` (the agent's ready fd), or null at EOF or
+ * timeout: an agent that dies before serving closes the pipe.
+ */
+function readLine(stream: Socket, timeoutMs: number): Promise<string | null> {
+  return new Promise((resolve) => {
+    let text = "";
+    const finish = (line: string | null): void => {
+      clearTimeout(timer);
+      stream.removeAllListeners("data");
+      stream.destroy();
+      resolve(line);
+    };
+    const timer = setTimeout(() => finish(null), timeoutMs);
+    stream.setEncoding("utf8");
+    stream.on("data", (chunk: string) => {
+      text += chunk;
+      const end = text.indexOf("\n");
+      if (end >= 0) finish(text.slice(0, end));
+      else if (text.length > 256) finish(null);
     });
-  }
-  return false;
+    stream.on("error", () => finish(null));
+    stream.on("end", () => finish(null));
+  });
 }
 
 function connectUnix(path: string): Promise<Socket> {

@@ -5,6 +5,9 @@ export const GUEST_AGENT_DIR = "/run/pyro-agent";
 /** Where the host's agent binary is bound inside the sandbox. */
 export const GUEST_AGENT_BIN = "/usr/local/sbin/pyro-agent";
 
+/** The launcher's fd that bwrap's child inherits and the agent announces `READY` on. */
+export const SANDBOX_READY_FD = 4;
+
 /** Host-side layout of one sandbox under its machine directory. */
 export function sandboxPaths(dir: string) {
   return {
@@ -25,9 +28,10 @@ const LAUNCHER =
 /**
  * The argv that starts one sandbox: `unshare` for the mount namespace, a
  * one-line launcher for the overlay, then bwrap with the agent as PID 1.
- * bwrap writes `{"child-pid": N}` to fd 3 (`--info-fd`).
+ * bwrap writes `{"child-pid": N}` to fd 3 (`--info-fd`); the agent writes
+ * `READY` to fd 4 once it serves ({@link SANDBOX_READY_FD}).
  */
-export function sandboxCommand(spec: MachineSpec, agentBinary: string): string[] {
+export function sandboxCommand(spec: MachineSpec, agentBinary: string, options: { tiedToCaller?: boolean } = {}): string[] {
   const paths = sandboxPaths(spec.dir);
   const asRoot = process.getuid?.() === 0;
   const bwrap = [
@@ -47,6 +51,7 @@ export function sandboxCommand(spec: MachineSpec, agentBinary: string): string[]
     // Capabilities inside the sandbox's own user namespace only.
     "--cap-add", "ALL",
     "--hostname", spec.hostname,
+    ...(options.tiedToCaller ? ["--die-with-parent"] : []),
     "--as-pid-1",
     "--new-session",
     "--info-fd", "3",
@@ -54,7 +59,7 @@ export function sandboxCommand(spec: MachineSpec, agentBinary: string): string[]
     "--setenv", "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
     "--setenv", "HOME", "/root",
     "--chdir", "/",
-    GUEST_AGENT_BIN, "--sandbox", "--listen", `unix:${GUEST_AGENT_DIR}/agent.sock`,
+    GUEST_AGENT_BIN, "--sandbox", "--listen", `unix:${GUEST_AGENT_DIR}/agent.sock`, "--ready-fd", String(SANDBOX_READY_FD),
   ];
   return [
     "unshare",
