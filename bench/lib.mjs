@@ -9,11 +9,16 @@ export function median(values) {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-/** Time an async function `runs` times after `warmup` untimed runs; returns milliseconds. */
-export async function timeAsync(fn, { runs = 20, warmup = 2 } = {}) {
+/**
+ * Time an async function `runs` times after `warmup` untimed runs; returns
+ * milliseconds. `pauseMs` idles (untimed) before each run, as a caller that
+ * does other work between calls would.
+ */
+export async function timeAsync(fn, { runs = 20, warmup = 2, pauseMs = 0 } = {}) {
   for (let i = 0; i < warmup; i += 1) await fn();
   const samples = [];
   for (let i = 0; i < runs; i += 1) {
+    if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
     const start = performance.now();
     await fn();
     samples.push(performance.now() - start);

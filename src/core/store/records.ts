@@ -24,11 +24,15 @@ export class RecordStore<T extends { schema: number }> {
     return join(this.root, id);
   }
 
-  /** Create the record's directory and first version; fails if it exists. */
-  async create(id: string, record: T, options: { durable?: boolean } = {}): Promise<void> {
+  /**
+   * Create the record's directory and first version; fails if it exists.
+   * `populate` fills the directory before the record appears in it.
+   */
+  async create(id: string, record: T, options: { durable?: boolean; populate?: (dir: string) => Promise<void> } = {}): Promise<void> {
     await mkdir(this.root, { recursive: true, mode: 0o700 });
     await mkdir(this.dir(id), { mode: 0o700 });
-    await writeFileAtomic(join(this.dir(id), RECORD_FILE), JSON.stringify(record, null, 2), options);
+    if (options.populate) await options.populate(this.dir(id));
+    await writeFileAtomic(join(this.dir(id), RECORD_FILE), JSON.stringify(record, null, 2), { durable: options.durable });
   }
 
   /** Read a record; `not_found` when absent, `corrupt_state` when unreadable. */

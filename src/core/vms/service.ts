@@ -1,5 +1,5 @@
 import { statSync } from "node:fs";
-import { rename } from "node:fs/promises";
+import { rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { OperationResult, ParsedInput } from "../../contract/index.js";
 import { LIMITS } from "../../contract/index.js";
@@ -39,7 +39,9 @@ export class VmService {
     options: { durable?: boolean },
   ): Promise<{ record: VmRecord; environment: InstalledEnvironment }> {
     const { backend, environment } = await this.resolve(input);
-    return this.newRecord(input, backend, environment, newId("vm"), options);
+    const record = this.newRecord(input, backend, newId("vm"));
+    await this.records.create(record.vm_id, record, options);
+    return { record, environment };
   }
 
   /** The backend and installed environment a new VM gets. */
@@ -56,15 +58,10 @@ export class VmService {
     return { backend, environment };
   }
 
-  private async newRecord(
-    input: ParsedInput<"createVm">,
-    backend: Backend,
-    environment: InstalledEnvironment,
-    id: string,
-    options: { durable?: boolean },
-  ): Promise<{ record: VmRecord; environment: InstalledEnvironment }> {
+  /** A created (not yet started) VM record. */
+  private newRecord(input: ParsedInput<"createVm">, backend: Backend, id: string): VmRecord {
     const now = Date.now();
-    const record: VmRecord = {
+    return {
       schema: 1,
       vm_id: id,
       environment: input.environment,
@@ -81,8 +78,6 @@ export class VmService {
       handle: null,
       detail: null,
     };
-    await this.records.create(record.vm_id, record, options);
-    return { record, environment };
   }
 
   /** Boot a created VM. */
@@ -136,31 +131,41 @@ export class VmService {
     const { backend, environment } = await this.resolve(input);
     const spareKey = this.context.warmSpares && backend.capabilities.warm_spares ? spareKeyOf(backend, environment, input) : null;
     const spare = spareKey ? await this.spares.take(spareKey) : null;
-    const { record } = await this.newRecord(input, backend, environment, spare?.id ?? newId("vm"), { durable: false });
-    const machine = this.machineWith(record, environment);
+    const fresh = this.newRecord(input, backend, spare?.id ?? newId("vm"));
+    const machine = this.machineWith(fresh, environment);
     let running: VmRecord;
-    try {
-      running = await this.records.locked(record.vm_id, async () => {
-        let next: VmRecord;
-        if (spare) {
-          // A spare was started for this id: move its directory where the record expects it.
-          await rename(spare.dir, machine.spec.dir);
-          this.context.progress(`[run] phase=start vm_id=${record.vm_id} backend=${record.backend} spare=true`);
-          next = { ...record, state: "running", handle: spare.handle, started_at: new Date().toISOString(), detail: null };
-        } else {
-          next = await this.boot(record, machine);
-        }
-        await this.records.write(record.vm_id, next, { durable: false });
-        return next;
-      });
-    } catch (error) {
-      if (spare) await backend.kill(spare.handle).catch(() => undefined);
-      await this.destroy(record.vm_id);
-      throw error;
+    if (spare) {
+      // The spare was started for this id: its record is born running, around the spare's directory.
+      running = { ...fresh, state: "running", handle: spare.handle, started_at: new Date().toISOString() };
+      try {
+        await this.records.create(running.vm_id, running, { durable: false, populate: () => rename(spare.dir, machine.spec.dir) });
+      } catch (error) {
+        await backend.kill(spare.handle).catch(() => undefined);
+        await rm(spare.dir, { recursive: true, force: true });
+        await this.destroy(running.vm_id);
+        throw error;
+      }
+      this.context.progress(`[run] phase=start vm_id=${running.vm_id} backend=${running.backend} spare=true`);
+    } else {
+      await this.records.create(fresh.vm_id, fresh, { durable: false });
+      try {
+        running = await this.records.locked(fresh.vm_id, async () => {
+          const next = await this.boot(fresh, machine);
+          await this.records.write(fresh.vm_id, next, { durable: false });
+          return next;
+        });
+      } catch (error) {
+        await this.destroy(fresh.vm_id);
+        throw error;
+      }
     }
-    // The next run's machine starts while this one works.
-    if (spareKey) this.spares.prepare(spareKey, backend, (id, dir) => ({ ...this.machineWith({ ...record, vm_id: id, handle: null }, environment).spec, dir }));
-    const result = await this.execThenDestroy(running, { ...machine, handle: running.handle! }, input.command, input.timeout_seconds);
+    let result: OneShot;
+    try {
+      result = await this.execThenDestroy(running, { ...machine, handle: running.handle! }, input.command, input.timeout_seconds);
+    } finally {
+      // After the run, not during it: a spare starting beside the command would slow it down.
+      if (spareKey) this.spares.prepare(spareKey, backend, (id, dir) => ({ ...this.machineWith({ ...fresh, vm_id: id }, environment).spec, dir }));
+    }
     this.context.progress(
       `[run] environment=${result.environment} execution_mode=${result.execution_mode} exit_code=${result.exit_code} duration_ms=${result.duration_ms}`,
     );
