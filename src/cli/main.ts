@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { Pyro, PyroError, type OperationName } from "../sdk/index.js";
 import type { CliBinding, Output } from "./binding.js";
@@ -8,16 +7,12 @@ import { EXIT_CODES, USAGE_EXIT_CODE } from "./exit-codes.js";
 import { printFields } from "./format.js";
 import { buildProgram } from "./program.js";
 import { toPyroError } from "../contract/index.js";
+import { packageVersion } from "../contract/index.js";
 
 const output: Output = {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
 };
-
-function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
-  return pkg.version;
-}
 
 /** Print a failure the way the user asked (JSON on stdout, or text on stderr) and return its exit code. */
 function reportError(error: unknown, json: boolean): number {

@@ -4,3 +4,5 @@ export type { Operation } from "./operation.js";
 export { DEFAULTS, LIMITS } from "./defaults.js";
 export { ERROR_CODES, PyroError, toPyroError } from "../util/errors.js";
 export type { ErrorCode } from "../util/errors.js";
+/** The version of this package (its package.json), for `--version` and the MCP server info. */
+export { packageVersion } from "../util/paths.js";

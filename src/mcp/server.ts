@@ -1,7 +1,7 @@
-import { readFileSync } from "node:fs";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { OPERATIONS, OPERATION_NAMES, Pyro, toPyroError, type OperationName } from "../sdk/index.js";
+import { packageVersion } from "../contract/index.js";
 
 /** MCP tool name → SDK operation, for every operation CONTRACT.md gives a tool. */
 export function mcpTools(): Array<{ tool: string; operation: OperationName }> {
@@ -9,10 +9,6 @@ export function mcpTools(): Array<{ tool: string; operation: OperationName }> {
     const tool = OPERATIONS[operation].mcp;
     return tool ? [{ tool, operation }] : [];
   });
-}
-
-function version(): string {
-  return (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
 }
 
 /** A failure as an MCP tool error: the server stays up, the model reads what to fix. */
@@ -31,7 +27,7 @@ function toolError(error: unknown): CallToolResult {
  */
 export function createServer(options: { pyro?: Pyro } = {}): McpServer {
   const pyro = options.pyro ?? new Pyro();
-  const server = new McpServer({ name: "pyro-mcp", version: version() });
+  const server = new McpServer({ name: "pyro-mcp", version: packageVersion() });
   for (const { tool, operation } of mcpTools()) {
     const spec = OPERATIONS[operation];
     server.registerTool(

@@ -1,6 +1,6 @@
 import { homedir } from "node:os";
 import { join, dirname, resolve } from "node:path";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 /** Root of pyro's mutable state: VM and workspace records (`PYRO_STATE_DIR`). */
@@ -33,4 +33,9 @@ export function packageRoot(): string {
  */
 export function agentBinaryPath(env: NodeJS.ProcessEnv = process.env): string {
   return env.PYRO_AGENT_BIN ?? join(packageRoot(), "agent", "dist", "pyro-agent");
+}
+
+/** The version in the package's package.json (works from src/, dist/ and the bundled CLI). */
+export function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")) as { version: string }).version;
 }
