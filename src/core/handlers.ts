@@ -25,6 +25,8 @@ export function createHandlers(context: CoreContext): Handlers {
   const vms = new VmService(context);
   const environments = new EnvironmentService(context);
   const workspaces = new WorkspaceService(context);
+  // Whatever a workspace operation throws may quote guest text: redact that workspace's secrets from it.
+  const guarded = <R>(workspaceId: string, fn: () => Promise<R>): Promise<R> => withWorkspaceRedaction(workspaces, workspaceId, fn);
   const shells = new ShellService(workspaces);
   const services = new ServiceService(workspaces);
   return {
@@ -48,22 +50,22 @@ export function createHandlers(context: CoreContext): Handlers {
     doctor: () => runDoctor(context),
     createWorkspace: (input) => workspaces.create(input),
     listWorkspaces: () => workspaces.list(),
-    pushWorkspaceSync: (input) => pushSync(workspaces, input),
-    execWorkspace: (input) => withWorkspaceRedaction(workspaces, input.workspace_id, () => workspaces.exec(input)),
+    pushWorkspaceSync: (input) => guarded(input.workspace_id, () => pushSync(workspaces, input)),
+    execWorkspace: (input) => guarded(input.workspace_id, () => workspaces.exec(input)),
     statusWorkspace: (input) => workspaces.status(input.workspace_id),
     logsWorkspace: (input) => workspaces.logs(input.workspace_id),
     deleteWorkspace: (input) => workspaces.delete(input.workspace_id),
-    diffWorkspace: (input) => diffWorkspace(workspaces, input.workspace_id),
-    exportWorkspace: (input) => exportWorkspace(workspaces, input),
-    createSnapshot: (input) => createSnapshot(workspaces, input),
+    diffWorkspace: (input) => guarded(input.workspace_id, () => diffWorkspace(workspaces, input.workspace_id)),
+    exportWorkspace: (input) => guarded(input.workspace_id, () => exportWorkspace(workspaces, input)),
+    createSnapshot: (input) => guarded(input.workspace_id, () => createSnapshot(workspaces, input)),
     listSnapshots: (input) => listSnapshots(workspaces, input.workspace_id),
     deleteSnapshot: (input) => deleteSnapshot(workspaces, input),
-    resetWorkspace: (input) => resetWorkspace(workspaces, input),
+    resetWorkspace: (input) => guarded(input.workspace_id, () => resetWorkspace(workspaces, input)),
     stopWorkspace: (input) => workspaces.stop(input.workspace_id),
-    startWorkspace: (input) => workspaces.start(input.workspace_id),
-    listWorkspaceDisk: (input) => listWorkspaceDisk(workspaces, input),
-    readWorkspaceDisk: (input) => readWorkspaceDisk(workspaces, input),
-    exportWorkspaceDisk: (input) => exportWorkspaceDisk(workspaces, input),
+    startWorkspace: (input) => guarded(input.workspace_id, () => workspaces.start(input.workspace_id)),
+    listWorkspaceDisk: (input) => guarded(input.workspace_id, () => listWorkspaceDisk(workspaces, input)),
+    readWorkspaceDisk: (input) => guarded(input.workspace_id, () => readWorkspaceDisk(workspaces, input)),
+    exportWorkspaceDisk: (input) => guarded(input.workspace_id, () => exportWorkspaceDisk(workspaces, input)),
     openShell: (input) => shells.open(input),
     readShell: (input) => shells.read(input),
     writeShell: (input) => shells.write(input),

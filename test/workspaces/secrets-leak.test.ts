@@ -190,6 +190,9 @@ describe.each(SUITE_BACKENDS)("secrets never leak on $name", ({ name: backend, a
     keep(shellError.describe());
     const serviceError = keep(await failure(pyro.startService({ workspace_id: ws, service_name: "bad-cwd", command: "true", cwd: `/nowhere/${canary}` })));
     keep(serviceError.describe());
+    const exportError = keep(await failure(pyro.exportWorkspace({ workspace_id: ws, path: `missing-${canary}`, output_path: join(state.dir, "export-out") })));
+    expect(exportError.message).toContain("[REDACTED]");
+    keep(exportError.describe());
 
     // History, status and list.
     keep(await pyro.logsWorkspace({ workspace_id: ws }));
