@@ -1,10 +1,13 @@
-import { createHash, type Hash } from "node:crypto";
-import { open, stat, truncate } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import { stat } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { basicAuth, parseChallenge, type RegistryCredentials } from "./auth.js";
+import { BlobFile } from "./blob-download.js";
 import { RegistryError } from "./errors.js";
 import { OCI_MANIFEST, OciManifestSchema, type OciManifest } from "./media-types.js";
 import type { OciReference } from "./reference.js";
+import { getStream } from "./stream-get.js";
 
 /** Options of {@link RegistryClient}. */
 export interface RegistryClientOptions {
@@ -17,19 +20,11 @@ export interface RegistryClientOptions {
   attempts?: number;
 }
 
-/** A download's hashed prefix, carried across resumed attempts. */
-interface DownloadState {
-  hash: Hash;
-  received: number;
-}
-
 /** Progress of a blob transfer. */
 export type TransferProgress = (done: number, total: number) => void;
 
 /** Largest manifest or config blob pyro reads; real ones are a few KiB. */
 const MAX_SMALL_DOCUMENT = 4 * 1024 * 1024;
-/** Bytes collected before one write to the download file. */
-const WRITE_BATCH = 4 * 1024 * 1024;
 const ACCEPT_MANIFEST = [OCI_MANIFEST, "application/vnd.docker.distribution.manifest.v2+json"].join(", ");
 
 function sha256Hex(bytes: Uint8Array): string {
@@ -80,30 +75,32 @@ export class RegistryClient {
     return new URL(path, this.base).toString();
   }
 
+  private unreachable(error: unknown, reason: string): RegistryError {
+    return new RegistryError("unreachable", `registry ${this.ref.registry} is unreachable (${reason})`, {
+      details: { registry: this.ref.registry, reason },
+      cause: error,
+    });
+  }
+
   private async rawFetch(url: string, init: RequestInit, timeoutMs = this.timeoutMs): Promise<Response> {
     try {
       return await fetch(url, { ...init, redirect: "follow", signal: init.signal ?? AbortSignal.timeout(timeoutMs) });
     } catch (error) {
       const cause = (error as { cause?: { code?: string } }).cause;
-      const reason = cause?.code ?? (error as Error).name ?? "error";
-      throw new RegistryError("unreachable", `registry ${this.ref.registry} is unreachable (${reason})`, {
-        details: { registry: this.ref.registry, reason },
-        cause: error,
-      });
+      throw this.unreachable(error, cause?.code ?? (error as Error).name ?? "error");
     }
   }
 
-  /** Answer a 401 challenge: fetch a bearer token, or use basic credentials. */
-  private async authenticate(response: Response): Promise<void> {
-    const challenge = parseChallenge(response.headers.get("www-authenticate"));
-    await response.body?.cancel().catch(() => undefined);
+  /** Answer a 401 challenge (its `WWW-Authenticate` header): fetch a bearer token, or use basic credentials. */
+  private async authenticate(header: string | null): Promise<void> {
+    const challenge = parseChallenge(header);
     if (challenge?.scheme === "basic" && this.options.credentials) {
       this.authorization = basicAuth(this.options.credentials);
       return;
     }
     if (challenge?.scheme !== "bearer" || !challenge.params.realm) {
       throw new RegistryError("denied", `registry ${this.ref.registry} requires authentication pyro cannot perform`, {
-        details: { challenge: response.headers.get("www-authenticate") },
+        details: { challenge: header },
       });
     }
     const tokenUrl = new URL(challenge.params.realm);
@@ -140,7 +137,8 @@ export class RegistryClient {
       if (this.authorization) headers.authorization = this.authorization;
       const response = await this.rawFetch(url, { method, headers, body: init.body }, init.timeoutMs);
       if (response.status === 401 && attempt === 0) {
-        await this.authenticate(response);
+        await response.body?.cancel().catch(() => undefined);
+        await this.authenticate(response.headers.get("www-authenticate"));
         continue;
       }
       if (response.status === 401 || response.status === 403) {
@@ -206,126 +204,95 @@ export class RegistryClient {
    * The file is left in place only when it verified.
    */
   async downloadBlob(digest: string, size: number, destPath: string, onProgress?: TransferProgress): Promise<void> {
-    // Bytes on disk and bytes hashed are always the same prefix of the blob.
-    const state: DownloadState = { hash: createHash("sha256"), received: 0 };
-    await (await open(destPath, "w", 0o600)).close();
-    let lastError: unknown;
-    for (let attempt = 0; attempt < this.attempts; attempt++) {
-      if (attempt > 0) await sleep(Math.min(200 * 2 ** attempt, 5_000));
-      try {
-        const headers: Record<string, string> = state.received > 0 ? { range: `bytes=${state.received}-` } : {};
-        const controller = new AbortController();
-        const response = await this.requestStreaming(`/v2/${this.ref.repository}/blobs/${digest}`, headers, controller);
-        if (response.status === 404) throw new RegistryError("missing", `blob ${digest} is not in the registry`);
-        if (!response.ok) {
-          await response.body?.cancel().catch(() => undefined);
-          const error = new RegistryError(isTransient(response.status) ? "unreachable" : "protocol", `blob ${digest}: HTTP ${response.status}`);
-          if (isTransient(response.status)) {
-            lastError = error;
-            continue;
-          }
-          throw error;
-        }
-        if (state.received > 0 && response.status !== 206) {
-          // The server ignored Range: start over.
-          state.hash = createHash("sha256");
-          state.received = 0;
-          await truncate(destPath, 0);
-        }
-        await this.appendBody(response, controller, destPath, state, size, digest, onProgress);
-        break;
-      } catch (error) {
-        // Only network trouble is retried; disk errors and bad content are final.
-        if (!(error instanceof RegistryError) || error.failure !== "unreachable") throw error;
-        lastError = error;
-        // Keep exactly the bytes that were hashed so the next attempt resumes cleanly.
-        await truncate(destPath, state.received);
+    const file = await BlobFile.create(destPath);
+    try {
+      await this.downloadInto(file, digest, size, onProgress);
+      const actual = await file.digest();
+      if (actual !== digest) {
+        throw new RegistryError("integrity", `blob ${digest} from ${this.ref.registry} failed sha256 verification (got ${actual})`, {
+          details: { expected: digest, actual },
+        });
       }
-    }
-    if (state.received !== size) {
-      if (lastError instanceof RegistryError) throw lastError;
-      throw new RegistryError("unreachable", `download of blob ${digest} failed after ${this.attempts} attempts`, { cause: lastError });
-    }
-    const actual = `sha256:${state.hash.digest("hex")}`;
-    if (actual !== digest) {
-      throw new RegistryError("integrity", `blob ${digest} from ${this.ref.registry} failed sha256 verification (got ${actual})`, {
-        details: { expected: digest, actual },
-      });
+    } finally {
+      await file.close();
     }
     const info = await stat(destPath);
     if (info.size !== size) throw new RegistryError("integrity", `blob ${digest} has ${info.size} bytes on disk, expected ${size}`);
   }
 
-  private async requestStreaming(path: string, headers: Record<string, string>, controller: AbortController): Promise<Response> {
+  private async downloadInto(file: BlobFile, digest: string, size: number, onProgress?: TransferProgress): Promise<void> {
+    let lastError: unknown;
+    for (let attempt = 0; attempt < this.attempts; attempt++) {
+      if (attempt > 0) await sleep(Math.min(200 * 2 ** attempt, 5_000));
+      try {
+        const headers: Record<string, string> = file.received > 0 ? { range: `bytes=${file.received}-` } : {};
+        const response = await this.getBlobStream(`/v2/${this.ref.repository}/blobs/${digest}`, headers);
+        const status = response.statusCode ?? 0;
+        if (status < 200 || status >= 300) {
+          response.destroy();
+          if (status === 404) throw new RegistryError("missing", `blob ${digest} is not in the registry`);
+          const error = new RegistryError(isTransient(status) ? "unreachable" : "protocol", `blob ${digest}: HTTP ${status}`);
+          if (isTransient(status)) {
+            lastError = error;
+            continue;
+          }
+          throw error;
+        }
+        // The server ignored Range: start over.
+        if (file.received > 0 && status !== 206) await file.restart();
+        await this.appendBody(response, file, digest, size, onProgress);
+        break;
+      } catch (error) {
+        // Only network trouble is retried; disk errors and bad content are final.
+        if (!(error instanceof RegistryError) || error.failure !== "unreachable") throw error;
+        lastError = error;
+      }
+    }
+    if (file.received !== size) {
+      if (lastError instanceof RegistryError) throw lastError;
+      throw new RegistryError("unreachable", `download of blob ${digest} failed after ${this.attempts} attempts`, { cause: lastError });
+    }
+  }
+
+  /** GET a blob body with auth; a 401 is answered once by authenticating and retrying. */
+  private async getBlobStream(path: string, headers: Record<string, string>): Promise<IncomingMessage> {
     const url = this.url(path);
     for (let attempt = 0; ; attempt++) {
       const all = { ...headers, ...(this.authorization ? { authorization: this.authorization } : {}) };
-      const timer = setTimeout(() => controller.abort(), this.timeoutMs);
-      let response: Response;
+      let response: IncomingMessage;
       try {
-        response = await this.rawFetch(url, { method: "GET", headers: all, signal: controller.signal });
-      } finally {
-        clearTimeout(timer);
+        response = await getStream(url, all, this.timeoutMs);
+      } catch (error) {
+        throw this.unreachable(error, (error as NodeJS.ErrnoException).code ?? (error as Error).name ?? "error");
       }
-      if (response.status === 401 && attempt === 0) {
-        await this.authenticate(response);
+      if (response.statusCode === 401 && attempt === 0) {
+        response.destroy();
+        const challenge = response.headers["www-authenticate"];
+        await this.authenticate(Array.isArray(challenge) ? (challenge[0] ?? null) : (challenge ?? null));
         continue;
       }
-      if (response.status === 401 || response.status === 403) {
-        await response.body?.cancel().catch(() => undefined);
-        throw new RegistryError("denied", `registry ${this.ref.registry} denied the blob download (HTTP ${response.status})`);
+      if (response.statusCode === 401 || response.statusCode === 403) {
+        response.destroy();
+        throw new RegistryError("denied", `registry ${this.ref.registry} denied the blob download (HTTP ${response.statusCode})`);
       }
       return response;
     }
   }
 
-  private async appendBody(
-    response: Response,
-    controller: AbortController,
-    destPath: string,
-    state: DownloadState,
-    size: number,
-    digest: string,
-    onProgress?: TransferProgress,
-  ): Promise<void> {
-    const handle = await open(destPath, "a");
-    const idle = setTimeout(() => controller.abort(), this.timeoutMs);
+  private async appendBody(response: IncomingMessage, file: BlobFile, digest: string, size: number, onProgress?: TransferProgress): Promise<void> {
     try {
-      if (!response.body) throw new RegistryError("protocol", `blob ${digest}: empty response`);
-      // Chunks from fetch are small; writing them in batches is what makes this keep up with curl.
-      let pending: Uint8Array[] = [];
-      let pendingBytes = 0;
-      const flush = async (): Promise<void> => {
-        if (pendingBytes === 0) return;
-        const batch = Buffer.concat(pending, pendingBytes);
-        pending = [];
-        pendingBytes = 0;
-        await handle.write(batch);
-        state.hash.update(batch);
-        state.received += batch.length;
-        onProgress?.(state.received, size);
-      };
-      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-        idle.refresh();
-        if (state.received + pendingBytes + chunk.length > size) {
-          throw new RegistryError("integrity", `blob ${digest} is larger than its declared ${size} bytes`);
-        }
-        pending.push(chunk);
-        pendingBytes += chunk.length;
-        if (pendingBytes >= WRITE_BATCH) await flush();
-      }
-      await flush();
+      await file.append(response, {
+        size,
+        idleMs: this.timeoutMs,
+        tooLarge: () => new RegistryError("integrity", `blob ${digest} is larger than its declared ${size} bytes`),
+        onProgress: onProgress && ((received) => onProgress(received, size)),
+      });
     } catch (error) {
       if (error instanceof RegistryError) throw error;
       // Connection reset, idle timeout, or a write error; the caller decides.
       const code = (error as NodeJS.ErrnoException).code;
       if (code && /^E(NOSPC|DQUOT|ROFS|ACCES|PERM|IO)$/.test(code)) throw error;
-      throw new RegistryError("unreachable", `download of blob ${digest} was interrupted at ${state.received} bytes`, { cause: error });
-    } finally {
-      clearTimeout(idle);
-      await handle.close();
-      // Bytes that reached the file but not the hash (a failed write) are cut off by the caller.
-      await truncate(destPath, state.received).catch(() => undefined);
+      throw new RegistryError("unreachable", `download of blob ${digest} was interrupted at ${file.received} bytes`, { cause: error });
     }
   }
 
