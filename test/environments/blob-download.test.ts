@@ -7,7 +7,7 @@ import { RegistryClient } from "../../src/environments/oci/client.js";
 import { RegistryError } from "../../src/environments/oci/errors.js";
 import { tempDir } from "./fixture.js";
 
-// Not a multiple of the download's 2 MiB slots, so the last one is partial.
+// Not a multiple of the download's 2 MiB write batches, so the last one is partial.
 const BLOB = randomBytes(9 * 1024 * 1024 + 12_345);
 const DIGEST = `sha256:${createHash("sha256").update(BLOB).digest("hex")}`;
 

@@ -207,7 +207,7 @@ export class RegistryClient {
     const file = await BlobFile.create(destPath);
     try {
       await this.downloadInto(file, digest, size, onProgress);
-      const actual = await file.digest();
+      const actual = file.digest();
       if (actual !== digest) {
         throw new RegistryError("integrity", `blob ${digest} from ${this.ref.registry} failed sha256 verification (got ${actual})`, {
           details: { expected: digest, actual },
