@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { writeNewcCpio } from "../../src/environments/kernel/cpio.js";
-import { resolveLoadOrder } from "../../src/environments/kernel/modinfo.js";
+import { loadWaves, resolveLoadOrder, stripModuleSignature } from "../../src/environments/kernel/modinfo.js";
 import { buildQemuArgs, kernelCmdline, qemuLayout, type QemuArgsInput } from "../../src/runtime/qemu/index.js";
 import { logTail } from "../../src/util/log-tail.js";
 import { openAgentPort } from "../../src/runtime/qemu/ports.js";
@@ -98,6 +98,25 @@ describe("initramfs pieces", () => {
     const order = resolveLoadOrder(["virtio_blk", "vmw_vsock_virtio_transport", "not_in_kernel"], available, new Set(["virtio_ring"]));
     expect(order.map((m) => m.name)).toEqual(["virtio", "virtio_blk", "vsock", "vmw_vsock_virtio_transport"]);
     expect(() => resolveLoadOrder(["a"], new Map([mod("a", ["missing"])]), new Set())).toThrow(/missing/);
+  });
+
+  it("groups the load order into waves that depend only on earlier waves", () => {
+    const m = (name: string, depends: string[]) => ({ name, depends });
+    const waves = loadWaves([m("virtio_ring", []), m("virtio", ["virtio_ring"]), m("virtio_mmio", ["virtio", "virtio_ring"]), m("virtio_blk", ["virtio", "virtio_ring"]), m("vsock", []), m("vmw_vsock_virtio_transport", ["vsock", "virtio", "builtin_one"])]);
+    expect(waves).toEqual([["virtio_ring", "vsock"], ["virtio"], ["virtio_mmio", "virtio_blk", "vmw_vsock_virtio_transport"]]);
+  });
+
+  it("strips an appended module signature and leaves unsigned modules alone", () => {
+    const body = Buffer.from("\x7fELF module body");
+    const sig = Buffer.alloc(300, 7);
+    const info = Buffer.alloc(12);
+    info[2] = 2; // PKEY_ID_PKCS7
+    info.writeUInt32BE(sig.length, 8);
+    const signed = Buffer.concat([body, sig, info, Buffer.from("~Module signature appended~\n")]);
+    expect(stripModuleSignature(signed).equals(body)).toBe(true);
+    expect(stripModuleSignature(body)).toBe(body);
+    info.writeUInt32BE(10_000, 8);
+    expect(() => stripModuleSignature(Buffer.concat([body, sig, info, Buffer.from("~Module signature appended~\n")]))).toThrow(/corrupt/);
   });
 });
 

@@ -3,7 +3,7 @@ import { join, relative } from "node:path";
 import { gzipSync } from "node:zlib";
 import { writeNewcCpio, type CpioEntry } from "./cpio.js";
 import { INIT_SCRIPT } from "./init-script.js";
-import { moduleNameOf, readModuleInfo, resolveLoadOrder, type ModuleInfo } from "./modinfo.js";
+import { loadWaves, moduleNameOf, readModuleInfo, resolveLoadOrder, stripModuleSignature, type ModuleInfo } from "./modinfo.js";
 
 /**
  * Modules the guest needs before its root is mounted, when the kernel has them
@@ -23,7 +23,7 @@ export const WANTED_MODULES = [
 ] as const;
 
 /** Busybox applets `/init` calls, linked in `/bin`. */
-const APPLETS = ["sh", "mount", "umount", "mkdir", "cat", "insmod", "usleep", "sleep", "ip", "rm", "switch_root", "reboot", "poweroff", "sync", "echo", "tr"];
+const APPLETS = ["sh", "mount", "umount", "mkdir", "cat", "insmod", "usleep", "sleep", "ip", "rm", "switch_root", "reboot", "poweroff", "sync", "echo"];
 
 function listModules(dir: string): string[] {
   const out: string[] = [];
@@ -63,7 +63,11 @@ export interface InitramfsInputs {
   compress?: boolean;
 }
 
-/** Build the initramfs image: busybox, the modules, `/lib/modules/load` and `/init`. */
+/**
+ * Build the initramfs image: busybox, the modules (signatures stripped),
+ * `/lib/modules/load` (one line per wave of modules that load in parallel,
+ * waves in dependency order) and `/init`.
+ */
 export function buildInitramfs(inputs: InitramfsInputs): { image: Buffer; modules: string[] } {
   const modules = selectModules(inputs.modulesDir);
   const entries: CpioEntry[] = [
@@ -80,13 +84,11 @@ export function buildInitramfs(inputs: InitramfsInputs): { image: Buffer; module
     { kind: "file", path: "bin/busybox", data: readFileSync(inputs.busybox), mode: 0o755 },
     ...APPLETS.map((a): CpioEntry => ({ kind: "symlink", path: `bin/${a}`, target: "busybox" })),
   ];
-  const names: string[] = [];
   for (const m of modules) {
-    const file = `${m.name}.ko`;
-    names.push(file);
-    entries.push({ kind: "file", path: `lib/modules/${file}`, data: readFileSync(m.path) });
+    entries.push({ kind: "file", path: `lib/modules/${m.name}.ko`, data: stripModuleSignature(readFileSync(m.path)) });
   }
-  entries.push({ kind: "file", path: "lib/modules/load", data: Buffer.from(names.map((n) => `${n}\n`).join("")) });
+  const waves = loadWaves(modules).map((wave) => wave.map((name) => `${name}.ko`).join(" "));
+  entries.push({ kind: "file", path: "lib/modules/load", data: Buffer.from(waves.map((w) => `${w}\n`).join("")) });
   entries.push({ kind: "file", path: "init", data: Buffer.from(INIT_SCRIPT), mode: 0o755 });
   const cpio = writeNewcCpio(entries);
   return { image: inputs.compress ? gzipSync(cpio, { level: 6 }) : cpio, modules: modules.map((m) => relative(inputs.modulesDir, m.path)) };

@@ -85,3 +85,45 @@ export function resolveLoadOrder(
   for (const name of wanted) visit(normalizeModuleName(name), undefined);
   return order;
 }
+
+/**
+ * Split a load order (dependencies first) into waves: every module of a wave
+ * depends only on modules of earlier waves, so `/init` loads each wave's
+ * modules in parallel. Dependencies outside `order` (built-ins) are ignored.
+ */
+export function loadWaves(order: ReadonlyArray<ModuleInfo>): string[][] {
+  const depth = new Map<string, number>();
+  const waves: string[][] = [];
+  for (const mod of order) {
+    let d = 0;
+    for (const dep of mod.depends) {
+      const dd = depth.get(dep);
+      if (dd !== undefined) d = Math.max(d, dd + 1);
+    }
+    depth.set(mod.name, d);
+    (waves[d] ??= []).push(mod.name);
+  }
+  return waves;
+}
+
+const SIGNATURE_MAGIC = Buffer.from("~Module signature appended~\n");
+
+/**
+ * A module file without its appended signature (the kernel only checks one
+ * when it enforces signatures, which Debian's cloud kernel does not without
+ * Secure Boot; verifying one costs time under emulation). Unsigned input is
+ * returned as is. Layout: module ‖ signature ‖ signer ‖ key id ‖
+ * struct module_signature (12 bytes, lengths at 3, 4 and big-endian 8..12) ‖ magic.
+ */
+export function stripModuleSignature(data: Buffer): Buffer {
+  if (data.length < SIGNATURE_MAGIC.length + 12) return data;
+  const magicAt = data.length - SIGNATURE_MAGIC.length;
+  if (!data.subarray(magicAt).equals(SIGNATURE_MAGIC)) return data;
+  const info = magicAt - 12;
+  const signerLen = data[info + 3] ?? 0;
+  const keyIdLen = data[info + 4] ?? 0;
+  const sigLen = data.readUInt32BE(info + 8);
+  const end = info - sigLen - signerLen - keyIdLen;
+  if (end <= 0) throw new Error("corrupt module signature trailer");
+  return data.subarray(0, end);
+}
