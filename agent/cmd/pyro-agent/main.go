@@ -168,6 +168,9 @@ func runInit(o *options) int {
 	}
 	if !o.sandbox && os.Getpid() == 1 {
 		sup.PowerOff = func() { sysinit.PowerOff(logf) }
+		if v, _ := sysinit.CmdlineValue("pyro.prewarm"); v != "0" {
+			sup.Prewarm = []string{"/bin/true"}
+		}
 	}
 	return sup.Run()
 }
@@ -223,9 +226,21 @@ func serve(o *options) error {
 			}
 		}
 		ready(o)
-		errs := make(chan error, len(ports))
+		errs := make(chan error, 1)
+		serveOne := func(p string) {
+			go func() {
+				err := transport.ServeSerial(ctx, srv, p, logf)
+				select {
+				case errs <- err:
+				default:
+				}
+			}()
+		}
 		for _, p := range ports {
-			go func(p string) { errs <- transport.ServeSerial(ctx, srv, p, logf) }(p)
+			serveOne(p)
+		}
+		if o.serial == "auto" {
+			go transport.WatchAgentPorts(ctx, ports, serveOne)
 		}
 		return <-errs
 	}

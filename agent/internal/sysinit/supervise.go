@@ -31,7 +31,13 @@ type Supervisor struct {
 	// and is closed here once that worker started, so the reader sees EOF
 	// after READY even if the worker is later restarted.
 	ReadyFile *os.File
-	Logf      func(format string, args ...any)
+	// Prewarm, when set, is a command started once beside the first worker,
+	// its output discarded and its exit reaped like an orphan's. In a VM
+	// under emulation, running one dynamically linked program early (the
+	// dynamic loader and libc read from disk and translated) makes the
+	// host's first exec cheaper.
+	Prewarm []string
+	Logf    func(format string, args ...any)
 }
 
 // Run never returns when PowerOff is set; otherwise it returns the exit
@@ -44,6 +50,9 @@ func (s *Supervisor) Run() int {
 	sigs := make(chan os.Signal, 32)
 	signal.Notify(sigs, unix.SIGCHLD, unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGUSR1, unix.SIGUSR2)
 	worker := s.start()
+	if len(s.Prewarm) > 0 {
+		s.prewarm()
+	}
 	terminating := false
 	for sig := range sigs {
 		if sig != unix.SIGCHLD {
@@ -109,6 +118,17 @@ func (s *Supervisor) start() *os.Process {
 		return nil
 	}
 	return cmd.Process
+}
+
+func (s *Supervisor) prewarm() {
+	cmd := exec.Command(s.Prewarm[0], s.Prewarm[1:]...)
+	cmd.Dir = "/"
+	if err := cmd.Start(); err != nil {
+		s.Logf("prewarm %s: %v", s.Prewarm[0], err)
+		return
+	}
+	// Reaped by Run's wait4(-1) loop.
+	_ = cmd.Process.Release()
 }
 
 func withoutReadyFd(args []string) []string {

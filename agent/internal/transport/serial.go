@@ -33,23 +33,46 @@ const (
 // /dev/virtio-ports/, so the name comes from sysfs; a missing device node is
 // created from sysfs's major:minor.
 func FindAgentPorts() ([]string, error) {
-	dirs, err := filepath.Glob(filepath.Join(sysPorts, "vport*"))
+	ports, _, err := findAgentPorts()
+	return ports, err
+}
+
+// findAgentPorts is FindAgentPorts, and whether some port present has no
+// name yet (the host names ports in control messages after adding them).
+func findAgentPorts() (ports []string, unnamed bool, err error) {
+	vports, unnamed, err := namedPorts(sysPorts)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	var out []string
+	for _, vport := range vports {
+		dev := "/dev/" + vport
+		if err := ensureCharDevice(dev, filepath.Join(sysPorts, vport, "dev")); err != nil {
+			return nil, false, err
+		}
+		ports = append(ports, dev)
+	}
+	return ports, unnamed, nil
+}
+
+// namedPorts lists the vport* entries of sysDir named PortNamePrefix*, and
+// whether some entry's name is still empty.
+func namedPorts(sysDir string) (vports []string, unnamed bool, err error) {
+	dirs, err := filepath.Glob(filepath.Join(sysDir, "vport*"))
+	if err != nil {
+		return nil, false, err
+	}
 	for _, dir := range dirs {
-		name, err := os.ReadFile(filepath.Join(dir, "name"))
-		if err != nil || !strings.HasPrefix(strings.TrimSpace(string(name)), PortNamePrefix) {
+		raw, err := os.ReadFile(filepath.Join(dir, "name"))
+		name := strings.TrimSpace(string(raw))
+		if err != nil || name == "" {
+			unnamed = true
 			continue
 		}
-		dev := "/dev/" + filepath.Base(dir)
-		if err := ensureCharDevice(dev, filepath.Join(dir, "dev")); err != nil {
-			return nil, err
+		if strings.HasPrefix(name, PortNamePrefix) {
+			vports = append(vports, filepath.Base(dir))
 		}
-		out = append(out, dev)
 	}
-	return out, nil
+	return vports, unnamed, nil
 }
 
 func ensureCharDevice(path, sysDev string) error {
@@ -69,26 +92,81 @@ func ensureCharDevice(path, sysDev string) error {
 	return unix.Mknod(path, unix.S_IFCHR|0o600, int(unix.Mkdev(uint32(major), uint32(minor))))
 }
 
-// WaitForAgentPorts polls FindAgentPorts until it finds at least one port
-// (the virtio_console module may still be loading) or ctx ends.
+// Port discovery: the virtio_console module may still be probing, and the
+// host names each port in a control message after adding it. The agent is
+// the guest's init and the host is waiting for its hello, so the ports are
+// polled often at first (a glob and a few small sysfs reads per poll).
+const (
+	portPoll = 5 * time.Millisecond
+	// portSettle is how long WaitForAgentPorts waits for unnamed ports once
+	// it has found one of ours.
+	portSettle = 300 * time.Millisecond
+	// portWatch is how long WatchAgentPorts looks for ports that appear late.
+	portWatch     = 10 * time.Second
+	portWatchPoll = 50 * time.Millisecond
+)
+
+// WaitForAgentPorts polls until it finds at least one agent port and no
+// port is left unnamed (or portSettle passed since the first one showed),
+// or ctx ends.
 func WaitForAgentPorts(ctx context.Context, logf Logf) ([]string, error) {
 	warned := false
+	var firstFound time.Time
 	for {
-		ports, err := FindAgentPorts()
+		ports, unnamed, err := findAgentPorts()
 		if err == nil && len(ports) > 0 {
-			return ports, nil
+			if firstFound.IsZero() {
+				firstFound = time.Now()
+			}
+			if !unnamed || time.Since(firstFound) >= portSettle {
+				return ports, nil
+			}
 		}
-		if !warned {
+		if !warned && firstFound.IsZero() {
 			logf("waiting for a virtio-serial port named %s* (err: %v)", PortNamePrefix, err)
 			warned = true
 		}
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-time.After(200 * time.Millisecond):
+		case <-time.After(portPoll):
 		}
 	}
 }
+
+// WatchAgentPorts calls serve for each agent port that appears within
+// portWatch and is not in known, so a port named after WaitForAgentPorts
+// returned is still served.
+func WatchAgentPorts(ctx context.Context, known []string, serve func(port string)) {
+	seen := make(map[string]bool, len(known))
+	for _, p := range known {
+		seen[p] = true
+	}
+	deadline := time.Now().Add(portWatch)
+	for time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(portWatchPoll):
+		}
+		ports, unnamed, err := findAgentPorts()
+		if err != nil {
+			continue
+		}
+		for _, p := range ports {
+			if !seen[p] {
+				seen[p] = true
+				serve(p)
+			}
+		}
+		if !unnamed && len(seen) >= maxAgentPorts {
+			return
+		}
+	}
+}
+
+// maxAgentPorts is how many ports the host gives the agent (pyro.agent.0…7).
+const maxAgentPorts = 8
 
 // ServeSerial runs sessions on one virtio-serial port, one after another,
 // forever. A read of 0 bytes means no host is connected: it ends the session

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -106,5 +109,28 @@ func TestSerialSessionsOneAfterAnother(t *testing.T) {
 	}
 	if bytes.Count([]byte(out.String()), protocol.SyncMarker) != 2 {
 		t.Fatalf("wrote %q", out.String())
+	}
+}
+
+func TestNamedPorts(t *testing.T) {
+	dir := t.TempDir()
+	for vport, name := range map[string]string{"vport0p1": "pyro.agent.0\n", "vport0p2": "org.qemu.guest_agent.0\n", "vport0p3": "pyro.agent.1\n", "vport0p4": ""} {
+		if err := os.MkdirAll(filepath.Join(dir, vport), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, vport, "name"), []byte(name), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ports, unnamed, err := namedPorts(dir)
+	if err != nil || !unnamed || strings.Join(ports, ",") != "vport0p1,vport0p3" {
+		t.Fatalf("%v %v %v", ports, unnamed, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "vport0p4", "name"), []byte("pyro.agent.2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ports, unnamed, err = namedPorts(dir)
+	if err != nil || unnamed || len(ports) != 3 {
+		t.Fatalf("%v %v %v", ports, unnamed, err)
 	}
 }
