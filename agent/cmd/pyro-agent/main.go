@@ -7,6 +7,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -33,6 +34,7 @@ type options struct {
 	sandbox  bool
 	hostname string
 	readyFd  int
+	gateFd   int
 	runDir   string
 	worker   bool
 	version  bool
@@ -57,6 +59,7 @@ func parseFlags(args []string, pid1 bool) (*options, error) {
 	fs.StringVar(&o.hostname, "hostname", "", "set this hostname (a VM also reads pyro.hostname= from the kernel command line)")
 	fs.StringVar(&o.runDir, "run-dir", "/run", "where pyro-services/ and pyro-secrets/ live (tests point it elsewhere)")
 	fs.IntVar(&o.readyFd, "ready-fd", -1, "write READY\\n to this file descriptor, then close it, once serving")
+	fs.IntVar(&o.gateFd, "gate-fd", -1, "internal: serve only once this file descriptor reads EOF (init's machine setup is done)")
 	fs.BoolVar(&o.worker, strings.TrimPrefix(sysinit.WorkerFlag, "--"), false, "internal: the agent proper, started by the init supervisor")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
@@ -116,12 +119,8 @@ func (o *options) workerArgs() []string {
 	if o.sandbox {
 		args = append(args, "--sandbox")
 	}
-	args = append(args, "--run-dir", o.runDir)
-	if o.readyFd >= 0 {
-		// The ready fd is handed to the first worker as its fd 3.
-		args = append(args, "--ready-fd", "3")
-	}
-	return args
+	// The supervisor adds --ready-fd and --gate-fd for the files it hands down.
+	return append(args, "--run-dir", o.runDir)
 }
 
 func main() {
@@ -143,33 +142,37 @@ func main() {
 	}
 }
 
-// runInit prepares the machine and supervises the worker.
+// runInit supervises the worker and prepares the machine while the worker
+// starts (the worker serves once the setup is done).
 func runInit(o *options) int {
-	if !o.sandbox {
-		if err := sysinit.MountVM(); err != nil {
-			logf("mounts: %v", err)
-		}
-		if err := sysinit.LoopbackUp(); err != nil {
-			logf("loopback: %v", err)
-		}
-	}
-	name := o.hostname
-	if name == "" && !o.sandbox {
-		name, _ = sysinit.CmdlineValue("pyro.hostname")
-	}
-	if name != "" {
-		if err := sysinit.SetHostname(name); err != nil {
-			logf("hostname: %v", err)
-		}
-	}
 	sup := &sysinit.Supervisor{Args: o.workerArgs(), Logf: logf}
+	sup.Setup = func() {
+		if !o.sandbox {
+			if err := sysinit.MountVM(); err != nil {
+				logf("mounts: %v", err)
+			}
+			if err := sysinit.LoopbackUp(); err != nil {
+				logf("loopback: %v", err)
+			}
+		}
+		name := o.hostname
+		if name == "" && !o.sandbox {
+			name, _ = sysinit.CmdlineValue("pyro.hostname")
+		}
+		if name != "" {
+			if err := sysinit.SetHostname(name); err != nil {
+				logf("hostname: %v", err)
+			}
+		}
+	}
 	if o.readyFd >= 0 {
 		sup.ReadyFile = os.NewFile(uintptr(o.readyFd), "ready-fd")
 	}
 	if !o.sandbox && os.Getpid() == 1 {
 		sup.PowerOff = func() { sysinit.PowerOff(logf) }
 		if v, _ := sysinit.CmdlineValue("pyro.prewarm"); v != "0" {
-			sup.Prewarm = []string{"/bin/true"}
+			// The shell every exec goes through, and with it the dynamic loader and libc.
+			sup.Prewarm = []string{"/bin/sh", "-c", ":"}
 		}
 	}
 	return sup.Run()
@@ -246,9 +249,16 @@ func serve(o *options) error {
 	}
 }
 
-// ready tells whoever started the agent that it is serving: one line on
-// stdout, and on --ready-fd when given.
+// ready waits for init's machine setup (--gate-fd), then tells whoever
+// started the agent that it is serving: one line on stdout, and on
+// --ready-fd when given.
 func ready(o *options) {
+	if o.gateFd >= 0 {
+		if gate := os.NewFile(uintptr(o.gateFd), "gate-fd"); gate != nil {
+			_, _ = io.Copy(io.Discard, gate)
+			gate.Close()
+		}
+	}
 	os.Stdout.WriteString("READY\n")
 	if o.readyFd >= 0 {
 		f := os.NewFile(uintptr(o.readyFd), "ready-fd")

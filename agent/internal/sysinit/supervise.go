@@ -27,10 +27,15 @@ type Supervisor struct {
 	// PowerOff powers the machine off once the worker exits 0 (its answer to
 	// a shutdown request). Nil: exit 0 instead (sandbox).
 	PowerOff func()
-	// ReadyFile, when set, becomes the first worker's fd 3 (its --ready-fd)
-	// and is closed here once that worker started, so the reader sees EOF
+	// ReadyFile, when set, is handed to the first worker (its --ready-fd)
+	// and closed here once that worker started, so the reader sees EOF
 	// after READY even if the worker is later restarted.
 	ReadyFile *os.File
+	// Setup, when set, is the machine setup init does (mounts, hostname).
+	// It runs after the first worker started, so that the worker's own
+	// start-up overlaps it; that worker waits for it (its --gate-fd sees
+	// EOF) before it serves.
+	Setup func()
 	// Prewarm, when set, is a command started once beside the first worker,
 	// its output discarded and its exit reaped like an orphan's. In a VM
 	// under emulation, running one dynamically linked program early (the
@@ -38,6 +43,9 @@ type Supervisor struct {
 	// host's first exec cheaper.
 	Prewarm []string
 	Logf    func(format string, args ...any)
+
+	// gate is the read end the first worker waits on (see Setup).
+	gate *os.File
 }
 
 // Run never returns when PowerOff is set; otherwise it returns the exit
@@ -49,9 +57,24 @@ func (s *Supervisor) Run() int {
 	}
 	sigs := make(chan os.Signal, 32)
 	signal.Notify(sigs, unix.SIGCHLD, unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGUSR1, unix.SIGUSR2)
+	var gate *os.File
+	if s.Setup != nil {
+		r, w, err := os.Pipe()
+		if err != nil {
+			s.Logf("setup gate: %v", err)
+			s.Setup()
+			s.Setup = nil
+		} else {
+			s.gate, gate = r, w
+		}
+	}
 	worker := s.start()
 	if len(s.Prewarm) > 0 {
 		s.prewarm()
+	}
+	if s.Setup != nil {
+		s.Setup()
+		gate.Close()
 	}
 	terminating := false
 	for sig := range sigs {
@@ -94,20 +117,28 @@ func (s *Supervisor) start() *os.Process {
 	if err != nil {
 		exe = "/proc/self/exe"
 	}
-	args := s.Args
+	// The files handed down become the worker's fds 3, 4…, named by its flags.
+	args := withoutFdFlags(s.Args)
+	var files []*os.File
+	for _, f := range []struct {
+		flag string
+		file **os.File
+	}{{"--ready-fd", &s.ReadyFile}, {"--gate-fd", &s.gate}} {
+		if *f.file != nil {
+			args = append(args, f.flag, strconv.Itoa(3+len(files)))
+			files = append(files, *f.file)
+		}
+	}
 	cmd := exec.Command(exe)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	if s.ReadyFile != nil {
-		cmd.ExtraFiles = []*os.File{s.ReadyFile}
-	} else {
-		args = withoutReadyFd(args)
-	}
+	cmd.ExtraFiles = files
 	cmd.Args = append([]string{exe}, args...)
 	err = cmd.Start()
-	if s.ReadyFile != nil {
-		s.ReadyFile.Close()
-		s.ReadyFile = nil
+	// Only the first worker gets them; a restarted one is ready and set up already.
+	for _, f := range files {
+		f.Close()
 	}
+	s.ReadyFile, s.gate = nil, nil
 	if err != nil {
 		s.Logf("cannot start the agent worker: %v", err)
 		// The SIGCHLD loop would never fire again; retry from a timer.
@@ -131,10 +162,10 @@ func (s *Supervisor) prewarm() {
 	_ = cmd.Process.Release()
 }
 
-func withoutReadyFd(args []string) []string {
+func withoutFdFlags(args []string) []string {
 	out := make([]string, 0, len(args))
 	for i := 0; i < len(args); i++ {
-		if args[i] == "--ready-fd" {
+		if args[i] == "--ready-fd" || args[i] == "--gate-fd" {
 			i++
 			continue
 		}

@@ -29,8 +29,8 @@ func TestIsMountPoint(t *testing.T) {
 	}
 }
 
-func TestWithoutReadyFd(t *testing.T) {
-	got := withoutReadyFd([]string{"--worker", "--ready-fd", "3", "--sandbox"})
+func TestWithoutFdFlags(t *testing.T) {
+	got := withoutFdFlags([]string{"--worker", "--ready-fd", "3", "--sandbox", "--gate-fd", "4"})
 	if want := []string{"--worker", "--sandbox"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %v", got)
 	}
