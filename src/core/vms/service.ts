@@ -13,7 +13,7 @@ import { execShell, shutdownMachine, withAgent, type MachineRef } from "../machi
 import { backendFromEnv } from "../machines/select.js";
 import { RecordStore } from "../store/records.js";
 import { isExpired, vmInfo, type VmRecord } from "./record.js";
-import { SpareMachines } from "./spares.js";
+import { SpareMachines, type AdoptedSpare } from "./spares.js";
 
 
 type VmInfo = OperationResult<"statusVm">;
@@ -133,32 +133,7 @@ export class VmService {
     const spare = spareKey ? await this.spares.take(spareKey) : null;
     const fresh = this.newRecord(input, backend, spare?.id ?? newId("vm"));
     const machine = this.machineWith(fresh, environment);
-    let running: VmRecord;
-    if (spare) {
-      // The spare was started for this id: its record is born running, around the spare's directory.
-      running = { ...fresh, state: "running", handle: spare.handle, started_at: new Date().toISOString() };
-      try {
-        await this.records.create(running.vm_id, running, { durable: false, populate: () => rename(spare.dir, machine.spec.dir) });
-      } catch (error) {
-        await backend.kill(spare.handle).catch(() => undefined);
-        await rm(spare.dir, { recursive: true, force: true });
-        await this.destroy(running.vm_id);
-        throw error;
-      }
-      this.context.progress(`[run] phase=start vm_id=${running.vm_id} backend=${running.backend} spare=true`);
-    } else {
-      await this.records.create(fresh.vm_id, fresh, { durable: false });
-      try {
-        running = await this.records.locked(fresh.vm_id, async () => {
-          const next = await this.boot(fresh, machine);
-          await this.records.write(fresh.vm_id, next, { durable: false });
-          return next;
-        });
-      } catch (error) {
-        await this.destroy(fresh.vm_id);
-        throw error;
-      }
-    }
+    const running = spare ? await this.adopt(fresh, machine, spare) : await this.bootOneShot(fresh, machine);
     let result: OneShot;
     try {
       result = await this.execThenDestroy(running, { ...machine, handle: running.handle! }, input.command, input.timeout_seconds);
@@ -170,6 +145,36 @@ export class VmService {
       `[run] environment=${result.environment} execution_mode=${result.execution_mode} exit_code=${result.exit_code} duration_ms=${result.duration_ms}`,
     );
     return result;
+  }
+
+  /** Record a one-shot VM as running on a spare started for its id, moving the spare's directory into the record's. */
+  private async adopt(fresh: VmRecord, machine: MachineRef, spare: AdoptedSpare): Promise<VmRecord> {
+    const running: VmRecord = { ...fresh, state: "running", handle: spare.handle, started_at: new Date().toISOString() };
+    try {
+      await this.records.create(running.vm_id, running, { durable: false, populate: () => rename(spare.dir, machine.spec.dir) });
+    } catch (error) {
+      await machine.backend.kill(spare.handle).catch(() => undefined);
+      await rm(spare.dir, { recursive: true, force: true });
+      await this.destroy(running.vm_id);
+      throw error;
+    }
+    this.context.progress(`[run] phase=start vm_id=${running.vm_id} backend=${running.backend} spare=true`);
+    return running;
+  }
+
+  /** Create and boot a one-shot VM; its record needs atomicity, not fsync. */
+  private async bootOneShot(fresh: VmRecord, machine: MachineRef): Promise<VmRecord> {
+    await this.records.create(fresh.vm_id, fresh, { durable: false });
+    try {
+      return await this.records.locked(fresh.vm_id, async () => {
+        const next = await this.boot(fresh, machine);
+        await this.records.write(fresh.vm_id, next, { durable: false });
+        return next;
+      });
+    } catch (error) {
+      await this.destroy(fresh.vm_id);
+      throw error;
+    }
   }
 
   private async execThenDestroy(record: VmRecord, machine: MachineRef, command: string, timeoutSeconds: number): Promise<OneShot> {

@@ -75,27 +75,20 @@ export class SpareMachines {
     this.sweep();
     const id = newId("vm");
     const home = join(this.root, `${process.pid}-${id}`);
-    const spare: Spare = {
-      key,
-      id,
-      home,
-      backend,
-      handle: Promise.resolve(null),
-      idle: setTimeout(() => this.discard(), SPARE_IDLE_MS).unref(),
-    };
-    spare.handle = (async () => {
+    const handle = (async () => {
       mkdirSync(home, { recursive: true, mode: 0o700 });
       return backend.start(specFor(id, home), { bootTimeoutMs: BOOT_TIMEOUT_MS, tiedToCaller: true });
     })().catch(() => {
       rmSync(home, { recursive: true, force: true });
       return null;
     });
+    const spare: Spare = { key, id, home, backend, handle, idle: setTimeout(() => this.discard(), SPARE_IDLE_MS).unref() };
     this.spare = spare;
     livePools.add(this);
     installExitHook();
   }
 
-  /** Kill the spare, if any, and remove its files (synchronous: also runs at process exit). */
+  /** Kill the spare, if any, and remove its files (in the background). */
   discard(): void {
     const spare = this.spare;
     if (!spare) return;
@@ -104,7 +97,10 @@ export class SpareMachines {
     void spare.handle.then((handle) => discardNow(spare, handle));
   }
 
-  /** Kill every spare synchronously; for process exit, where promises no longer run. */
+  /**
+   * At process exit, where promises no longer run: remove the spare's files
+   * synchronously. The machine itself dies with the process (it is tied to it).
+   */
   discardAtExit(): void {
     const spare = this.spare;
     if (!spare) return;
