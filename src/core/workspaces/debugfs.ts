@@ -60,8 +60,12 @@ export function debugfs(image: string, requests: string[], options: { write?: bo
         .filter((line) => line && !/^debugfs \d/.test(line));
       resolve({ stdout: Buffer.concat(out), truncated, errors });
     });
+    // debugfs may exit before it reads stdin (a single -R request never does): its exit
+    // status and stderr say what happened, an EPIPE on this pipe says nothing.
+    child.stdin.on("error", () => undefined);
     // With -f -, debugfs echoes each request on stdout, so output that is parsed comes from single (-R) requests.
-    child.stdin.end(single ? "" : `${requests.join("\n")}\n`);
+    if (single) child.stdin.end();
+    else child.stdin.end(`${requests.join("\n")}\n`);
   });
 }
 
