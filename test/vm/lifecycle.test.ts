@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -7,11 +6,7 @@ import { ensureEnvironment } from "../../src/environments/index.js";
 import { SUITE_BACKENDS } from "../helpers/backends.js";
 import { expectPyroError } from "../helpers/errors.js";
 import { TEST_CACHE_DIR, tempStateDir } from "../helpers/env.js";
-
-function processesMentioning(text: string): string[] {
-  const out = execFileSync("ps", ["-eo", "pid,args"], { encoding: "utf8" });
-  return out.split("\n").filter((line) => line.includes(text) && !line.includes("ps -eo"));
-}
+import { pidsMentioning } from "../helpers/processes.js";
 
 describe.each(SUITE_BACKENDS)("one-shot runs and the VM lifecycle on $name", ({ name: backend, available, needs }) => {
   const state = tempStateDir();
@@ -96,7 +91,7 @@ describe.each(SUITE_BACKENDS)("one-shot runs and the VM lifecycle on $name", ({ 
     await pyro.startVm({ vm_id: vm.vm_id });
     const stopped = await pyro.stopVm({ vm_id: vm.vm_id });
     expect(stopped.state).toBe("stopped");
-    expect(processesMentioning(vm.vm_id)).toEqual([]);
+    expect(pidsMentioning(vm.vm_id)).toEqual([]);
     expect(await pyro.deleteVm({ vm_id: vm.vm_id })).toEqual({ vm_id: vm.vm_id, deleted: true });
     expect(existsSync(join(state.dir, "vms", vm.vm_id))).toBe(false);
   });
@@ -112,7 +107,7 @@ describe.each(SUITE_BACKENDS)("one-shot runs and the VM lifecycle on $name", ({ 
     const error = await expectPyroError(pyro.execVm({ vm_id: vm.vm_id, command: "true" }), "failed_precondition");
     expect(error.message).toContain("dead");
     await pyro.deleteVm({ vm_id: vm.vm_id });
-    expect(processesMentioning(vm.vm_id)).toEqual([]);
+    expect(pidsMentioning(vm.vm_id)).toEqual([]);
   });
 
   it.skipIf(!available)("reaps VMs whose TTL has passed", async () => {
@@ -123,7 +118,7 @@ describe.each(SUITE_BACKENDS)("one-shot runs and the VM lifecycle on $name", ({ 
     writeFileSync(recordPath, JSON.stringify({ ...record, expires_at: new Date(Date.now() - 1000).toISOString() }));
     const reaped = await pyro.reapExpired();
     expect(reaped.reaped_vms).toContain(vm.vm_id);
-    expect(processesMentioning(vm.vm_id)).toEqual([]);
+    expect(pidsMentioning(vm.vm_id)).toEqual([]);
     await expectPyroError(pyro.statusVm({ vm_id: vm.vm_id }), "not_found");
   });
 

@@ -1,13 +1,14 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { Pyro } from "../../src/index.js";
 import { ensureEnvironment } from "../../src/environments/index.js";
-import { isProcessAlive } from "../../src/util/process.js";
+import { waitFor } from "../../src/util/process.js";
 import { SUITE_BACKENDS } from "../helpers/backends.js";
 import { CLI, pyroEnv, TEST_CACHE_DIR, tempStateDir } from "../helpers/env.js";
+import { pidsMentioning } from "../helpers/processes.js";
 
 const sandbox = SUITE_BACKENDS.find((b) => b.name === "sandbox")!;
 const base = { environment: "debian:12", backend: "sandbox", allow_host_compat: true, command: "hostname" } as const;
@@ -17,28 +18,8 @@ function spareDirs(stateDir: string): string[] {
   return existsSync(root) ? readdirSync(root) : [];
 }
 
-/** Host pids of live processes whose command line mentions `text`. */
-function livePidsMentioning(text: string): number[] {
-  return readdirSync("/proc")
-    .filter((name) => /^\d+$/.test(name))
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(text) && isProcessAlive(Number(pid));
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
-
-async function until(check: () => boolean, timeoutMs = 10_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return check();
-}
+/** Wait for `check` to hold, polling; whether it did within 10 s. */
+const until = (check: () => boolean): Promise<boolean> => waitFor(check, 10_000, 20);
 
 describe.skipIf(!sandbox.available)(`warm spares for one-shot runs (needs ${sandbox.needs})`, () => {
   beforeAll(async () => {
@@ -74,9 +55,9 @@ describe.skipIf(!sandbox.available)(`warm spares for one-shot runs (needs ${sand
       expect(lines.some((l) => l.includes("spare=true"))).toBe(false);
       expect(other.stdout.trim()).toBe(other.vm_id);
       expect(await until(() => !spareDirs(state.dir).includes(old))).toBe(true);
-      expect(await until(() => livePidsMentioning(old).length === 0)).toBe(true);
+      expect(await until(() => pidsMentioning(old).length === 0)).toBe(true);
     } finally {
-      for (const dir of spareDirs(state.dir)) for (const pid of livePidsMentioning(dir)) process.kill(pid, "SIGKILL");
+      for (const dir of spareDirs(state.dir)) for (const pid of pidsMentioning(dir)) process.kill(pid, "SIGKILL");
       state.cleanup();
     }
   });
@@ -88,8 +69,8 @@ describe.skipIf(!sandbox.available)(`warm spares for one-shot runs (needs ${sand
     try {
       await pyro.runInVm(base);
       const [spare] = spareDirs(state.dir);
-      expect(await until(() => livePidsMentioning(spare!).length > 0)).toBe(true);
-      for (const pid of livePidsMentioning(spare!)) process.kill(pid, "SIGKILL");
+      expect(await until(() => pidsMentioning(spare!).length > 0)).toBe(true);
+      for (const pid of pidsMentioning(spare!)) process.kill(pid, "SIGKILL");
       lines.length = 0;
       const result = await pyro.runInVm(base);
       expect(result.exit_code).toBe(0);
@@ -97,7 +78,7 @@ describe.skipIf(!sandbox.available)(`warm spares for one-shot runs (needs ${sand
       expect(lines.some((l) => l.includes("spare=true"))).toBe(false);
       expect(await until(() => !spareDirs(state.dir).includes(spare!))).toBe(true);
     } finally {
-      for (const dir of spareDirs(state.dir)) for (const pid of livePidsMentioning(dir)) process.kill(pid, "SIGKILL");
+      for (const dir of spareDirs(state.dir)) for (const pid of pidsMentioning(dir)) process.kill(pid, "SIGKILL");
       state.cleanup();
     }
   });
@@ -113,13 +94,13 @@ describe.skipIf(!sandbox.available)(`warm spares for one-shot runs (needs ${sand
       }
       const [spare] = spareDirs(state.dir);
       expect(spare).toBeDefined();
-      expect(await until(() => livePidsMentioning(spare!).length > 0)).toBe(true);
+      expect(await until(() => pidsMentioning(spare!).length > 0)).toBe(true);
       await client.close();
-      expect(await until(() => livePidsMentioning(spare!).length === 0)).toBe(true);
+      expect(await until(() => pidsMentioning(spare!).length === 0)).toBe(true);
       expect(await until(() => spareDirs(state.dir).length === 0)).toBe(true);
     } finally {
       await client.close().catch(() => undefined);
-      for (const dir of spareDirs(state.dir)) for (const pid of livePidsMentioning(dir)) process.kill(pid, "SIGKILL");
+      for (const dir of spareDirs(state.dir)) for (const pid of pidsMentioning(dir)) process.kill(pid, "SIGKILL");
       state.cleanup();
     }
   });
