@@ -72,8 +72,7 @@ export class SandboxBackend implements Backend {
     child.unref();
     const launcherPid = child.pid;
     if (launcherPid !== undefined) {
-      const pid = launcherPid;
-      launcherExits.set(pid, new Promise<void>((resolve) => child.once("exit", () => resolve())).finally(() => launcherExits.delete(pid)));
+      launcherExits.set(launcherPid, new Promise<void>((resolve) => child.once("exit", () => resolve())).finally(() => launcherExits.delete(launcherPid)));
     }
     const readyStream = child.stdio[SANDBOX_READY_FD] as Socket;
     const ready = readLine(readyStream, options.bootTimeoutMs);
@@ -122,13 +121,12 @@ export class SandboxBackend implements Backend {
     // Killing PID 1 of the pid namespace takes every process inside with it.
     if (isProcessAlive(h.agentPid, h.agentPidStartTime)) signalProcess(h.agentPid, "SIGKILL");
     if (isProcessAlive(h.pid, h.pidStartTime)) signalProcess(h.pid, "SIGKILL");
-    // A launcher this process spawned reports its exit; any other is polled for.
+    // A launcher this process spawned reports its exit, so the poll below ends at its first look.
     const exit = launcherExits.get(h.pid);
     if (exit) {
-      const timeout = new AbortController();
-      const exited = await Promise.race([exit.then(() => true), sleep(2000, false, { signal: timeout.signal }).catch(() => false)]);
-      timeout.abort();
-      if (exited) return;
+      const timer = new AbortController();
+      await Promise.race([exit, sleep(2000, undefined, { signal: timer.signal }).catch(() => undefined)]);
+      timer.abort();
     }
     await waitFor(() => !isProcessAlive(h.pid, h.pidStartTime), 2000, 5);
   }
