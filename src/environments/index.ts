@@ -65,6 +65,7 @@ export async function getInstalledEnvironment(name: string, cacheDir: string = e
   const kernel = installedKernel(cacheDir);
   return {
     name,
+    cacheDir,
     dir: state.paths.dir,
     rootfsDir: state.paths.rootfs,
     rootImage: state.paths.image,

@@ -8,10 +8,11 @@ import { cacheWriteError } from "./fs-errors.js";
 import { cacheLayout, ENV_FILES } from "./layout.js";
 import { diskUsage } from "./disk-usage.js";
 import type { PrunedEntry, PruneResult } from "./results.js";
+import { pruneSnapshots } from "./snapshots.js";
 import { cacheState } from "./status.js";
 
 /** Top-level cache entries that belong to others (the shared kernel) or are pyro's own bookkeeping. */
-const RESERVED = new Set(["tmp", "locks", "kernels"]);
+const RESERVED = new Set(["tmp", "locks", "kernels", "snapshots"]);
 
 async function listDir(path: string): Promise<string[]> {
   try {
@@ -39,8 +40,8 @@ function tempOwner(name: string): { pid: number; start_time: number | null } | n
 /**
  * Remove what the cache no longer needs: temp dirs of pulls whose process is
  * gone, broken environment entries (no valid manifest, missing rootfs or
- * image), environments the catalog no longer lists, and locks of dead
- * processes. Live pulls and installed environments are never touched.
+ * image), environments the catalog no longer lists, boot snapshots whose
+ * sources changed, and locks of dead processes. Live pulls and installed environments are never touched.
  */
 export async function pruneCache(cacheDir: string): Promise<PruneResult> {
   const layout = cacheLayout(cacheDir);
@@ -79,6 +80,8 @@ export async function pruneCache(cacheDir: string): Promise<PruneResult> {
         if (!(error instanceof PyroError && error.code === "busy")) throw error;
       }
     }
+
+    await pruneSnapshots(cacheDir, removed);
 
     for (const name of await listDir(layout.locks)) {
       const path = join(layout.locks, name);

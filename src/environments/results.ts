@@ -55,7 +55,7 @@ export interface PullResult extends EnvironmentDetails {
 /** One removal of `env prune`. */
 export interface PrunedEntry {
   path: string;
-  kind: "environment" | "temp" | "lock";
+  kind: "environment" | "temp" | "lock" | "snapshot";
   reason: string;
   bytes: number;
 }

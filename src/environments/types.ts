@@ -26,6 +26,8 @@ export interface KernelArtifacts {
 /** A fully installed environment in the cache. */
 export interface InstalledEnvironment {
   name: string;
+  /** The environment cache it is installed in (boot snapshots are kept there too); absent for placeholders. */
+  cacheDir?: string;
   /** The cache directory of this environment. */
   dir: string;
   /** Root filesystem directory (sandbox backend; read-only lower layer). */

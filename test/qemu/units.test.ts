@@ -24,7 +24,6 @@ function input(extra: Partial<QemuArgsInput> = {}): QemuArgsInput {
     initramfs: "/k/initramfs.img",
     rootDisk: "/run/vm/root.qcow2",
     rootFormat: "qcow2",
-    hostname: "h1",
     network: "off",
     publishedPorts: [],
     tscKhz: 2_300_000,

@@ -192,6 +192,9 @@ func serve(o *options) error {
 		// As a VM's init, secrets get a tmpfs of their own.
 		Secrets: &secrets.Store{Dir: filepath.Join(o.runDir, "pyro-secrets"), Tmpfs: o.worker && !o.sandbox},
 	}
+	if o.worker && !o.sandbox {
+		deps.Activate = sysinit.Activate
+	}
 	deps.PowerOff = func() {
 		// The reply to shutdown is on the wire. Stop what the agent owns,
 		// then exit 0: a supervising init powers the VM off or ends the

@@ -44,8 +44,14 @@ func testDeps(t *testing.T) Deps {
 // newHost starts a session over net.Pipe and performs the hello.
 func newHost(t *testing.T) (*testHost, map[string]any) {
 	t.Helper()
+	return newHostWith(t, testDeps(t))
+}
+
+// newHostWith is newHost with the given handler dependencies.
+func newHostWith(t *testing.T, deps Deps) (*testHost, map[string]any) {
+	t.Helper()
 	agentEnd, hostEnd := net.Pipe()
-	handlers, caps := Registry(testDeps(t))
+	handlers, caps := Registry(deps)
 	srv := &session.Server{AgentVersion: "test", Handlers: handlers, Capabilities: caps, Logf: t.Logf}
 	h := &testHost{t: t, conn: hostEnd, writer: protocol.NewWriter(hostEnd, nil), served: make(chan error, 1),
 		frames: map[uint32][]protocol.Frame{}, arrived: make(chan struct{}, 1)}

@@ -5,6 +5,7 @@ import (
 	"pyro-mcp/agent/internal/services"
 	"pyro-mcp/agent/internal/session"
 	"pyro-mcp/agent/internal/shells"
+	"pyro-mcp/agent/internal/sysinit"
 )
 
 // Deps are what the handlers share for the agent's whole life: shells and
@@ -15,6 +16,9 @@ type Deps struct {
 	Shells   *shells.Manager
 	Services *services.Manager
 	Secrets  *secrets.Store
+	// Activate gives a VM its identity (sysinit.Activate); nil outside a VM,
+	// where the activate op must not touch the host's hostname or clock.
+	Activate func(sysinit.Identity) error
 }
 
 // Registry returns the agent's handlers and the capabilities they implement.
@@ -48,6 +52,10 @@ func Registry(d Deps) (map[string]session.Handler, []string) {
 	if d.Secrets != nil {
 		handlers["secrets_put"] = SecretsPut(d.Secrets)
 		caps = append(caps, "secrets")
+	}
+	if d.Activate != nil {
+		handlers["activate"] = Activate(d.Activate)
+		caps = append(caps, "activate")
 	}
 	return handlers, caps
 }

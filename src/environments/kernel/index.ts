@@ -18,7 +18,7 @@ export { INIT_SCRIPT } from "./init-script.js";
  * Bumped whenever the initramfs layout or `/init` changes; an installed kernel
  * of another format is rebuilt.
  */
-export const KERNEL_FORMAT = 5;
+export const KERNEL_FORMAT = 6;
 
 const MANIFEST = "manifest.json";
 

@@ -4,7 +4,10 @@
  * wave, waves in dependency order, each wave's modules in parallel) except
  * those named in `pyro.skip_modules=a,b`, waits for the root disk, brings up
  * `eth0` when the command line has `pyro.net=ADDR/PREFIX,GATEWAY,DNS` (`lo` is
- * the agent's job), mounts the ext4 root and hands
+ * the agent's job), mounts the ext4 root (read-only with `pyro.activate`: the
+ * machine may be snapshotted before the host activates it, and its disk must
+ * then still equal the environment's image; the agent's `activate` op remounts
+ * it read-write and writes `/etc/resolv.conf`) and hands
  * over with `switch_root` to `pyro.init=` (default `/sbin/pyro-init`, the
  * guest agent, started with `--serial auto` or the comma-separated words of
  * `pyro.init_args=`). Any failure prints a line starting with
@@ -37,12 +40,14 @@ init=/sbin/pyro-init
 init_args="--serial auto"
 net=
 skip_modules=
+root_mode=rw
 for arg in $cmdline; do
   case "$arg" in
     root=*) root="\${arg#root=}" ;;
     rootfstype=*) rootfstype="\${arg#rootfstype=}" ;;
     pyro.init=*) init="\${arg#pyro.init=}" ;;
     pyro.net=*) net="\${arg#pyro.net=}" ;;
+    pyro.activate) root_mode=ro ;;
     pyro.skip_modules=*) skip_modules="\${arg#pyro.skip_modules=}" ;;
     pyro.init_args=*) init_args="\${arg#pyro.init_args=}"; init_args="\${init_args//,/ }" ;;
   esac
@@ -67,8 +72,8 @@ if [ -n "$net" ]; then
   [ -z "$2" ] || ip route add default via "$2" || fail "ip route add default via $2"
   dns="$3"
 fi
-mount -t "$rootfstype" -o rw "$root" /newroot || fail "mount $root ($rootfstype) on /newroot"
-if [ -n "$dns" ] && [ -d /newroot/etc ]; then
+mount -t "$rootfstype" -o "$root_mode" "$root" /newroot || fail "mount $root ($rootfstype) on /newroot"
+if [ -n "$dns" ] && [ "$root_mode" = rw ] && [ -d /newroot/etc ]; then
   rm -f /newroot/etc/resolv.conf
   echo "nameserver $dns" > /newroot/etc/resolv.conf
 fi

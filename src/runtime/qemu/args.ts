@@ -20,18 +20,25 @@ export interface QemuArgsInput {
   initramfs: string;
   rootDisk: string;
   rootFormat: "qcow2" | "raw";
-  hostname: string;
   network: NetworkPolicy;
   publishedPorts: readonly PublishedPort[];
   /** Host TSC kHz for `tsc_early_khz=` (omitted when unknown). */
   tscKhz?: number;
   /** Extra kernel command line words (tests, probes). */
   extraCmdline?: readonly string[];
+  /** Resume the boot snapshot in this file instead of booting (`-incoming`). */
+  incomingState?: string;
 }
 
-/** The kernel command line: console, root, quiet boot, panic → reset (triple fault, which `-no-reboot` turns into an exit), and pyro's own keys. */
+/**
+ * The kernel command line: console, root, quiet boot, panic → reset (triple
+ * fault, which `-no-reboot` turns into an exit), and pyro's own keys. It holds
+ * nothing of one machine (no hostname): with `pyro.activate` the guest boots
+ * with a read-only root and no identity and waits for the host's `activate`,
+ * so one booted state can be snapshotted and resumed by many machines.
+ */
 export function kernelCmdline(input: QemuArgsInput): string {
-  const words = ["console=ttyS0", "root=/dev/vda", "rw", "quiet", "panic=-1", "reboot=t", `pyro.hostname=${input.hostname}`];
+  const words = ["console=ttyS0", "root=/dev/vda", "ro", "quiet", "panic=-1", "reboot=t", "pyro.activate"];
   if (input.tscKhz) words.push(`tsc_early_khz=${input.tscKhz}`);
   if (input.machine === "microvm") words.push("pci=off");
   words.push(`pyro.skip_modules=${skippedModules(input).join(",")}`);
@@ -98,6 +105,10 @@ export function buildQemuArgs(input: QemuArgsInput): string[] {
     `virtio-rng-${bus}`,
     "-device",
     `virtio-serial-${bus}`,
+    // A snapshot is taken paused; without the source's run state in it, the
+    // machine that resumes it starts running as soon as it is loaded.
+    "-global",
+    "migration.store-global-state=off",
   ];
   layout.agentSockets.forEach((socket, i) => {
     args.push("-chardev", `socket,id=agent${i},path=${escapeOption(socket)},server=on,wait=off`);
@@ -110,7 +121,14 @@ export function buildQemuArgs(input: QemuArgsInput): string[] {
         : "";
     args.push("-netdev", `user,id=net0${forwards}`, "-device", `virtio-net-${bus},netdev=net0`);
   }
+  // QEMU 7.2 has no file: migration URI; exec: runs the command with /bin/sh.
+  if (input.incomingState) args.push("-incoming", `exec:cat ${shellQuote(input.incomingState)}`);
   return args;
+}
+
+/** `value` as one single-quoted /bin/sh word. */
+export function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
 /** QEMU option values escape a comma by doubling it. */

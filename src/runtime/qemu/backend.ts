@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -5,11 +6,13 @@ import type { Duplex } from "node:stream";
 import type { Backend, BackendAvailability, BackendCapabilities, MachineHandle, MachineSpec, PublishedPort, StartOptions } from "../backend.js";
 import type { KernelArtifacts } from "../../environments/types.js";
 import { installedKernel } from "../../environments/kernel/index.js";
+import { discardSnapshot, draftSnapshot, findSnapshot, type FileStamp, type SnapshotDraft } from "../../environments/snapshots.js";
+import { AgentClient } from "../../agent-client/index.js";
 import { PyroError, toPyroError } from "../../util/errors.js";
 import { environmentCacheDir, stateDir } from "../../util/paths.js";
 import { isProcessAlive, signalProcess, waitFor } from "../../util/process.js";
 import { decideAccel, type AccelDecision } from "./accel.js";
-import { buildQemuArgs, USER_NET, type QemuMachine } from "./args.js";
+import { buildQemuArgs, USER_NET, type QemuArgsInput, type QemuMachine } from "./args.js";
 import { logTail } from "../../util/log-tail.js";
 import { ensureRootDisk, type RootDiskMode } from "./disk.js";
 import { exchangeHello } from "./hello.js";
@@ -18,6 +21,7 @@ import { checkSocketPaths, qemuLayout, type QemuLayout } from "./layout.js";
 import { openAgentPort } from "./ports.js";
 import { commandLineMentions, readPidFile, spawnQemu } from "./process.js";
 import { qmpCommand } from "./qmp.js";
+import { saveSnapshot, snapshotKey, VMSTATE_FILE, type SnapshotShape } from "./snapshot.js";
 
 /** Options of {@link QemuBackend}; the defaults suit production. */
 export interface QemuBackendOptions {
@@ -33,7 +37,14 @@ export interface QemuBackendOptions {
   kernel?: KernelArtifacts;
   /** How long connect() waits for a free agent port (default 30 s). */
   connectTimeoutMs?: number;
+  /** Resume and save boot snapshots (default: unless `PYRO_QEMU_SNAPSHOTS=0`). */
+  snapshots?: boolean;
 }
+
+/** How long resuming a snapshot may take before the machine boots instead. */
+const RESTORE_TIMEOUT_MS = 20_000;
+/** How long saving a boot snapshot may take before it is given up. */
+const SAVE_TIMEOUT_MS = 30_000;
 
 /** Fields of a QEMU {@link MachineHandle}. */
 export interface QemuHandle extends MachineHandle {
@@ -105,7 +116,14 @@ export class QemuBackend implements Backend {
     return { usable: true, details };
   }
 
-  /** Boot detached; resolve once the agent answered a hello on one of its ports. */
+  /**
+   * Resume the boot snapshot of this machine's shape, or boot; then activate
+   * the guest (hostname, clock, fresh entropy, writable root) and resolve.
+   * A machine with a fresh root disk resumes the snapshot when there is one,
+   * and the first one of its shape that boots saves it (docs/qemu.md, "Boot
+   * snapshots"). A snapshot that fails to resume is discarded and the machine
+   * boots instead.
+   */
   async start(spec: MachineSpec, options: StartOptions): Promise<MachineHandle> {
     const deadline = Date.now() + options.bootTimeoutMs;
     const progress = options.onProgress ?? (() => undefined);
@@ -129,54 +147,56 @@ export class QemuBackend implements Backend {
 
     const mode = this.diskMode(spec, layout);
     const rootDisk = mode === "raw" ? layout.rawDisk : layout.overlayDisk;
+    // Only a disk that still equals the environment's image fits a snapshot's page cache.
+    const freshDisk = !existsSync(rootDisk);
+    const makeDisk = (): Promise<void> => ensureRootDisk(mode, spec.environment.rootImage, rootDisk, findQemuImg(qemu, this.env));
     progress(`phase=disk mode=${mode}`);
-    await ensureRootDisk(mode, spec.environment.rootImage, rootDisk, findQemuImg(qemu, this.env));
+    await makeDisk();
 
     const accel = await this.accel(qemu, kernel);
-    const machine = this.machine();
     const tscKhz = hostTscKhz();
-    const args = buildQemuArgs({
-      layout,
-      machine,
+    const shape: SnapshotShape = {
+      machine: this.machine(),
       accel: accel.accel,
       vcpus: spec.vcpuCount,
       memMib: spec.memMib,
       kernel: kernel.vmlinuz,
       initramfs: kernel.initramfs,
-      rootDisk,
-      rootFormat: mode === "raw" ? "raw" : "qcow2",
-      hostname: spec.hostname,
       network: spec.network,
-      publishedPorts: spec.publishedPorts,
       ...(tscKhz ? { tscKhz } : {}),
       ...(this.env.PYRO_QEMU_EXTRA_CMDLINE ? { extraCmdline: this.env.PYRO_QEMU_EXTRA_CMDLINE.split(/\s+/).filter(Boolean) } : {}),
-    });
-    await writeFile(layout.consoleLog, "", { mode: 0o600 });
-    progress(`phase=boot machine=${machine} accel=${accel.accel} binary=${qemu}`);
-    const proc = await spawnQemu(qemu, args, layout.qemuLog, spec.dir, this.env);
-    const handle: QemuHandle = {
-      backend: "qemu",
-      pid: proc.pid,
-      ...(proc.startTime ? { pidStartTime: proc.startTime } : {}),
-      machine,
-      accel: accel.accel,
-      qmp_socket: layout.qmpSocket,
-      agent_sockets: layout.agentSockets,
-      agent_locks: layout.agentLocks,
-      console_log: layout.consoleLog,
-      qemu_log: layout.qemuLog,
-      root_disk: rootDisk,
-      root_disk_format: mode === "raw" ? "raw" : "qcow2",
-      ...(spec.network === "off" ? {} : { guest_ip: USER_NET.address.split("/")[0] }),
     };
+    const launch = (incomingState: string | undefined, until: number): Promise<QemuHandle> =>
+      this.launch(spec, layout, qemu, { ...shape, layout, rootDisk, rootFormat: mode === "raw" ? "raw" : "qcow2", publishedPorts: spec.publishedPorts, ...(incomingState ? { incomingState } : {}) }, until, options.bootTimeoutMs, progress);
+
+    const cacheDir = spec.environment.cacheDir;
+    const snapshots = freshDisk && cacheDir && this.snapshotsEnabled() ? { cacheDir, ...snapshotKey(shape, qemu, spec.environment.rootImage) } : undefined;
+    const found = snapshots && findSnapshot(snapshots.cacheDir, snapshots.key);
+    let handle: QemuHandle | undefined;
+    if (snapshots && found) {
+      progress(`phase=restore snapshot=${snapshots.key}`);
+      try {
+        handle = await launch(join(found.dir, VMSTATE_FILE), Math.min(deadline, Date.now() + RESTORE_TIMEOUT_MS));
+      } catch (error) {
+        progress(`phase=restore-failed snapshot=${snapshots.key} error=${JSON.stringify(toPyroError(error).message.split("\n")[0])}`);
+        await discardSnapshot(snapshots.cacheDir, snapshots.key);
+        await removeRuntimeFiles(layout);
+        await rm(rootDisk, { force: true });
+        await makeDisk();
+      }
+    }
+    if (!handle) {
+      handle = await launch(undefined, deadline);
+      if (snapshots && !found) await this.saveBootSnapshot(handle, snapshots, progress);
+    }
     try {
-      await this.waitForAgent(handle, layout, deadline, options.bootTimeoutMs, progress);
-      progress("phase=ready");
-      return handle;
+      await this.activate(spec, handle, Math.max(1000, deadline - Date.now()));
     } catch (error) {
       await this.kill(handle);
       throw toPyroError(error);
     }
+    progress("phase=ready");
+    return handle;
   }
 
   /** A new byte stream to the agent on a free port (see {@link openAgentPort}). */
@@ -258,6 +278,77 @@ export class QemuBackend implements Backend {
     const layout = qemuLayout(spec.dir);
     await removeRuntimeFiles(layout);
     for (const path of [layout.overlayDisk, layout.rawDisk, layout.consoleLog, layout.qemuLog]) await rm(path, { force: true });
+  }
+
+  /** Spawn QEMU detached and wait for its agent's hello; killed and rethrown on failure. */
+  private async launch(
+    spec: MachineSpec,
+    layout: QemuLayout,
+    qemu: string,
+    input: QemuArgsInput,
+    deadline: number,
+    bootTimeoutMs: number,
+    progress: (message: string) => void,
+  ): Promise<QemuHandle> {
+    await writeFile(layout.consoleLog, "", { mode: 0o600 });
+    if (!input.incomingState) progress(`phase=boot machine=${input.machine} accel=${input.accel} binary=${qemu}`);
+    const proc = await spawnQemu(qemu, buildQemuArgs(input), layout.qemuLog, spec.dir, this.env);
+    const handle: QemuHandle = {
+      backend: "qemu",
+      pid: proc.pid,
+      ...(proc.startTime ? { pidStartTime: proc.startTime } : {}),
+      machine: input.machine,
+      accel: input.accel,
+      qmp_socket: layout.qmpSocket,
+      agent_sockets: layout.agentSockets,
+      agent_locks: layout.agentLocks,
+      console_log: layout.consoleLog,
+      qemu_log: layout.qemuLog,
+      root_disk: input.rootDisk,
+      root_disk_format: input.rootFormat,
+      ...(spec.network === "off" ? {} : { guest_ip: USER_NET.address.split("/")[0] }),
+    };
+    try {
+      await this.waitForAgent(handle, layout, deadline, bootTimeoutMs, progress);
+      return handle;
+    } catch (error) {
+      await this.kill(handle);
+      throw toPyroError(error);
+    }
+  }
+
+  /**
+   * Save the boot snapshot of a machine that has just booted and is not yet
+   * activated. A failure costs only the snapshot: it is reported and the
+   * machine runs on.
+   */
+  private async saveBootSnapshot(handle: QemuHandle, target: { cacheDir: string; key: string; sources: FileStamp[] }, progress: (message: string) => void): Promise<void> {
+    const started = Date.now();
+    let draft: SnapshotDraft | undefined;
+    try {
+      draft = await draftSnapshot(target.cacheDir, target.key, "qemu", target.sources);
+      await saveSnapshot(handle.qmp_socket, join(draft.dir, VMSTATE_FILE), SAVE_TIMEOUT_MS);
+      await draft.publish([VMSTATE_FILE]);
+      progress(`phase=snapshot-saved snapshot=${target.key} duration_ms=${Date.now() - started}`);
+    } catch (error) {
+      await draft?.abandon();
+      progress(`phase=snapshot-failed error=${JSON.stringify(toPyroError(error).message.split("\n")[0])}`);
+    }
+  }
+
+  /** Give the guest its identity and a writable root (the agent's `activate` op). */
+  private async activate(spec: MachineSpec, handle: QemuHandle, timeoutMs: number): Promise<void> {
+    const stream = await this.connect(spec, handle);
+    const client = await AgentClient.connect(stream, { helloTimeoutMs: Math.min(timeoutMs, 10_000), resyncAfterMs: 2_000, clientName: "pyro-mcp/qemu-activate" });
+    try {
+      await client.request("activate", { hostname: spec.hostname, unix_time_ms: Date.now(), entropy: randomBytes(64).toString("base64") });
+    } finally {
+      await client.close();
+    }
+  }
+
+  private snapshotsEnabled(): boolean {
+    return this.options.snapshots ?? this.env.PYRO_QEMU_SNAPSHOTS !== "0";
   }
 
   private machine(): QemuMachine {
