@@ -48,7 +48,9 @@ describe.skipIf(!QEMU_AVAILABLE)(`qemu backend on real VMs under TCG (needs ${QE
     expect(uname.exit_code).toBe(0);
     expect(uname.stdout.trim()).toBe(env.kernel!.release);
     const cmdline = await guestExec(backend, spec, handle!, ["cat", "/proc/cmdline"]);
-    expect(cmdline.stdout).toContain("pyro.hostname=pyro-qemu-a");
+    // The identity comes from the host's activate, not the command line.
+    expect(cmdline.stdout).toContain("pyro.activate");
+    expect((await guestExec(backend, spec, handle!, ["hostname"])).stdout).toBe("pyro-qemu-a\n");
     expect(cmdline.stdout).toMatch(/tsc_early_khz=\d+/);
     expect(cmdline.stdout).toContain("root=/dev/vda");
     // No network device at all with network "off".

@@ -171,7 +171,7 @@ export class QemuBackend implements Backend {
 
     const cacheDir = spec.environment.cacheDir;
     const snapshots = freshDisk && cacheDir && this.snapshotsEnabled() ? { cacheDir, ...snapshotKey(shape, qemu, spec.environment.rootImage) } : undefined;
-    const found = snapshots && findSnapshot(snapshots.cacheDir, snapshots.key);
+    let found = snapshots && findSnapshot(snapshots.cacheDir, snapshots.key);
     let handle: QemuHandle | undefined;
     if (snapshots && found) {
       progress(`phase=restore snapshot=${snapshots.key}`);
@@ -180,6 +180,7 @@ export class QemuBackend implements Backend {
       } catch (error) {
         progress(`phase=restore-failed snapshot=${snapshots.key} error=${JSON.stringify(toPyroError(error).message.split("\n")[0])}`);
         await discardSnapshot(snapshots.cacheDir, snapshots.key);
+        found = undefined;
         await removeRuntimeFiles(layout);
         await rm(rootDisk, { force: true });
         await makeDisk();
