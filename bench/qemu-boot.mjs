@@ -1,10 +1,12 @@
 // Issue 4's benchmark, in one run, side by side:
 // - a bare qemu-system-x86_64 boot of the same kernel and initramfs to a trivial
 //   init that powers off (`pyro.probe`: mount /proc, print, `poweroff -f`), on
-//   microvm and on q35, against the qemu backend's start → hello → exec `true` →
-//   shutdown → cleanup, on both machine types;
+//   microvm and on q35, against the qemu backend's cold start (boot snapshots
+//   off) → hello → exec `true` → shutdown → cleanup, on both machine types;
 // - `pyro run debian:12 -- true` as a whole process, and Pyro.runInVm in-process,
-//   on the same machine size (issue 4's target: at most 20% over the bare boot);
+//   on the same machine size (issue 4's target: at most 20% over the bare boot),
+//   each resuming the boot snapshot (the default; the warm-up run saves it) and
+//   cold (PYRO_QEMU_SNAPSHOTS=0);
 // - an exec round trip in a running VM (one session; and a fresh connection
 //   + hello per call) against a local spawn of `true`.
 // Runs under KVM where a standard guest boots there, else TCG (see docs/qemu.md).
@@ -56,7 +58,7 @@ async function shutdown(backend, s, handle) {
 let bootCount = 0;
 /** One backend start → hello → exec `true` → agent shutdown → stop → cleanup; ms. */
 async function oursBoot(machine) {
-  const backend = new QemuBackend({ env, machine, kernel });
+  const backend = new QemuBackend({ env, machine, kernel, snapshots: false });
   const started = performance.now();
   const s = spec(`${machine}-${bootCount++}`);
   const handle = await backend.start(s, { bootTimeoutMs: 300_000 });
@@ -72,7 +74,16 @@ async function oursBoot(machine) {
 }
 
 const pyro = new Pyro({ stateDir: join(root, "pyro-state"), cacheDir, env: { ...process.env, PYRO_BACKEND: "qemu" } });
+const pyroCold = new Pyro({ stateDir: join(root, "pyro-state"), cacheDir, env: { ...process.env, PYRO_BACKEND: "qemu", PYRO_QEMU_SNAPSHOTS: "0" } });
 const pyroEnv = { ...process.env, PYRO_STATE_DIR: join(root, "cli-state"), PYRO_ENVIRONMENT_CACHE_DIR: cacheDir, PYRO_BACKEND: "qemu" };
+const runArgv = [process.execPath, cli, "run", "--vcpu-count", "2", "--mem-mib", "512", "debian:12", "--", "true"];
+
+/** One in-process Pyro.runInVm of `true`; ms. */
+async function runInVm(client) {
+  const started = performance.now();
+  await client.runInVm({ environment: "debian:12", command: "true", vcpu_count: 2, mem_mib: 512 });
+  return performance.now() - started;
+}
 
 try {
   // Interleaved, so that load on a shared machine hits every row alike.
@@ -81,19 +92,13 @@ try {
     { name: `bare qemu q35 boot → poweroff (${accel})`, samples: [], run: () => bareBoot("q35") },
     { name: `ours microvm start→hello→exec true→shutdown (${accel})`, samples: [], run: () => oursBoot("microvm") },
     { name: `ours q35 start→hello→exec true→shutdown (${accel})`, samples: [], run: () => oursBoot("q35") },
+    { name: `Pyro.runInVm debian:12 \`true\`, snapshot resumed (${accel})`, samples: [], run: () => runInVm(pyro) },
+    { name: `pyro run debian:12 -- true, snapshot resumed (${accel})`, samples: [], run: () => timeCommand(runArgv, { runs: 1, warmup: 0, env: pyroEnv })[0] },
+    { name: `Pyro.runInVm debian:12 \`true\`, cold boot (${accel})`, samples: [], run: () => runInVm(pyroCold) },
     {
-      name: `Pyro.runInVm debian:12 \`true\` in-process (${accel})`,
+      name: `pyro run debian:12 -- true, cold boot (${accel})`,
       samples: [],
-      run: async () => {
-        const started = performance.now();
-        await pyro.runInVm({ environment: "debian:12", command: "true", vcpu_count: 2, mem_mib: 512 });
-        return performance.now() - started;
-      },
-    },
-    {
-      name: `pyro run debian:12 -- true, whole process (${accel})`,
-      samples: [],
-      run: () => timeCommand([process.execPath, cli, "run", "--vcpu-count", "2", "--mem-mib", "512", "debian:12", "--", "true"], { runs: 1, warmup: 0, env: pyroEnv })[0],
+      run: () => timeCommand(runArgv, { runs: 1, warmup: 0, env: { ...pyroEnv, PYRO_QEMU_SNAPSHOTS: "0" } })[0],
     },
   ];
   for (const row of rows) await row.run(); // warm-up: page cache, KVM probe
@@ -103,6 +108,8 @@ try {
     [rows[3].name, rows[1].name],
     [rows[4].name, rows[0].name, 1.2],
     [rows[5].name, rows[0].name, 1.2],
+    [rows[6].name, rows[0].name],
+    [rows[7].name, rows[0].name],
   ]);
 
   const backend = new QemuBackend({ env, kernel });
