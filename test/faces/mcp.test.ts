@@ -50,7 +50,7 @@ describe("pyro mcp serve, driven by the official MCP client over stdio", () => {
 
   it.skipIf(!qemu.available)(`runs vm_run in a real VM: the guest kernel, not the host's (needs ${qemu.needs})`, async () => {
     const result = await client.callTool(
-      { name: "vm_run", arguments: { environment: "debian:12", command: "uname -r; cat /proc/cmdline", backend: "qemu" } },
+      { name: "vm_run", arguments: { environment: "debian:12", command: "uname -r; cat /proc/cmdline; hostname", backend: "qemu" } },
       undefined,
       { timeout: 300_000 },
     );
@@ -58,10 +58,11 @@ describe("pyro mcp serve, driven by the official MCP client over stdio", () => {
     const structured = result.structuredContent as { exit_code: number; stdout: string; execution_mode: string };
     expect(structured.exit_code).toBe(0);
     expect(structured.execution_mode).toBe("guest_serial");
-    const [release, cmdline] = structured.stdout.trim().split("\n");
+    const [release, cmdline, guestHostname] = structured.stdout.trim().split("\n");
     expect(release).toMatch(/cloud-amd64$/);
     expect(release).not.toBe(release_of_host());
-    expect(cmdline).toContain("pyro.hostname=vm-");
+    expect(cmdline).toContain("root=/dev/vda");
+    expect(guestHostname).toMatch(/^vm-[0-9a-f]+$/);
   }, 300_000);
 
   it("answers a bad argument with a tool error and keeps serving", async () => {

@@ -10,7 +10,7 @@ const CLIENT = "pyro-mcp/qemu-boot";
  * `PYROSYNC` + hello with a fresh nonce, skip bytes up to the agent's
  * `PYROSYNC`, and resolve with the hello that echoes the nonce. Frames after a
  * `PYROSYNC` that are not that hello make it scan for the next marker.
- * Resolves `undefined` when `timeoutMs` passes or the socket closes first;
+ * Resolves `undefined` when `timeoutMs` passes or the socket closes or fails first;
  * rejects never. The socket is left open (the caller closes it).
  */
 export function exchangeHello(socket: Socket, timeoutMs: number): Promise<HelloReply | undefined> {
@@ -25,6 +25,9 @@ export function exchangeHello(socket: Socket, timeoutMs: number): Promise<HelloR
       clearTimeout(timer);
       socket.off("data", onData);
       socket.off("close", onClose);
+      // Until the caller destroys it, a reset (QEMU died) must not become an uncaught error.
+      socket.off("error", onClose);
+      socket.on("error", () => undefined);
       resolve(reply);
     };
     const timer = setTimeout(() => finish(undefined), timeoutMs);
@@ -61,6 +64,7 @@ export function exchangeHello(socket: Socket, timeoutMs: number): Promise<HelloR
     const onClose = (): void => finish(undefined);
     socket.on("data", onData);
     socket.once("close", onClose);
+    socket.on("error", onClose);
     socket.write(Buffer.concat([Buffer.from(SYNC_MARKER), encodeControl(0, { op: "hello", protocol_version: PROTOCOL_VERSION, nonce, client: CLIENT })]));
   });
 }
