@@ -190,6 +190,7 @@ export class QemuBackend implements Backend {
       handle = await launch(undefined, deadline);
       if (snapshots && !found) await this.saveBootSnapshot(handle, snapshots, progress);
     }
+    progress("phase=activate");
     try {
       await this.activate(spec, handle, Math.max(1000, deadline - Date.now()));
     } catch (error) {
