@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AgentClient } from "../../src/agent-client/index.js";
-import { snapshotsRoot } from "../../src/environments/snapshots.js";
+import { draftSnapshot, fileStamp, snapshotsRoot } from "../../src/environments/snapshots.js";
 import type { InstalledEnvironment } from "../../src/environments/types.js";
 import type { MachineHandle, MachineSpec } from "../../src/runtime/backend.js";
 import { QemuBackend } from "../../src/runtime/qemu/index.js";
@@ -51,10 +51,20 @@ describe.skipIf(!QEMU_AVAILABLE)(`qemu boot snapshots on real VMs under TCG (nee
   });
 
   it("the first machine of a shape boots and saves the snapshot; later ones resume it, each with its own hostname, clock, random state and writable root", async () => {
+    // A snapshot of an image that has since changed: the next save removes it.
+    const oldImage = join(root, "old-image.ext4");
+    writeFileSync(oldImage, "old");
+    const stale = await draftSnapshot(cacheDir, "qemu-stale", "qemu", [fileStamp(oldImage)]);
+    writeFileSync(join(stale.dir, "vmstate"), "state");
+    await stale.publish(["vmstate"]);
+    writeFileSync(oldImage, "re-pulled");
+
     const first = await start("snap-a");
     expect(first.phases).toContain("phase=boot");
     expect(first.phases).toContain("phase=snapshot-saved");
+    expect(first.phases).toContain("phase=snapshot-pruned");
     expect(snapshotDirs()).toHaveLength(1);
+    expect(snapshotDirs()).not.toContain("qemu-stale");
 
     const resumed = [await start("snap-b"), await start("snap-c")];
     for (const m of resumed) {

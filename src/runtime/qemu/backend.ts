@@ -6,7 +6,8 @@ import type { Duplex } from "node:stream";
 import type { Backend, BackendAvailability, BackendCapabilities, MachineHandle, MachineSpec, PublishedPort, StartOptions } from "../backend.js";
 import type { KernelArtifacts } from "../../environments/types.js";
 import { installedKernel } from "../../environments/kernel/index.js";
-import { discardSnapshot, draftSnapshot, findSnapshot, type FileStamp, type SnapshotDraft } from "../../environments/snapshots.js";
+import { discardSnapshot, draftSnapshot, findSnapshot, pruneSnapshots, type FileStamp, type SnapshotDraft } from "../../environments/snapshots.js";
+import type { PrunedEntry } from "../../environments/results.js";
 import { AgentClient } from "../../agent-client/index.js";
 import { PyroError, toPyroError } from "../../util/errors.js";
 import { environmentCacheDir, stateDir } from "../../util/paths.js";
@@ -96,6 +97,7 @@ export class QemuBackend implements Backend {
       machine,
       kvm_exists: existsSync(this.options.kvmPath ?? "/dev/kvm"),
       kernel: kernel ? kernel.release : "not installed (pyro env pull installs it)",
+      boot_snapshots: this.snapshotsEnabled() ? "on" : "off (PYRO_QEMU_SNAPSHOTS=0)",
     };
     if (!qemu) {
       return {
@@ -332,6 +334,10 @@ export class QemuBackend implements Backend {
       await saveSnapshot(handle.qmp_socket, join(draft.dir, VMSTATE_FILE), SAVE_TIMEOUT_MS);
       await draft.publish([VMSTATE_FILE]);
       progress(`phase=snapshot-saved snapshot=${target.key} duration_ms=${Date.now() - started}`);
+      // A new snapshot usually means its predecessor's sources changed (a re-pulled image, a new kernel): drop what went stale.
+      const stale: PrunedEntry[] = [];
+      await pruneSnapshots(target.cacheDir, stale);
+      if (stale.length > 0) progress(`phase=snapshot-pruned count=${stale.length} freed_bytes=${stale.reduce((n, e) => n + e.bytes, 0)}`);
     } catch (error) {
       await draft?.abandon();
       progress(`phase=snapshot-failed error=${JSON.stringify(toPyroError(error).message.split("\n")[0])}`);
