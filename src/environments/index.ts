@@ -7,6 +7,7 @@ import { ensureKernel, installedKernel } from "./kernel/index.js";
 import { pullEnvironmentInto, type PullOptions } from "./pull.js";
 import { pruneCache } from "./prune.js";
 import { detail, summarize, type EnvironmentDetails, type EnvironmentList, type PruneResult, type PullResult } from "./results.js";
+import { snapshotsOfImage } from "./snapshots.js";
 import { cacheState } from "./status.js";
 import type { InstalledEnvironment } from "./types.js";
 
@@ -27,7 +28,8 @@ export async function listEnvironments(cacheDir: string = environmentCacheDir())
 /** Everything known about `name` in `cacheDir`: install state, paths, digests, sizes. Unknown names throw `not_found`. */
 export async function inspectEnvironment(name: string, cacheDir: string = environmentCacheDir()): Promise<EnvironmentDetails> {
   const entry = catalogEntry(name);
-  return detail(entry, await cacheState(cacheDir, name), installedKernel(cacheDir));
+  const state = await cacheState(cacheDir, name);
+  return detail(entry, state, installedKernel(cacheDir), snapshotsOfImage(cacheDir, state.paths.image));
 }
 
 /**

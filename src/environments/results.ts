@@ -1,4 +1,5 @@
 import { CATALOG_VERSION } from "./catalog.js";
+import type { SnapshotSummary } from "./snapshots.js";
 import type { CacheState } from "./status.js";
 import type { CatalogEntry, KernelArtifacts } from "./types.js";
 
@@ -43,6 +44,8 @@ export interface EnvironmentDetails extends EnvironmentSummary {
   sizes: { rootfs_bytes: number | null; root_image_bytes: number | null; root_image_disk_bytes: number | null; oci_layer_bytes: number | null };
   agent_paths: string[];
   kernel: { release: string; vmlinuz: string; initramfs: string; vmlinux: string | null } | null;
+  /** Saved booted machines of this environment, one per machine shape (see docs/qemu.md). */
+  boot_snapshots: SnapshotSummary[];
 }
 
 /** Result of `env pull`. */
@@ -73,7 +76,7 @@ export function summarize(entry: CatalogEntry, state: CacheState): EnvironmentSu
 }
 
 /** Full details of `entry` in `state` (nulls where not installed). */
-export function detail(entry: CatalogEntry, state: CacheState, kernel: KernelArtifacts | undefined): EnvironmentDetails {
+export function detail(entry: CatalogEntry, state: CacheState, kernel: KernelArtifacts | undefined, bootSnapshots: SnapshotSummary[] = []): EnvironmentDetails {
   const manifest = state.status === "installed" ? state.manifest : null;
   const digests: Record<string, string> = {};
   if (manifest) {
@@ -108,5 +111,6 @@ export function detail(entry: CatalogEntry, state: CacheState, kernel: KernelArt
     },
     agent_paths: manifest?.agent.paths ?? [],
     kernel: kernel ? { release: kernel.release, vmlinuz: kernel.vmlinuz, initramfs: kernel.initramfs, vmlinux: kernel.vmlinux ?? null } : null,
+    boot_snapshots: manifest ? bootSnapshots : [],
   };
 }

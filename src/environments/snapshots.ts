@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { mkdir, readdir, rename, rm } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
@@ -155,6 +155,27 @@ export async function listSnapshots(cacheDir: string): Promise<Array<{ dir: stri
       const meta = readMeta(dir);
       return { dir, meta, problem: meta && meta.key !== name ? "stored under another key" : problemOf(dir, meta) };
     });
+}
+
+/** A usable snapshot, as `env inspect` reports it. */
+export interface SnapshotSummary {
+  key: string;
+  backend: string;
+  path: string;
+  bytes: number;
+  created_at: string;
+}
+
+/** The usable snapshots made from the root image `rootImage` (one per machine shape). Stats only. */
+export function snapshotsOfImage(cacheDir: string, rootImage: string): SnapshotSummary[] {
+  const root = snapshotsRoot(cacheDir);
+  const names = existsSync(root) ? readdirSync(root).filter((name) => !name.startsWith(".draft.")) : [];
+  return names.flatMap((name) => {
+    const found = findSnapshot(cacheDir, name);
+    if (!found || !found.meta.sources.some((source) => source.path === rootImage)) return [];
+    const bytes = Object.values(found.meta.files).reduce((sum, size) => sum + size, 0);
+    return [{ key: name, backend: found.meta.backend, path: found.dir, bytes, created_at: found.meta.created_at }];
+  });
 }
 
 /**

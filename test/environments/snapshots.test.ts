@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { pruneEnvironments } from "../../src/environments/index.js";
-import { draftSnapshot, fileStamp, findSnapshot, snapshotsRoot } from "../../src/environments/snapshots.js";
+import { draftSnapshot, fileStamp, findSnapshot, snapshotsOfImage, snapshotsRoot } from "../../src/environments/snapshots.js";
 
 describe("boot snapshot store", () => {
   const roots: string[] = [];
@@ -28,6 +28,16 @@ describe("boot snapshot store", () => {
     expect(readdirSync(snapshotsRoot(cache))).toEqual([key]);
     expect(findSnapshot(cache, key)?.meta.files).toEqual({ vmstate: 4096 });
     expect(findSnapshot(cache, "qemu-other")).toBeUndefined();
+  });
+
+  it("lists the usable snapshots of one root image, as env inspect reports them", async () => {
+    const { cache, source, key } = await cacheWithSnapshot();
+    expect(snapshotsOfImage(cache, source)).toEqual([
+      { key, backend: "qemu", path: join(snapshotsRoot(cache), key), bytes: 4096, created_at: expect.any(String) },
+    ]);
+    expect(snapshotsOfImage(cache, join(cache, "other.ext4"))).toEqual([]);
+    truncateSync(join(snapshotsRoot(cache), key, "vmstate"), 1);
+    expect(snapshotsOfImage(cache, source)).toEqual([]);
   });
 
   it("a second publish of the same key keeps the first and leaves no draft", async () => {

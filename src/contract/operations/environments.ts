@@ -39,6 +39,9 @@ const installedDetails = z.object({
     .object({ release: z.string(), vmlinuz: z.string(), initramfs: z.string(), vmlinux: z.string().nullable() })
     .nullable()
     .describe("The shared guest kernel for VM backends, when installed"),
+  boot_snapshots: z
+    .array(z.object({ key: z.string(), backend: z.string(), path: z.string(), bytes: z.number().int(), created_at: z.string() }))
+    .describe("Saved booted machines of this environment, one per machine shape: a VM of that shape resumes one instead of booting"),
 });
 
 export const pullEnvironment = defineOperation({
