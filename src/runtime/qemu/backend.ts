@@ -168,8 +168,9 @@ export class QemuBackend implements Backend {
       ...(tscKhz ? { tscKhz } : {}),
       ...(this.env.PYRO_QEMU_EXTRA_CMDLINE ? { extraCmdline: this.env.PYRO_QEMU_EXTRA_CMDLINE.split(/\s+/).filter(Boolean) } : {}),
     };
+    const args: QemuArgsInput = { ...shape, layout, rootDisk, rootFormat: mode === "raw" ? "raw" : "qcow2", publishedPorts: spec.publishedPorts };
     const launch = (incomingState: string | undefined, until: number): Promise<QemuHandle> =>
-      this.launch(spec, layout, qemu, { ...shape, layout, rootDisk, rootFormat: mode === "raw" ? "raw" : "qcow2", publishedPorts: spec.publishedPorts, ...(incomingState ? { incomingState } : {}) }, until, options.bootTimeoutMs, progress);
+      this.launch(spec, qemu, incomingState ? { ...args, incomingState } : args, until, options.bootTimeoutMs, progress);
 
     const cacheDir = spec.environment.cacheDir;
     const snapshots = freshDisk && cacheDir && this.snapshotsEnabled() ? { cacheDir, ...snapshotKey(shape, qemu, spec.environment.rootImage) } : undefined;
@@ -287,13 +288,13 @@ export class QemuBackend implements Backend {
   /** Spawn QEMU detached and wait for its agent's hello; killed and rethrown on failure. */
   private async launch(
     spec: MachineSpec,
-    layout: QemuLayout,
     qemu: string,
     input: QemuArgsInput,
     deadline: number,
     bootTimeoutMs: number,
     progress: (message: string) => void,
   ): Promise<QemuHandle> {
+    const { layout } = input;
     await writeFile(layout.consoleLog, "", { mode: 0o600 });
     if (!input.incomingState) progress(`phase=boot machine=${input.machine} accel=${input.accel} binary=${qemu}`);
     const proc = await spawnQemu(qemu, buildQemuArgs(input), layout.qemuLog, spec.dir, this.env);
