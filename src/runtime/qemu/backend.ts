@@ -350,6 +350,11 @@ export class QemuBackend implements Backend {
     const stream = await this.connect(spec, handle);
     const client = await AgentClient.connect(stream, { helloTimeoutMs: Math.min(timeoutMs, 10_000), resyncAfterMs: 2_000, clientName: "pyro-mcp/qemu-activate" });
     try {
+      if (!client.has("activate")) {
+        throw new PyroError("guest_failure", `the guest agent of ${spec.environment.name} (version ${client.hello.agent_version}) cannot be activated`, {
+          hint: `the environment was built for an older pyro; re-pull it (pyro env pull ${spec.environment.name})`,
+        });
+      }
       await client.request("activate", { hostname: spec.hostname, unix_time_ms: Date.now(), entropy: randomBytes(64).toString("base64") });
     } finally {
       await client.close();
