@@ -432,7 +432,9 @@ func (m *Manager) Stop(name string, grace time.Duration) (State, error) {
 	return s.snapshot(), nil
 }
 
-// StopAll stops every live service (at agent shutdown), each with grace.
+// StopAll stops every live service (at agent shutdown), each with grace, and
+// returns once every service has written its final state (at most grace + 1 s
+// later).
 func (m *Manager) StopAll(grace time.Duration) {
 	var wg sync.WaitGroup
 	for _, st := range m.List() {
@@ -445,4 +447,20 @@ func (m *Manager) StopAll(grace time.Duration) {
 		}
 	}
 	wg.Wait()
+	// A service that just exited may still be writing its final state: wait
+	// (boundedly) until every watcher is done, so nothing writes afterwards.
+	m.mu.Lock()
+	all := make([]*service, 0, len(m.services))
+	for _, s := range m.services {
+		all = append(all, s)
+	}
+	m.mu.Unlock()
+	deadline := time.After(grace + time.Second)
+	for _, s := range all {
+		select {
+		case <-s.done:
+		case <-deadline:
+			return
+		}
+	}
 }

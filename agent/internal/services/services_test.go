@@ -300,6 +300,7 @@ func TestCustomWaiterAndPathLookup(t *testing.T) {
 			_, err := syscall.Wait4(pid, &ws, 0, nil)
 			return ws, err
 		}})
+	t.Cleanup(func() { m.StopAll(100 * time.Millisecond) })
 	st := start(t, m, StartRequest{Name: "w", Argv: []string{"sh", "-c", "sleep 0.1; touch " + t.TempDir() + "/x; exit 9"},
 		Readiness: &probe.Readiness{Kind: probe.KindCommand, Command: "exit 0"}})
 	if st.State != StateReady {
