@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
-import type { IncomingMessage } from "node:http";
 import { stat } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { basicAuth, parseChallenge, type RegistryCredentials } from "./auth.js";
+import type { BlobResponse } from "./blob-body.js";
 import { BlobFile } from "./blob-download.js";
+import { BlobHasher } from "./blob-hasher.js";
 import { RegistryError } from "./errors.js";
 import { OCI_MANIFEST, OciManifestSchema, type OciManifest } from "./media-types.js";
 import type { OciReference } from "./reference.js";
@@ -61,6 +62,8 @@ export class RegistryClient {
   private readonly base: string;
   private readonly timeoutMs: number;
   private readonly attempts: number;
+  /** Started by {@link prepareDownload}, taken by the next {@link downloadBlob}. */
+  private spareHasher: BlobHasher | undefined;
 
   constructor(
     readonly ref: Pick<OciReference, "registry" | "scheme" | "repository">,
@@ -199,22 +202,45 @@ export class RegistryClient {
   }
 
   /**
+   * Start the next {@link downloadBlob}'s hash worker now, so that its start-up
+   * (20-30 ms) overlaps the requests before the download. Release it with
+   * {@link close} if no download follows.
+   */
+  prepareDownload(): void {
+    this.spareHasher ??= BlobHasher.start();
+  }
+
+  /** Stop a hash worker {@link prepareDownload} started and no download used. */
+  close(): void {
+    this.spareHasher?.close();
+    this.spareHasher = undefined;
+  }
+
+  /**
    * Download a blob to `destPath`, resuming with `Range` after dropped
    * connections and server errors, and verify size and sha256 at the end.
-   * The file is left in place only when it verified.
+   * A file that failed verification is left behind for the caller to remove.
    */
   async downloadBlob(digest: string, size: number, destPath: string, onProgress?: TransferProgress): Promise<void> {
-    const file = await BlobFile.create(destPath);
+    const hasher = this.spareHasher ?? BlobHasher.start();
+    this.spareHasher = undefined;
+    let file: BlobFile;
+    try {
+      file = BlobFile.create(destPath, hasher);
+    } catch (error) {
+      hasher.close();
+      throw error;
+    }
     try {
       await this.downloadInto(file, digest, size, onProgress);
-      const actual = file.digest();
+      const actual = await file.digest();
       if (actual !== digest) {
         throw new RegistryError("integrity", `blob ${digest} from ${this.ref.registry} failed sha256 verification (got ${actual})`, {
           details: { expected: digest, actual },
         });
       }
     } finally {
-      await file.close();
+      file.close();
     }
     const info = await stat(destPath);
     if (info.size !== size) throw new RegistryError("integrity", `blob ${digest} has ${info.size} bytes on disk, expected ${size}`);
@@ -227,9 +253,9 @@ export class RegistryClient {
       try {
         const headers: Record<string, string> = file.received > 0 ? { range: `bytes=${file.received}-` } : {};
         const response = await this.getBlobStream(`/v2/${this.ref.repository}/blobs/${digest}`, headers);
-        const status = response.statusCode ?? 0;
+        const status = response.statusCode;
         if (status < 200 || status >= 300) {
-          response.destroy();
+          response.body.destroy();
           if (status === 404) throw new RegistryError("missing", `blob ${digest} is not in the registry`);
           const error = new RegistryError(isTransient(status) ? "unreachable" : "protocol", `blob ${digest}: HTTP ${status}`);
           if (isTransient(status)) {
@@ -239,7 +265,7 @@ export class RegistryClient {
           throw error;
         }
         // The server ignored Range: start over.
-        if (file.received > 0 && status !== 206) await file.restart();
+        if (file.received > 0 && status !== 206) file.restart();
         await this.appendBody(response, file, digest, size, onProgress);
         break;
       } catch (error) {
@@ -255,33 +281,32 @@ export class RegistryClient {
   }
 
   /** GET a blob body with auth; a 401 is answered once by authenticating and retrying. */
-  private async getBlobStream(path: string, headers: Record<string, string>): Promise<IncomingMessage> {
+  private async getBlobStream(path: string, headers: Record<string, string>): Promise<BlobResponse> {
     const url = this.url(path);
     for (let attempt = 0; ; attempt++) {
       const all = { ...headers, ...(this.authorization ? { authorization: this.authorization } : {}) };
-      let response: IncomingMessage;
+      let response: BlobResponse;
       try {
         response = await getStream(url, all, this.timeoutMs);
       } catch (error) {
         throw this.unreachable(error, (error as NodeJS.ErrnoException).code ?? (error as Error).name ?? "error");
       }
       if (response.statusCode === 401 && attempt === 0) {
-        response.destroy();
-        const challenge = response.headers["www-authenticate"];
-        await this.authenticate(Array.isArray(challenge) ? (challenge[0] ?? null) : (challenge ?? null));
+        response.body.destroy();
+        await this.authenticate(response.headers["www-authenticate"] ?? null);
         continue;
       }
       if (response.statusCode === 401 || response.statusCode === 403) {
-        response.destroy();
+        response.body.destroy();
         throw new RegistryError("denied", `registry ${this.ref.registry} denied the blob download (HTTP ${response.statusCode})`);
       }
       return response;
     }
   }
 
-  private async appendBody(response: IncomingMessage, file: BlobFile, digest: string, size: number, onProgress?: TransferProgress): Promise<void> {
+  private async appendBody(response: BlobResponse, file: BlobFile, digest: string, size: number, onProgress?: TransferProgress): Promise<void> {
     try {
-      await file.append(response, {
+      await file.append(response.body, {
         size,
         idleMs: this.timeoutMs,
         tooLarge: () => new RegistryError("integrity", `blob ${digest} is larger than its declared ${size} bytes`),
