@@ -3,7 +3,8 @@ import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createTcpServer, type Socket } from "node:net";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { BlobHasher } from "../../src/environments/oci/blob-hasher.js";
 import { RegistryClient } from "../../src/environments/oci/client.js";
 import { RegistryError } from "../../src/environments/oci/errors.js";
 import { tempDir } from "./fixture.js";
@@ -21,7 +22,18 @@ function serveBlob(req: IncomingMessage, res: ServerResponse, body: Buffer = BLO
   res.end(body.subarray(start));
 }
 
-describe("RegistryClient.downloadBlob against a scripted server", () => {
+/** With "worker", every download first waits for the hash worker prepareDownload starts, as a pull's has usually started by then. */
+function prepared(c: RegistryClient, hashing: "inline" | "worker"): RegistryClient {
+  if (hashing === "inline") return c;
+  const download = c.downloadBlob.bind(c);
+  c.downloadBlob = async (...args) => {
+    await c.prepareDownload();
+    return download(...args);
+  };
+  return c;
+}
+
+describe.each(["inline", "worker"] as const)("RegistryClient.downloadBlob against a scripted server, hashing %s", (hashing) => {
   let server: Server;
   let other: Server;
   let host: string;
@@ -59,7 +71,7 @@ describe("RegistryClient.downloadBlob against a scripted server", () => {
   });
 
   const client = (options: ConstructorParameters<typeof RegistryClient>[1] = {}) =>
-    new RegistryClient({ registry: host, scheme: "http", repository: "pyro/test" }, { attempts: 3, ...options });
+    prepared(new RegistryClient({ registry: host, scheme: "http", repository: "pyro/test" }, { attempts: 3, ...options }), hashing);
 
   const failure = (promise: Promise<unknown>) => promise.then(() => undefined, (error: unknown) => error as RegistryError);
 
@@ -204,13 +216,19 @@ describe("RegistryClient.downloadBlob against a scripted server", () => {
     expect(requests.length).toBe(2);
   });
 
-  it("uses a hash worker started ahead by prepareDownload, and close releases an unused one", async () => {
+  it("hashes on the worker exactly when one was up before the first byte", async () => {
     handler = (req, res) => serveBlob(req, res);
+    const finish = vi.spyOn(BlobHasher.prototype, "finish");
+    try {
+      await client().downloadBlob(DIGEST, BLOB.length, dest);
+      expect(readFileSync(dest).equals(BLOB)).toBe(true);
+      expect(finish).toHaveBeenCalledTimes(hashing === "worker" ? 1 : 0);
+    } finally {
+      finish.mockRestore();
+    }
+    // A prepared worker that no download takes is stopped by close().
     const c = client();
-    c.prepareDownload();
-    await c.downloadBlob(DIGEST, BLOB.length, dest);
-    expect(readFileSync(dest).equals(BLOB)).toBe(true);
-    c.prepareDownload();
+    await c.prepareDownload();
     c.close();
   });
 
@@ -220,7 +238,7 @@ describe("RegistryClient.downloadBlob against a scripted server", () => {
       await new Promise<void>((resolve) => s.listen(0, "127.0.0.1", resolve));
       const address = s.address();
       const port = typeof address === "object" && address ? address.port : 0;
-      return [s, new RegistryClient({ registry: `127.0.0.1:${port}`, scheme: "http", repository: "pyro/test" }, { attempts: 2 })];
+      return [s, prepared(new RegistryClient({ registry: `127.0.0.1:${port}`, scheme: "http", repository: "pyro/test" }, { attempts: 2 }), hashing)];
     };
 
     it("reads a head split across packets after an interim 100, and a body without Content-Length", async () => {

@@ -54,10 +54,24 @@ interface WorkerReply {
  * start-up takes 20-30 ms) with {@link BlobHasher.start}; it serves one file.
  */
 export class BlobHasher {
+  /** The worker runs (its start-up is over). */
+  ready = false;
+  /** Settles when the worker runs, or failed to start or stopped. */
+  readonly started: Promise<void>;
   private failure: Error | undefined;
   private reply: ((reply: WorkerReply) => void) | undefined;
+  private inUse = false;
 
   private constructor(private readonly worker: Worker) {
+    this.started = new Promise((resolve) => {
+      worker.once("online", () => {
+        this.ready = true;
+        // Up and still spare: a forgotten one must not keep the process alive (one in use does, see open()).
+        if (!this.inUse) worker.unref();
+        resolve();
+      });
+      worker.once("exit", () => resolve());
+    });
     worker.on("message", (reply: WorkerReply) => {
       if (reply.error) this.failure ??= Object.assign(new Error(`hashing the download failed: ${reply.error.message}`), { code: reply.error.code });
       this.reply?.(reply);
@@ -66,8 +80,6 @@ export class BlobHasher {
       this.failure ??= error;
       this.reply?.({ error: { message: error.message } });
     });
-    // A spare hasher must not keep the process alive; one in use does (see open()).
-    worker.unref();
   }
 
   /** Spawn the worker now; messages sent before it is up are queued. */
@@ -78,6 +90,7 @@ export class BlobHasher {
   /** Hash `path` (already created); call once, before the first {@link advance}. */
   open(path: string): void {
     // While a download waits for the digest, the worker may be all that keeps the event loop alive.
+    this.inUse = true;
     this.worker.ref();
     this.worker.postMessage({ type: "open", path });
   }

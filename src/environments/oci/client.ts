@@ -203,11 +203,14 @@ export class RegistryClient {
 
   /**
    * Start the next {@link downloadBlob}'s hash worker now, so that its start-up
-   * (20-30 ms) overlaps the requests before the download. Release it with
-   * {@link close} if no download follows.
+   * (20-30 ms) overlaps the requests before the download (a download without
+   * one hashes on this thread). Release it with {@link close} if no download
+   * follows. Nobody needs to wait for the promise: it settles once the worker
+   * is up (or failed to start).
    */
-  prepareDownload(): void {
+  prepareDownload(): Promise<void> {
     this.spareHasher ??= BlobHasher.start();
+    return this.spareHasher.started;
   }
 
   /** Stop a hash worker {@link prepareDownload} started and no download used. */
@@ -222,13 +225,13 @@ export class RegistryClient {
    * A file that failed verification is left behind for the caller to remove.
    */
   async downloadBlob(digest: string, size: number, destPath: string, onProgress?: TransferProgress): Promise<void> {
-    const hasher = this.spareHasher ?? BlobHasher.start();
+    const hasher = this.spareHasher;
     this.spareHasher = undefined;
     let file: BlobFile;
     try {
       file = BlobFile.create(destPath, hasher);
     } catch (error) {
-      hasher.close();
+      hasher?.close();
       throw error;
     }
     try {

@@ -33,7 +33,7 @@ export async function fetchRootfsFromOci(
 ): Promise<FetchedArtifact> {
   const client = new RegistryClient(ref, clientOptions);
   // The layer download's hash worker starts up while the manifest and config are fetched.
-  client.prepareDownload();
+  void client.prepareDownload();
   try {
     return await fetchWith(client, ref, entry, workDir, rootfsDir, onProgress);
   } finally {
