@@ -40,9 +40,13 @@ parentPort.on("message", (message) => {
     parentPort.postMessage({ error: { message: error.message, code: error.code } });
   }
 });
+// Up: the modules are loaded and OpenSSL's sha256 fetched (its first use is slow).
+createHash("sha256").update(buffer.subarray(0, 4096)).digest();
+parentPort.postMessage({ ready: true });
 `;
 
 interface WorkerReply {
+  ready?: boolean;
   digest?: string;
   bytes?: number;
   error?: { message: string; code?: string };
@@ -54,7 +58,7 @@ interface WorkerReply {
  * start-up takes 20-30 ms) with {@link BlobHasher.start}; it serves one file.
  */
 export class BlobHasher {
-  /** The worker runs (its start-up is over). */
+  /** The worker is up and waits for bytes. */
   ready = false;
   /** Settles when the worker runs, or failed to start or stopped. */
   readonly started: Promise<void>;
@@ -63,16 +67,18 @@ export class BlobHasher {
   private inUse = false;
 
   private constructor(private readonly worker: Worker) {
+    let up = (): void => undefined;
     this.started = new Promise((resolve) => {
-      worker.once("online", () => {
-        this.ready = true;
-        // Up and still spare: a forgotten one must not keep the process alive (one in use does, see open()).
-        if (!this.inUse) worker.unref();
-        resolve();
-      });
+      up = resolve;
       worker.once("exit", () => resolve());
     });
     worker.on("message", (reply: WorkerReply) => {
+      if (reply.ready) {
+        this.ready = true;
+        // Up and still spare: a forgotten one must not keep the process alive (one in use does, see open()).
+        if (!this.inUse) worker.unref();
+        return up();
+      }
       if (reply.error) this.failure ??= Object.assign(new Error(`hashing the download failed: ${reply.error.message}`), { code: reply.error.code });
       this.reply?.(reply);
     });
