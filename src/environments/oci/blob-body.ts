@@ -49,3 +49,36 @@ export function fromIncomingMessage(response: IncomingMessage): BlobResponse {
   };
   return { statusCode: response.statusCode ?? 0, headers, body };
 }
+
+/**
+ * Read all of a small body (a manifest, a config): more than `limit` bytes
+ * fails with `tooLarge()`, a body not complete within `timeoutMs` with
+ * `ETIMEDOUT`, a broken connection with its error.
+ */
+export function readBody(body: BlobBody, limit: number, timeoutMs: number, tooLarge: () => Error): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    let done = false;
+    const finish = (error?: Error): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      if (error === undefined) return resolve(Buffer.concat(chunks, total));
+      body.destroy();
+      reject(error);
+    };
+    const timer = setTimeout(() => finish(Object.assign(new Error(`body not complete within ${timeoutMs} ms`), { code: "ETIMEDOUT" })), timeoutMs);
+    body.start({
+      data(chunk) {
+        if (done) return;
+        total += chunk.length;
+        if (total > limit) return finish(tooLarge());
+        // The chunk's memory may be reused: keep a copy.
+        chunks.push(Buffer.from(chunk));
+      },
+      end: () => finish(),
+      error: (error) => finish(error),
+    });
+  });
+}
