@@ -2,9 +2,8 @@
  * Environment benchmark: local build time and sizes per environment, one full
  * pull from a loopback docker-registry, then the layer download alone repeated
  * (BENCH_PULL_RUNS, default 5) interleaved with curl of the same blob; prints
- * medians. Our download runs as a pull runs it, in a fresh process after the
- * manifest and config requests (pull-download.ts), and in this process without
- * a prepared hash worker (an SDK caller's plain downloadBlob).
+ * medians. Our download is timed as a pull runs it, in a fresh process after
+ * the manifest and config requests (pull-download.ts), and in this process.
  * Run through bench/env-build.sh (it compiles this file first).
  * Usage: env-bench.js [ENV...]   (default: every catalog environment)
  */
@@ -82,7 +81,7 @@ try {
       }
       rmSync(target, { force: true });
       const ms = (seconds: number[]) => seconds.map((x) => Math.round(x * 1000)).join(",");
-      console.error(`${name} download runs (ms): pyro ${ms(samples.pyro)} | in-process, no worker ${ms(samples.inProcess)} | curl -o file ${ms(samples.curlFile)}`);
+      console.error(`${name} download runs (ms): pyro ${ms(samples.pyro)} | in the bench process ${ms(samples.inProcess)} | curl -o file ${ms(samples.curlFile)}`);
       const mibS = (seconds: number[]) => pushed.layer_size_bytes / MIB / median(seconds);
       rows.push(
         [
@@ -94,7 +93,7 @@ try {
           `push ${(pushMs / 1000).toFixed(1)} s`,
           `pull ${(pulled.duration_ms / 1000).toFixed(1)} s`,
           `download medians of ${PULL_RUNS}: pyro ${mibS(samples.pyro).toFixed(0)} MiB/s (verified, stored; fresh process as a pull)` +
-            ` (${mibS(samples.inProcess).toFixed(0)} in the bench process, no hash worker)` +
+            ` (${mibS(samples.inProcess).toFixed(0)} in the bench process)` +
             `, curl -o file ${mibS(samples.curlFile).toFixed(0)}, curl -o /dev/null ${mibS(samples.curlNull).toFixed(0)}` +
             `, curl|sha256sum ${mibS(samples.curlHash).toFixed(0)} MiB/s` +
             `; pyro/curl-o-file ${(median(samples.curlFile) / median(samples.pyro)).toFixed(2)} (target >= 0.8)`,

@@ -1,7 +1,7 @@
 /**
  * One layer download the way `pyro env pull` does it, in a fresh process:
- * prepareDownload, manifest, config, then the timed downloadBlob. Prints the
- * download's seconds. Used by env-bench.ts.
+ * manifest, config, then the timed downloadBlob. Prints the download's seconds.
+ * Used by env-bench.ts.
  * Usage: pull-download.js REFERENCE LAYER_DIGEST LAYER_SIZE TARGET
  */
 import { performance } from "node:perf_hooks";
@@ -11,14 +11,8 @@ import { parseReference } from "../src/environments/oci/reference.js";
 const [reference = "", digest = "", size = "0", target = ""] = process.argv.slice(2);
 const ref = parseReference(reference);
 const client = new RegistryClient(ref);
-// As fetchRootfsFromOci: the hash worker starts up while the manifest and config are fetched.
-void client.prepareDownload();
-try {
-  const { manifest } = await client.getManifest(ref.reference);
-  await client.getSmallBlob(manifest.config.digest, manifest.config.size);
-  const started = performance.now();
-  await client.downloadBlob(digest, Number(size), target);
-  console.log(((performance.now() - started) / 1000).toFixed(6));
-} finally {
-  client.close();
-}
+const { manifest } = await client.getManifest(ref.reference);
+await client.getSmallBlob(manifest.config.digest, manifest.config.size);
+const started = performance.now();
+await client.downloadBlob(digest, Number(size), target);
+console.log(((performance.now() - started) / 1000).toFixed(6));

@@ -3,8 +3,7 @@ import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createTcpServer, type Socket } from "node:net";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { BlobHasher } from "../../src/environments/oci/blob-hasher.js";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { RegistryClient } from "../../src/environments/oci/client.js";
 import { RegistryError } from "../../src/environments/oci/errors.js";
 import { tempDir } from "./fixture.js";
@@ -22,18 +21,7 @@ function serveBlob(req: IncomingMessage, res: ServerResponse, body: Buffer = BLO
   res.end(body.subarray(start));
 }
 
-/** With "worker", every download first waits for the hash worker prepareDownload starts, as a pull's has usually started by then. */
-function prepared(c: RegistryClient, hashing: "inline" | "worker"): RegistryClient {
-  if (hashing === "inline") return c;
-  const download = c.downloadBlob.bind(c);
-  c.downloadBlob = async (...args) => {
-    await c.prepareDownload();
-    return download(...args);
-  };
-  return c;
-}
-
-describe.each(["inline", "worker"] as const)("RegistryClient.downloadBlob against a scripted server, hashing %s", (hashing) => {
+describe("RegistryClient.downloadBlob against a scripted server", () => {
   let server: Server;
   let other: Server;
   let host: string;
@@ -71,7 +59,7 @@ describe.each(["inline", "worker"] as const)("RegistryClient.downloadBlob agains
   });
 
   const client = (options: ConstructorParameters<typeof RegistryClient>[1] = {}) =>
-    prepared(new RegistryClient({ registry: host, scheme: "http", repository: "pyro/test" }, { attempts: 3, ...options }), hashing);
+    new RegistryClient({ registry: host, scheme: "http", repository: "pyro/test" }, { attempts: 3, ...options });
 
   const failure = (promise: Promise<unknown>) => promise.then(() => undefined, (error: unknown) => error as RegistryError);
 
@@ -216,29 +204,13 @@ describe.each(["inline", "worker"] as const)("RegistryClient.downloadBlob agains
     expect(requests.length).toBe(2);
   });
 
-  it("hashes on the worker exactly when one was up before the first byte", async () => {
-    handler = (req, res) => serveBlob(req, res);
-    const finish = vi.spyOn(BlobHasher.prototype, "finish");
-    try {
-      await client().downloadBlob(DIGEST, BLOB.length, dest);
-      expect(readFileSync(dest).equals(BLOB)).toBe(true);
-      expect(finish).toHaveBeenCalledTimes(hashing === "worker" ? 1 : 0);
-    } finally {
-      finish.mockRestore();
-    }
-    // A prepared worker that no download takes is stopped by close().
-    const c = client();
-    await c.prepareDownload();
-    c.close();
-  });
-
   describe("with a raw TCP server", () => {
     const rawServer = async (respond: (socket: Socket) => void): Promise<[ReturnType<typeof createTcpServer>, RegistryClient]> => {
       const s = createTcpServer((socket) => socket.once("data", () => respond(socket)));
       await new Promise<void>((resolve) => s.listen(0, "127.0.0.1", resolve));
       const address = s.address();
       const port = typeof address === "object" && address ? address.port : 0;
-      return [s, prepared(new RegistryClient({ registry: `127.0.0.1:${port}`, scheme: "http", repository: "pyro/test" }, { attempts: 2 }), hashing)];
+      return [s, new RegistryClient({ registry: `127.0.0.1:${port}`, scheme: "http", repository: "pyro/test" }, { attempts: 2 })];
     };
 
     it("reads a head split across packets after an interim 100, and a body without Content-Length", async () => {

@@ -4,7 +4,6 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { basicAuth, parseChallenge, type RegistryCredentials } from "./auth.js";
 import { readBody, type BlobResponse } from "./blob-body.js";
 import { BlobFile } from "./blob-download.js";
-import { BlobHasher } from "./blob-hasher.js";
 import { RegistryError } from "./errors.js";
 import { OCI_MANIFEST, OciManifestSchema, type OciManifest } from "./media-types.js";
 import type { OciReference } from "./reference.js";
@@ -62,8 +61,6 @@ export class RegistryClient {
   private readonly base: string;
   private readonly timeoutMs: number;
   private readonly attempts: number;
-  /** Started by {@link prepareDownload}, taken by the next {@link downloadBlob}. */
-  private spareHasher: BlobHasher | undefined;
 
   constructor(
     readonly ref: Pick<OciReference, "registry" | "scheme" | "repository">,
@@ -224,41 +221,15 @@ export class RegistryClient {
   }
 
   /**
-   * Start the next {@link downloadBlob}'s hash worker now, so that its start-up
-   * (20-30 ms) overlaps the requests before the download (a download without
-   * one hashes on this thread). Release it with {@link close} if no download
-   * follows. Nobody needs to wait for the promise: it settles once the worker
-   * is up (or failed to start).
-   */
-  prepareDownload(): Promise<void> {
-    this.spareHasher ??= BlobHasher.start();
-    return this.spareHasher.started;
-  }
-
-  /** Stop a hash worker {@link prepareDownload} started and no download used. */
-  close(): void {
-    this.spareHasher?.close();
-    this.spareHasher = undefined;
-  }
-
-  /**
    * Download a blob to `destPath`, resuming with `Range` after dropped
    * connections and server errors, and verify size and sha256 at the end.
    * A file that failed verification is left behind for the caller to remove.
    */
   async downloadBlob(digest: string, size: number, destPath: string, onProgress?: TransferProgress): Promise<void> {
-    const hasher = this.spareHasher;
-    this.spareHasher = undefined;
-    let file: BlobFile;
-    try {
-      file = BlobFile.create(destPath, hasher);
-    } catch (error) {
-      hasher?.close();
-      throw error;
-    }
+    const file = BlobFile.create(destPath);
     try {
       await this.downloadInto(file, digest, size, onProgress);
-      const actual = await file.digest();
+      const actual = file.digest();
       if (actual !== digest) {
         throw new RegistryError("integrity", `blob ${digest} from ${this.ref.registry} failed sha256 verification (got ${actual})`, {
           details: { expected: digest, actual },

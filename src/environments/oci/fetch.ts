@@ -32,23 +32,6 @@ export async function fetchRootfsFromOci(
   clientOptions: RegistryClientOptions = {},
 ): Promise<FetchedArtifact> {
   const client = new RegistryClient(ref, clientOptions);
-  // The layer download's hash worker starts up while the manifest and config are fetched.
-  void client.prepareDownload();
-  try {
-    return await fetchWith(client, ref, entry, workDir, rootfsDir, onProgress);
-  } finally {
-    client.close();
-  }
-}
-
-async function fetchWith(
-  client: RegistryClient,
-  ref: OciReference,
-  entry: CatalogEntry,
-  workDir: string,
-  rootfsDir: string,
-  onProgress: ProgressFn,
-): Promise<FetchedArtifact> {
   const where = formatReference(ref);
   const { manifest, digest: manifestDigest } = await client.getManifest(ref.reference);
   const layer = manifest.layers[0];
