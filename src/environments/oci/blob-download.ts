@@ -5,14 +5,15 @@ import type { BlobBody } from "./blob-body.js";
 /*
  * Each received piece is written at once with a synchronous positional write,
  * straight from the socket's reused read buffer (no copy, no allocation, no
- * batches to track: a 64 KiB write into the page cache takes microseconds, as
- * curl does it), then hashed while it is still in the CPU's cache, so the hash
- * covers exactly the bytes on disk. Measured per 87 MiB on 2 cores against a
- * loopback registry (bench/README.md): a worker thread hashing the written
- * prefix back in parallel gained 0-3 % in a fresh process (as `pyro env pull`
- * runs) and lost ~10 % when other work loaded the cores, at the price of a
- * thread that must be started 30-70 ms ahead; batched writes on the threadpool
- * with the hash here lost ~10 % (the copies out of the reused read buffer).
+ * batches to track: a write of up to 1 MiB into the page cache takes well under
+ * a millisecond, and curl writes the same way), then hashed while it is still
+ * in the CPU's cache, so the hash covers exactly the bytes on disk. Measured on
+ * 2 cores against a loopback registry (docs/environments.md, Measurements): a
+ * worker thread hashing the written prefix back in parallel gained 2-4 % in a
+ * fresh process (as `pyro env pull` runs) and lost up to 10 % when other work
+ * loaded the cores, at the price of a thread that must be started 30-70 ms
+ * ahead; batched writes on the threadpool with the hash here were slower (the
+ * copies out of the reused read buffer).
  */
 
 /** Report progress at most this often. */
