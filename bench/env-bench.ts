@@ -2,13 +2,16 @@
  * Environment benchmark: local build time and sizes per environment, one full
  * pull from a loopback docker-registry, then the layer download alone repeated
  * (BENCH_PULL_RUNS, default 5) interleaved with curl of the same blob; prints
- * medians. Run through bench/env-build.sh (it compiles this file first).
+ * medians. Our download is timed as a pull runs it, in a fresh process after
+ * the manifest and config requests (pull-download.ts), and in this process.
+ * Run through bench/env-build.sh (it compiles this file first).
  * Usage: env-bench.js [ENV...]   (default: every catalog environment)
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
 import { CATALOG, pullEnvironment } from "../src/environments/index.js";
 import { RegistryClient } from "../src/environments/oci/client.js";
@@ -28,6 +31,12 @@ function median(values: number[]): number {
 /** Seconds curl spent on the transfer (its own clock: process start-up not counted). */
 function curlSeconds(url: string, output: string): number {
   return Number(execFileSync("curl", ["-sS", "--fail", "-o", output, "-w", "%{time_total}", url]).toString());
+}
+
+/** Seconds of the layer download in a fresh process, the way a pull does it (its own clock: start-up not counted). */
+function pullDownloadSeconds(reference: string, digest: string, size: number, output: string): number {
+  const script = join(dirname(fileURLToPath(import.meta.url)), "pull-download.js");
+  return Number(execFileSync(process.execPath, [script, reference, digest, String(size), output]).toString());
 }
 
 /** Wall seconds of `curl | sha256sum` (two processes, so start-up is counted). */
@@ -55,20 +64,24 @@ try {
       const url = `http://${registry.host}/v2/${ref.repository}/blobs/${pushed.layer_digest}`;
       const client = new RegistryClient(ref);
       const target = join(pullCache, "layer.bench");
-      const samples = { pyro: [] as number[], curlFile: [] as number[], curlNull: [] as number[], curlHash: [] as number[] };
+      const samples = { pyro: [] as number[], inProcess: [] as number[], curlFile: [] as number[], curlNull: [] as number[], curlHash: [] as number[] };
       // Flush the build's and the pull's dirty pages first, so their writeback does not land in the timed runs.
       execFileSync("sync");
       for (let run = 0; run < PULL_RUNS; run++) {
         rmSync(target, { force: true });
+        samples.pyro.push(pullDownloadSeconds(`${registry.host}/${ref.repository}:${ref.reference}`, pushed.layer_digest, pushed.layer_size_bytes, target));
+        rmSync(target, { force: true });
         const started = performance.now();
         await client.downloadBlob(pushed.layer_digest, pushed.layer_size_bytes, target);
-        samples.pyro.push((performance.now() - started) / 1000);
+        samples.inProcess.push((performance.now() - started) / 1000);
         rmSync(target, { force: true });
         samples.curlFile.push(curlSeconds(url, target));
         samples.curlNull.push(curlSeconds(url, "/dev/null"));
         samples.curlHash.push(curlHashSeconds(url));
       }
       rmSync(target, { force: true });
+      const ms = (seconds: number[]) => seconds.map((x) => Math.round(x * 1000)).join(",");
+      console.error(`${name} download runs (ms): pyro ${ms(samples.pyro)} | in the bench process ${ms(samples.inProcess)} | curl -o file ${ms(samples.curlFile)}`);
       const mibS = (seconds: number[]) => pushed.layer_size_bytes / MIB / median(seconds);
       rows.push(
         [
@@ -79,7 +92,8 @@ try {
           `layer ${(pushed.layer_size_bytes / MIB).toFixed(0)} MiB`,
           `push ${(pushMs / 1000).toFixed(1)} s`,
           `pull ${(pulled.duration_ms / 1000).toFixed(1)} s`,
-          `download medians of ${PULL_RUNS}: pyro ${mibS(samples.pyro).toFixed(0)} MiB/s (verified, stored)` +
+          `download medians of ${PULL_RUNS}: pyro ${mibS(samples.pyro).toFixed(0)} MiB/s (verified, stored; fresh process as a pull)` +
+            ` (${mibS(samples.inProcess).toFixed(0)} in the bench process)` +
             `, curl -o file ${mibS(samples.curlFile).toFixed(0)}, curl -o /dev/null ${mibS(samples.curlNull).toFixed(0)}` +
             `, curl|sha256sum ${mibS(samples.curlHash).toFixed(0)} MiB/s` +
             `; pyro/curl-o-file ${(median(samples.curlFile) / median(samples.pyro)).toFixed(2)} (target >= 0.8)`,

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createTcpServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { RegistryClient } from "../../src/environments/oci/client.js";
@@ -177,7 +178,8 @@ describe("RegistryClient.downloadBlob against a scripted server", () => {
     const started = Date.now();
     const error = await failure(client({ attempts: 2, requestTimeoutMs: 300 }).downloadBlob(DIGEST, BLOB.length, dest));
     expect(error?.failure).toBe("unreachable");
-    expect(error?.message).toMatch(/interrupted at 0 bytes/);
+    // Each piece is written as it arrives, so the stalled attempt keeps its 1024 bytes.
+    expect(error?.message).toMatch(/interrupted at 1024 bytes/);
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 
@@ -186,6 +188,59 @@ describe("RegistryClient.downloadBlob against a scripted server", () => {
     const error = await failure(dead.downloadBlob(DIGEST, BLOB.length, dest));
     expect(error?.failure).toBe("unreachable");
     expect(error?.message).toMatch(/unreachable \(ECONNREFUSED\)/);
+  });
+
+  it("reads a chunked body (through node:http)", async () => {
+    handler = (_req, res) => {
+      res.writeHead(200, { "transfer-encoding": "chunked" });
+      for (let at = 0; at < BLOB.length; at += 1_000_000) res.write(BLOB.subarray(at, at + 1_000_000));
+      res.end();
+    };
+    const progress: number[] = [];
+    await client().downloadBlob(DIGEST, BLOB.length, dest, (done) => progress.push(done));
+    expect(readFileSync(dest).equals(BLOB)).toBe(true);
+    expect(progress.at(-1)).toBe(BLOB.length);
+    // The plain-HTTP reader asked first, then node:http.
+    expect(requests.length).toBe(2);
+  });
+
+  describe("with a raw TCP server", () => {
+    const rawServer = async (respond: (socket: Socket) => void): Promise<[ReturnType<typeof createTcpServer>, RegistryClient]> => {
+      const s = createTcpServer((socket) => socket.once("data", () => respond(socket)));
+      await new Promise<void>((resolve) => s.listen(0, "127.0.0.1", resolve));
+      const address = s.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      return [s, new RegistryClient({ registry: `127.0.0.1:${port}`, scheme: "http", repository: "pyro/test" }, { attempts: 2 })];
+    };
+
+    it("reads a head split across packets after an interim 100, and a body without Content-Length", async () => {
+      const [s, c] = await rawServer((socket) => {
+        const parts = [Buffer.from("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nX-A: 1\r\nConnec"), Buffer.from("tion: close\r\n\r\n"), BLOB];
+        const next = (): void => {
+          const part = parts.shift();
+          if (!part) return void socket.end();
+          socket.write(part, () => setTimeout(next, 20));
+        };
+        next();
+      });
+      try {
+        await c.downloadBlob(DIGEST, BLOB.length, dest);
+        expect(readFileSync(dest).equals(BLOB)).toBe(true);
+      } finally {
+        s.close();
+      }
+    });
+
+    it("refuses a response that is not HTTP as unreachable", async () => {
+      const [s, c] = await rawServer((socket) => socket.end("SSH-2.0-OpenSSH\r\n\r\n"));
+      try {
+        const error = await failure(c.downloadBlob(DIGEST, BLOB.length, dest));
+        expect(error?.failure).toBe("unreachable");
+        expect(error?.message).toMatch(/EPROTO/);
+      } finally {
+        s.close();
+      }
+    });
   });
 
   it("treats a full disk as final", async () => {
