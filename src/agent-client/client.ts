@@ -112,7 +112,8 @@ export class AgentClient {
    * answer, and check the agent's protocol version.
    *
    * @throws PyroError `guest_failure` when the agent does not answer within
-   *   `helloTimeoutMs`, closes the stream, or is too old.
+   *   `helloTimeoutMs`, closes the stream, or is too old; `details.agent_answered`
+   *   tells the last (an agent is there, retrying will not help) from the others.
    */
   static connect(stream: Duplex, options: ConnectOptions): Promise<AgentClient> {
     const minVersion = options.minProtocolVersion ?? PROTOCOL_VERSION;
@@ -145,6 +146,7 @@ export class AgentClient {
         fail(
           new PyroError("guest_failure", "the guest agent connection closed before the agent said hello", {
             hint: "the machine may have failed to boot or its agent crashed; check its console log",
+            details: { agent_answered: false },
             ...(cause instanceof Error ? { cause } : {}),
           }),
         );
@@ -154,7 +156,7 @@ export class AgentClient {
         if (found === null) return;
         const hello = checkHello(found.hello);
         if (hello === null) {
-          fail(new PyroError("guest_failure", "the guest agent sent a malformed hello", { hint: DEFAULT_HINT_OLD_AGENT }));
+          fail(new PyroError("guest_failure", "the guest agent sent a malformed hello", { hint: DEFAULT_HINT_OLD_AGENT, details: { agent_answered: true } }));
           return;
         }
         if (hello.protocol_version < minVersion) {
@@ -162,7 +164,7 @@ export class AgentClient {
             new PyroError(
               "guest_failure",
               `the guest agent speaks protocol version ${hello.protocol_version}, but this pyro needs at least ${minVersion}`,
-              { hint: DEFAULT_HINT_OLD_AGENT, details: { agent_version: hello.agent_version } },
+              { hint: DEFAULT_HINT_OLD_AGENT, details: { agent_answered: true, agent_version: hello.agent_version } },
             ),
           );
           return;
@@ -184,6 +186,7 @@ export class AgentClient {
           fail(
             new PyroError("guest_failure", `the guest agent did not answer within ${options.helloTimeoutMs} ms`, {
               hint: "the machine may still be booting, or its agent failed to start; check its console log",
+              details: { agent_answered: false },
             }),
           ),
         options.helloTimeoutMs,

@@ -16,7 +16,6 @@ import { decideAccel, type AccelDecision } from "./accel.js";
 import { buildQemuArgs, USER_NET, type QemuArgsInput, type QemuMachine } from "./args.js";
 import { logTail } from "../../util/log-tail.js";
 import { ensureRootDisk, type RootDiskMode } from "./disk.js";
-import { exchangeHello } from "./hello.js";
 import { findQemu, findQemuImg, hostTscKhz } from "./host.js";
 import { checkSocketPaths, qemuLayout, type QemuLayout } from "./layout.js";
 import { openAgentPort } from "./ports.js";
@@ -40,6 +39,15 @@ export interface QemuBackendOptions {
   connectTimeoutMs?: number;
   /** Resume and save boot snapshots (default: unless `PYRO_QEMU_SNAPSHOTS=0`). */
   snapshots?: boolean;
+}
+
+/** Client name in the hellos of start(). */
+const CLIENT = "pyro-mcp/qemu-start";
+
+/** A launched machine and the session that saw its agent answer. */
+interface Booted {
+  handle: QemuHandle;
+  session: AgentClient;
 }
 
 /** How long resuming a snapshot may take before the machine boots instead. */
@@ -169,17 +177,17 @@ export class QemuBackend implements Backend {
       ...(this.env.PYRO_QEMU_EXTRA_CMDLINE ? { extraCmdline: this.env.PYRO_QEMU_EXTRA_CMDLINE.split(/\s+/).filter(Boolean) } : {}),
     };
     const args: QemuArgsInput = { ...shape, layout, rootDisk, rootFormat: mode === "raw" ? "raw" : "qcow2", publishedPorts: spec.publishedPorts };
-    const launch = (incomingState: string | undefined, until: number): Promise<QemuHandle> =>
+    const launch = (incomingState: string | undefined, until: number): Promise<Booted> =>
       this.launch(spec, qemu, incomingState ? { ...args, incomingState } : args, until, options.bootTimeoutMs, progress);
 
     const cacheDir = spec.environment.cacheDir;
     const snapshots = freshDisk && cacheDir && this.snapshotsEnabled() ? { cacheDir, ...snapshotKey(shape, qemu, spec.environment.rootImage) } : undefined;
     let found = snapshots && findSnapshot(snapshots.cacheDir, snapshots.key);
-    let handle: QemuHandle | undefined;
+    let booted: Booted | undefined;
     if (snapshots && found) {
       progress(`phase=restore snapshot=${snapshots.key}`);
       try {
-        handle = await launch(join(found.dir, VMSTATE_FILE), Math.min(deadline, Date.now() + RESTORE_TIMEOUT_MS));
+        booted = await launch(join(found.dir, VMSTATE_FILE), Math.min(deadline, Date.now() + RESTORE_TIMEOUT_MS));
       } catch (error) {
         progress(`phase=restore-failed snapshot=${snapshots.key} error=${JSON.stringify(toPyroError(error).message.split("\n")[0])}`);
         await discardSnapshot(snapshots.cacheDir, snapshots.key);
@@ -189,13 +197,19 @@ export class QemuBackend implements Backend {
         await makeDisk();
       }
     }
-    if (!handle) {
-      handle = await launch(undefined, deadline);
-      if (snapshots && !found) await this.saveBootSnapshot(handle, snapshots, progress);
+    if (!booted) {
+      booted = await launch(undefined, deadline);
+      if (snapshots && !found) {
+        // The saved state must not hold a host session: the machines that resume it have none.
+        await booted.session.close();
+        await this.saveBootSnapshot(booted.handle, snapshots, progress);
+      }
     }
+    const { handle } = booted;
     progress("phase=activate");
     try {
-      await this.activate(spec, handle, Math.max(1000, deadline - Date.now()));
+      const session = booted.session.closed ? await this.openSession(spec, handle, Math.max(1000, deadline - Date.now())) : booted.session;
+      await this.activate(spec, session);
     } catch (error) {
       await this.kill(handle);
       throw toPyroError(error);
@@ -285,7 +299,7 @@ export class QemuBackend implements Backend {
     for (const path of [layout.overlayDisk, layout.rawDisk, layout.consoleLog, layout.qemuLog]) await rm(path, { force: true });
   }
 
-  /** Spawn QEMU detached and wait for its agent's hello; killed and rethrown on failure. */
+  /** Spawn QEMU detached and open a session with its agent; killed and rethrown on failure. */
   private async launch(
     spec: MachineSpec,
     qemu: string,
@@ -293,7 +307,7 @@ export class QemuBackend implements Backend {
     deadline: number,
     bootTimeoutMs: number,
     progress: (message: string) => void,
-  ): Promise<QemuHandle> {
+  ): Promise<Booted> {
     const { layout } = input;
     await writeFile(layout.consoleLog, "", { mode: 0o600 });
     if (!input.incomingState) progress(`phase=boot machine=${input.machine} accel=${input.accel} binary=${qemu}`);
@@ -314,8 +328,7 @@ export class QemuBackend implements Backend {
       ...(spec.network === "off" ? {} : { guest_ip: USER_NET.address.split("/")[0] }),
     };
     try {
-      await this.waitForAgent(handle, layout, deadline, bootTimeoutMs, progress);
-      return handle;
+      return { handle, session: await this.waitForAgent(handle, layout, deadline, bootTimeoutMs, progress) };
     } catch (error) {
       await this.kill(handle);
       throw toPyroError(error);
@@ -345,19 +358,23 @@ export class QemuBackend implements Backend {
     }
   }
 
-  /** Give the guest its identity and a writable root (the agent's `activate` op). */
-  private async activate(spec: MachineSpec, handle: QemuHandle, timeoutMs: number): Promise<void> {
+  /** A new agent session on a running machine. */
+  private async openSession(spec: MachineSpec, handle: QemuHandle, timeoutMs: number): Promise<AgentClient> {
     const stream = await this.connect(spec, handle);
-    const client = await AgentClient.connect(stream, { helloTimeoutMs: Math.min(timeoutMs, 10_000), resyncAfterMs: 2_000, clientName: "pyro-mcp/qemu-activate" });
+    return AgentClient.connect(stream, { helloTimeoutMs: Math.min(timeoutMs, 10_000), resyncAfterMs: 2_000, clientName: CLIENT });
+  }
+
+  /** Give the guest its identity and a writable root (the agent's `activate` op), then close `session`. */
+  private async activate(spec: MachineSpec, session: AgentClient): Promise<void> {
     try {
-      if (!client.has("activate")) {
-        throw new PyroError("guest_failure", `the guest agent of ${spec.environment.name} (version ${client.hello.agent_version}) cannot be activated`, {
+      if (!session.has("activate")) {
+        throw new PyroError("guest_failure", `the guest agent of ${spec.environment.name} (version ${session.hello.agent_version}) cannot be activated`, {
           hint: `the environment was built for an older pyro; re-pull it (pyro env pull ${spec.environment.name})`,
         });
       }
-      await client.request("activate", { hostname: spec.hostname, unix_time_ms: Date.now(), entropy: randomBytes(64).toString("base64") });
+      await session.request("activate", { hostname: spec.hostname, unix_time_ms: Date.now(), entropy: randomBytes(64).toString("base64") });
     } finally {
-      await client.close();
+      await session.close();
     }
   }
 
@@ -407,7 +424,12 @@ export class QemuBackend implements Backend {
     };
   }
 
-  private async waitForAgent(handle: QemuHandle, layout: QemuLayout, deadline: number, bootTimeoutMs: number, progress: (m: string) => void): Promise<void> {
+  /**
+   * Open the first session with a booting (or resuming) machine's agent. Bytes
+   * written before the guest opens its port wait in QEMU, so one hello usually
+   * suffices; it is repeated (4 s, 8 s, 16 s…) in case a session was lost.
+   */
+  private async waitForAgent(handle: QemuHandle, layout: QemuLayout, deadline: number, bootTimeoutMs: number, progress: (m: string) => void): Promise<AgentClient> {
     let attemptMs = 4000;
     let announced = false;
     for (;;) {
@@ -433,9 +455,10 @@ export class QemuBackend implements Backend {
         continue;
       }
       try {
-        if (await exchangeHello(socket, Math.min(attemptMs, left))) return;
-      } finally {
-        socket.destroy();
+        return await AgentClient.connect(socket, { helloTimeoutMs: Math.min(attemptMs, left), clientName: CLIENT });
+      } catch (error) {
+        // An agent that answered with a bad or too old hello will not answer better next time.
+        if (error instanceof PyroError && error.details?.agent_answered === true) throw error;
       }
       attemptMs *= 2;
     }
