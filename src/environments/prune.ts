@@ -40,8 +40,9 @@ function tempOwner(name: string): { pid: number; start_time: number | null } | n
 /**
  * Remove what the cache no longer needs: temp dirs of pulls whose process is
  * gone, broken environment entries (no valid manifest, missing rootfs or
- * image), environments the catalog no longer lists, boot snapshots whose
- * sources changed, and locks of dead processes. Live pulls and installed environments are never touched.
+ * image), environments the catalog no longer lists, boot snapshots that
+ * can no longer be used, and locks of dead processes. Live pulls, usable
+ * snapshots and installed environments are never touched.
  */
 export async function pruneCache(cacheDir: string): Promise<PruneResult> {
   const layout = cacheLayout(cacheDir);
