@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { writeNewcCpio } from "../../src/environments/kernel/cpio.js";
 import { loadWaves, resolveLoadOrder, stripModuleSignature } from "../../src/environments/kernel/modinfo.js";
 import { buildQemuArgs, kernelCmdline, qemuLayout, type QemuArgsInput } from "../../src/runtime/qemu/index.js";
+import { snapshotKey } from "../../src/runtime/qemu/snapshot.js";
 import { logTail } from "../../src/util/log-tail.js";
 import { openAgentPort } from "../../src/runtime/qemu/ports.js";
 
@@ -162,5 +163,36 @@ describe("console tail", () => {
     expect(lines[39]).toBe("line 4999[0m");
     expect([...tail].every((c) => c === "\n" || c === "\t" || c.charCodeAt(0) >= 0x20)).toBe(true);
     expect(await logTail(join(tmp, "missing"))).toBe("");
+  });
+});
+
+describe("boot snapshot command line and key", () => {
+  it("resumes through exec:cat with the path as one shell word, and never stores the run state", () => {
+    const args = buildQemuArgs(input({ incomingState: "/c a/it's/vmstate" }));
+    expect(args.slice(-2)).toEqual(["-incoming", "exec:cat '/c a/it'\\''s/vmstate'"]);
+    const quoted = spawnSync("sh", ["-c", `printf %s ${args.at(-1)!.slice("exec:cat ".length)}`]).stdout.toString();
+    expect(quoted).toBe("/c a/it's/vmstate");
+    expect(buildQemuArgs(input()).join(" ")).toContain("-global migration.store-global-state=off");
+    expect(kernelCmdline(input())).toContain(" ro ");
+    expect(kernelCmdline(input())).toContain("pyro.activate");
+  });
+
+  it("keys on what the guest sees and on its sources, not on per-machine paths or ports", () => {
+    const files = ["qemu", "vmlinuz", "initramfs.img", "root.ext4"].map((name) => {
+      const path = join(tmp, `key-${name}`);
+      writeFileSync(path, name);
+      return path;
+    });
+    const [qemu, kernel, initramfs, image] = files as [string, string, string, string];
+    const shape = { machine: "microvm", accel: "tcg", vcpus: 2, memMib: 512, kernel, initramfs, network: "egress", tscKhz: 2_300_000 } as const;
+    const key = (extra: object = {}) => snapshotKey({ ...shape, ...extra }, qemu, image).key;
+    expect(key()).toMatch(/^qemu-[0-9a-f]{32}$/);
+    expect(key()).toBe(key());
+    // Published ports and the egress flavour are host-side: the same guest.
+    expect(key({ network: "egress+published-ports" })).toBe(key());
+    for (const changed of [{ vcpus: 1 }, { memMib: 1024 }, { network: "off" }, { machine: "q35" }, { extraCmdline: ["x=1"] }]) expect(key(changed)).not.toBe(key());
+    const before = key();
+    writeFileSync(image, "re-pulled image");
+    expect(key()).not.toBe(before);
   });
 });
