@@ -18,6 +18,8 @@ import type { PrunedEntry } from "./results.js";
 /** Bumped when the layout of a snapshot directory changes. */
 const SNAPSHOT_FORMAT = 1;
 const META = "snapshot.json";
+/** Drafts are named `.draft.<pid>.<random>`: prune can tell a live one from a leftover. */
+const DRAFT_PREFIX = ".draft.";
 
 /** A file a snapshot was made from, as `stat` saw it; a snapshot whose sources changed is stale. */
 export interface FileStamp {
@@ -117,7 +119,7 @@ export interface SnapshotDraft {
 export async function draftSnapshot(cacheDir: string, key: string, backend: string, sources: FileStamp[]): Promise<SnapshotDraft> {
   const root = snapshotsRoot(cacheDir);
   await mkdir(root, { recursive: true, mode: 0o700 });
-  const dir = join(root, `.draft.${process.pid}.${randomBytes(6).toString("hex")}`);
+  const dir = join(root, `${DRAFT_PREFIX}${process.pid}.${randomBytes(6).toString("hex")}`);
   await mkdir(dir, { mode: 0o700 });
   return {
     dir,
@@ -144,17 +146,15 @@ export async function discardSnapshot(cacheDir: string, key: string): Promise<vo
   await rm(join(snapshotsRoot(cacheDir), key), { recursive: true, force: true });
 }
 
-/** Every stored snapshot, with the reason it is unusable (null when usable). */
-export async function listSnapshots(cacheDir: string): Promise<Array<{ dir: string; meta: SnapshotMeta | undefined; problem: string | null }>> {
+/** Every stored (published) snapshot, with the reason it is unusable (null when usable). Stats only. */
+function storedSnapshots(cacheDir: string): Array<{ name: string; dir: string; meta: SnapshotMeta | undefined; problem: string | null }> {
   const root = snapshotsRoot(cacheDir);
-  const names = await readdir(root).catch(() => [] as string[]);
-  return names
-    .filter((name) => !name.startsWith(".draft."))
-    .map((name) => {
-      const dir = join(root, name);
-      const meta = readMeta(dir);
-      return { dir, meta, problem: meta && meta.key !== name ? "stored under another key" : problemOf(dir, meta) };
-    });
+  const names = existsSync(root) ? readdirSync(root).filter((name) => !name.startsWith(DRAFT_PREFIX)) : [];
+  return names.map((name) => {
+    const dir = join(root, name);
+    const meta = readMeta(dir);
+    return { name, dir, meta, problem: meta && meta.key !== name ? "stored under another key" : problemOf(dir, meta) };
+  });
 }
 
 /** A usable snapshot, as `env inspect` reports it. */
@@ -168,13 +168,10 @@ export interface SnapshotSummary {
 
 /** The usable snapshots made from the root image `rootImage` (one per machine shape). Stats only. */
 export function snapshotsOfImage(cacheDir: string, rootImage: string): SnapshotSummary[] {
-  const root = snapshotsRoot(cacheDir);
-  const names = existsSync(root) ? readdirSync(root).filter((name) => !name.startsWith(".draft.")) : [];
-  return names.flatMap((name) => {
-    const found = findSnapshot(cacheDir, name);
-    if (!found || !found.meta.sources.some((source) => source.path === rootImage)) return [];
-    const bytes = Object.values(found.meta.files).reduce((sum, size) => sum + size, 0);
-    return [{ key: name, backend: found.meta.backend, path: found.dir, bytes, created_at: found.meta.created_at }];
+  return storedSnapshots(cacheDir).flatMap(({ name, dir, meta, problem }) => {
+    if (!meta || problem !== null || !meta.sources.some((source) => source.path === rootImage)) return [];
+    const bytes = Object.values(meta.files).reduce((sum, size) => sum + size, 0);
+    return [{ key: name, backend: meta.backend, path: dir, bytes, created_at: meta.created_at }];
   });
 }
 
@@ -184,18 +181,28 @@ export function snapshotsOfImage(cacheDir: string, rootImage: string): SnapshotS
  */
 export async function pruneSnapshots(cacheDir: string, removed: PrunedEntry[]): Promise<void> {
   const root = snapshotsRoot(cacheDir);
+  const drop = async (path: string, reason: string): Promise<void> => {
+    removed.push({ path, kind: "snapshot", reason, bytes: await diskUsage(path) });
+    await rm(path, { recursive: true, force: true });
+  };
   for (const name of await readdir(root).catch(() => [] as string[])) {
-    const draft = /^\.draft\.(\d+)\./.exec(name);
-    if (draft && isOwnerAlive({ pid: Number(draft[1]), start_time: null, host: hostname() })) continue;
-    if (draft) {
-      const path = join(root, name);
-      removed.push({ path, kind: "snapshot", reason: `unfinished snapshot of process ${draft[1]}, which is gone`, bytes: await diskUsage(path) });
-      await rm(path, { recursive: true, force: true });
+    const owner = draftOwner(name);
+    if (owner !== undefined && !isOwnerAlive({ pid: owner, start_time: null, host: hostname() })) {
+      await drop(join(root, name), `unfinished snapshot of process ${owner}, which is gone`);
     }
   }
-  for (const { dir, problem } of await listSnapshots(cacheDir)) {
-    if (problem === null) continue;
-    removed.push({ path: dir, kind: "snapshot", reason: problem, bytes: await diskUsage(dir) });
-    await rm(dir, { recursive: true, force: true });
+  for (const { dir, problem } of storedSnapshots(cacheDir)) {
+    if (problem !== null) await drop(dir, problem);
   }
+}
+
+/**
+ * The pid in a draft's name (`.draft.<pid>.<random>`), undefined for a
+ * published snapshot, and 0 (which counts as alive: left alone) for a draft
+ * name pyro did not write.
+ */
+function draftOwner(name: string): number | undefined {
+  if (!name.startsWith(DRAFT_PREFIX)) return undefined;
+  const pid = Number(name.slice(DRAFT_PREFIX.length).split(".")[0]);
+  return Number.isInteger(pid) && pid > 0 ? pid : 0;
 }
