@@ -169,7 +169,7 @@ describe("console tail", () => {
 describe("boot snapshot command line and key", () => {
   it("resumes through exec:cat with the path as one shell word, and never stores the run state", () => {
     const args = buildQemuArgs(input({ incomingState: "/c a/it's/vmstate" }));
-    expect(args.slice(-2)).toEqual(["-incoming", "exec:cat '/c a/it'\\''s/vmstate'"]);
+    expect(args.slice(-2)).toEqual(["-incoming", `exec:cat '/c a/it'"'"'s/vmstate'`]);
     const quoted = spawnSync("sh", ["-c", `printf %s ${args.at(-1)!.slice("exec:cat ".length)}`]).stdout.toString();
     expect(quoted).toBe("/c a/it's/vmstate");
     expect(buildQemuArgs(input()).join(" ")).toContain("-global migration.store-global-state=off");

@@ -1,4 +1,5 @@
 import type { NetworkPolicy, PublishedPort } from "../backend.js";
+import { shellQuote } from "../../util/shell.js";
 import type { QemuLayout } from "./layout.js";
 
 /** The two machine types pyro can drive. */
@@ -124,11 +125,6 @@ export function buildQemuArgs(input: QemuArgsInput): string[] {
   // QEMU 7.2 has no file: migration URI; exec: runs the command with /bin/sh.
   if (input.incomingState) args.push("-incoming", `exec:cat ${shellQuote(input.incomingState)}`);
   return args;
-}
-
-/** `value` as one single-quoted /bin/sh word. */
-export function shellQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
 /** QEMU option values escape a comma by doubling it. */

@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import { PyroError } from "../../util/errors.js";
 import { fileStamp, type FileStamp } from "../../environments/snapshots.js";
-import { buildQemuArgs, shellQuote, type QemuArgsInput } from "./args.js";
+import { shellQuote } from "../../util/shell.js";
+import { buildQemuArgs, type QemuArgsInput } from "./args.js";
 import { qemuLayout } from "./layout.js";
 import { qmpCommand } from "./qmp.js";
 
