@@ -71,6 +71,8 @@ describe.skipIf(!sandbox.available)(`warm spares for one-shot runs (needs ${sand
       const [spare] = spareDirs(state.dir);
       expect(await until(() => pidsMentioning(spare!).length > 0)).toBe(true);
       for (const pid of pidsMentioning(spare!)) process.kill(pid, "SIGKILL");
+      // kill() returns before the processes are gone: the spare must be dead, not dying, when the next run looks.
+      expect(await until(() => pidsMentioning(spare!).length === 0)).toBe(true);
       lines.length = 0;
       const result = await pyro.runInVm(base);
       expect(result.exit_code).toBe(0);
