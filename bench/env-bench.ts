@@ -2,8 +2,9 @@
  * Environment benchmark: local build time and sizes per environment, one full
  * pull from a loopback docker-registry, then the layer download alone repeated
  * (BENCH_PULL_RUNS, default 5) interleaved with curl of the same blob; prints
- * medians. Our download is timed as a pull runs it, in a fresh process after
- * the manifest and config requests (pull-download.ts), and in this process.
+ * medians. The download comparison runs in a small process of its own
+ * (pull-compare.ts); there our download is timed as a pull runs it, in a fresh
+ * process after the manifest and config requests (pull-download.ts).
  * Run through bench/env-build.sh (it compiles this file first).
  * Usage: env-bench.js [ENV...]   (default: every catalog environment)
  */
@@ -12,9 +13,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { performance } from "node:perf_hooks";
 import { CATALOG, pullEnvironment } from "../src/environments/index.js";
-import { RegistryClient } from "../src/environments/oci/client.js";
 import { pushEnvironment } from "../src/environments/oci/push.js";
 import { parseReference } from "../src/environments/oci/reference.js";
 import { startRegistry } from "../test/helpers/registry.js";
@@ -28,35 +27,23 @@ function median(values: number[]): number {
   return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
-/** Seconds curl spent on the transfer (its own clock: process start-up not counted). */
-function curlSeconds(url: string, output: string): number {
-  return Number(execFileSync("curl", ["-sS", "--fail", "-o", output, "-w", "%{time_total}", url]).toString());
-}
-
-/** Seconds of the layer download in a fresh process, the way a pull does it (its own clock: start-up not counted). */
-function pullDownloadSeconds(reference: string, digest: string, size: number, output: string): number {
-  const script = join(dirname(fileURLToPath(import.meta.url)), "pull-download.js");
-  return Number(execFileSync(process.execPath, [script, reference, digest, String(size), output]).toString());
+/** Download samples from pull-compare.ts: seconds per run, and the sha256 of the blob alone. */
+interface PullComparison {
+  samples: Record<"pyro" | "transfer" | "inProcess" | "curlFile" | "curlNull" | "curlHash" | "curlOpenssl", number[]>;
+  hashSeconds: number;
 }
 
 /**
- * The same job done by raw tools, one after the other: curl's transfer into
- * `output` (its own clock), then the wall time of `openssl dgst -sha256` over
- * the file (SHA-NI; its start-up counted, a few ms).
+ * Run the interleaved download comparison in a small process of its own: this
+ * one holds the heap of a build and a pull, and its threads and the cost of
+ * forking it would land in the timed downloads (seen as runs 2-3x slower).
  */
-function curlThenOpensslSeconds(url: string, output: string): number {
-  const transfer = curlSeconds(url, output);
-  const started = performance.now();
-  execFileSync("openssl", ["dgst", "-sha256", output]);
-  return transfer + (performance.now() - started) / 1000;
+function comparePulls(reference: string, digest: string, size: number, url: string, target: string): PullComparison {
+  const script = join(dirname(fileURLToPath(import.meta.url)), "pull-compare.js");
+  const output = execFileSync(process.execPath, [script, reference, digest, String(size), url, target, String(PULL_RUNS)], { stdio: ["ignore", "pipe", "inherit"] });
+  return JSON.parse(output.toString()) as PullComparison;
 }
 
-/** Wall seconds of `curl | sha256sum` (two processes, so start-up is counted). */
-function curlHashSeconds(url: string): number {
-  const started = performance.now();
-  execFileSync("bash", ["-c", `set -o pipefail; curl -sS --fail '${url}' | sha256sum >/dev/null`]);
-  return (performance.now() - started) / 1000;
-}
 const names = process.argv.slice(2).length > 0 ? process.argv.slice(2) : CATALOG.map((e) => e.name);
 const registry = await startRegistry();
 const rows: string[] = [];
@@ -74,28 +61,12 @@ try {
       // The download alone, repeated and interleaved with curl so machine noise hits both alike.
       // Every file lands in the pull cache's directory: storing a blob costs the same filesystem for both.
       const url = `http://${registry.host}/v2/${ref.repository}/blobs/${pushed.layer_digest}`;
-      const client = new RegistryClient(ref);
       const target = join(pullCache, "layer.bench");
-      const samples = { pyro: [] as number[], inProcess: [] as number[], curlFile: [] as number[], curlNull: [] as number[], curlHash: [] as number[], curlOpenssl: [] as number[] };
       // Flush the build's and the pull's dirty pages first, so their writeback does not land in the timed runs.
       execFileSync("sync");
-      for (let run = 0; run < PULL_RUNS; run++) {
-        rmSync(target, { force: true });
-        samples.pyro.push(pullDownloadSeconds(`${registry.host}/${ref.repository}:${ref.reference}`, pushed.layer_digest, pushed.layer_size_bytes, target));
-        rmSync(target, { force: true });
-        const started = performance.now();
-        await client.downloadBlob(pushed.layer_digest, pushed.layer_size_bytes, target);
-        samples.inProcess.push((performance.now() - started) / 1000);
-        rmSync(target, { force: true });
-        samples.curlFile.push(curlSeconds(url, target));
-        samples.curlNull.push(curlSeconds(url, "/dev/null"));
-        samples.curlHash.push(curlHashSeconds(url));
-        rmSync(target, { force: true });
-        samples.curlOpenssl.push(curlThenOpensslSeconds(url, target));
-      }
-      rmSync(target, { force: true });
+      const { samples, hashSeconds } = comparePulls(`${registry.host}/${ref.repository}:${ref.reference}`, pushed.layer_digest, pushed.layer_size_bytes, url, target);
       const ms = (seconds: number[]) => seconds.map((x) => Math.round(x * 1000)).join(",");
-      console.error(`${name} download runs (ms): pyro ${ms(samples.pyro)} | in the bench process ${ms(samples.inProcess)} | curl -o file ${ms(samples.curlFile)}`);
+      console.error(`${name} download runs (ms): pyro ${ms(samples.pyro)} | pyro without the sha256 ${ms(samples.transfer)} | in the bench process ${ms(samples.inProcess)} | curl -o file ${ms(samples.curlFile)}`);
       const mibS = (seconds: number[]) => pushed.layer_size_bytes / MIB / median(seconds);
       rows.push(
         [
@@ -111,6 +82,8 @@ try {
             `, curl -o file ${mibS(samples.curlFile).toFixed(0)}, curl -o /dev/null ${mibS(samples.curlNull).toFixed(0)}` +
             `, curl|sha256sum ${mibS(samples.curlHash).toFixed(0)}, curl -o file then openssl dgst ${mibS(samples.curlOpenssl).toFixed(0)} MiB/s` +
             `; pyro/curl-o-file ${(median(samples.curlFile) / median(samples.pyro)).toFixed(2)} (target >= 0.8)` +
+            `; pyro without the sha256 ${mibS(samples.transfer).toFixed(0)} MiB/s, /curl-o-file ${(median(samples.curlFile) / median(samples.transfer)).toFixed(2)}` +
+            `; sha256 alone ${Math.round(hashSeconds * 1000)} ms (${(pushed.layer_size_bytes / MIB / hashSeconds).toFixed(0)} MiB/s)` +
             `; pyro/(curl then openssl) ${(median(samples.curlOpenssl) / median(samples.pyro)).toFixed(2)}`,
           `same tree ${pulled.digests.rootfs_tree === built.digests.rootfs_tree}`,
         ].join(" | "),
