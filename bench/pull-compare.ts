@@ -1,8 +1,8 @@
 /**
  * The layer download compared with curl of the same blob, run by env-bench.ts
  * in a process of its own (small, so nothing of the bench's build and pull
- * competes with the timed runs). Waits for quiet CPUs, does one untimed round,
- * then RUNS interleaved rounds of: our download in a fresh process as a pull
+ * competes with the timed runs). Waits for quiet CPUs, does one untimed
+ * round, then RUNS interleaved rounds of: our download in a fresh process as a pull
  * runs it (pull-download.ts), the same without the sha256, our download in
  * this process, curl -o FILE, curl -o /dev/null, curl | sha256sum, and
  * curl -o FILE then openssl dgst. Prints {samples, hashSeconds} as JSON.
@@ -94,7 +94,10 @@ const size = Number(sizeText);
 const client = new RegistryClient(parseReference(reference));
 const samples = { pyro: [] as number[], transfer: [] as number[], inProcess: [] as number[], curlFile: [] as number[], curlNull: [] as number[], curlHash: [] as number[], curlOpenssl: [] as number[] };
 await waitForQuietCpu();
-// One untimed round first: page cache, registry and curl warm up alike.
+// One untimed round first: page cache, registry and curl warm up alike. Some
+// fresh processes here burn 40-170 ms more CPU on the same work (seen in their
+// own rusage; host noise, at any point of a run): read the medians, and the
+// per-run times on stderr.
 pullDownloadSeconds(reference, digest, size, target);
 rmSync(target, { force: true });
 curlSeconds(url, target);
