@@ -1,8 +1,7 @@
-import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { mkdir, mkdtemp, open, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { processStartTime } from "../util/process.js";
+import { sha256File } from "../util/sha256-file.js";
 import type { AgentBinary } from "./agent.js";
 import { buildExt4Image } from "./build/image.js";
 import { AGENT_GUEST_PATH, INIT_GUEST_PATH, injectAgent } from "./build/rootfs.js";
@@ -26,14 +25,8 @@ export async function makeWorkDir(cacheDir: string, name: string): Promise<strin
 }
 
 /** sha256 of a file as `sha256:<hex>`. */
-export function fileSha256(path: string): Promise<string> {
-  return new Promise((resolvePromise, reject) => {
-    const hash = createHash("sha256");
-    createReadStream(path, { highWaterMark: 4 << 20 })
-      .on("data", (chunk) => hash.update(chunk))
-      .on("error", reject)
-      .on("end", () => resolvePromise(`sha256:${hash.digest("hex")}`));
-  });
+export async function fileSha256(path: string): Promise<string> {
+  return `sha256:${await sha256File(path)}`;
 }
 
 async function fsyncPath(path: string): Promise<void> {

@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { lstat, readdir, readlink } from "node:fs/promises";
+import { lstatSync, readdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
+import { sha256File, SHA256_READ_BYTES } from "../../util/sha256-file.js";
+import { TimeSlicer } from "../../util/time-slicer.js";
 
 /** Result of {@link treeDigest}. */
 export interface TreeSummary {
@@ -13,16 +14,6 @@ export interface TreeSummary {
   fileCount: number;
 }
 
-function fileSha256(path: string): Promise<string> {
-  return new Promise((resolvePromise, reject) => {
-    const hash = createHash("sha256");
-    createReadStream(path, { highWaterMark: 1 << 20 })
-      .on("data", (chunk) => hash.update(chunk))
-      .on("error", reject)
-      .on("end", () => resolvePromise(hash.digest("hex")));
-  });
-}
-
 /**
  * Digest of a root filesystem tree that is independent of how the tree was
  * produced (mmdebstrap here, or a tar extracted from an OCI layer elsewhere):
@@ -30,20 +21,28 @@ function fileSha256(path: string): Promise<string> {
  * symlink targets and device numbers, and ignores timestamps and inode numbers.
  * Paths in `exclude` (relative, `/`-separated, e.g. `usr/local/sbin/pyro-agent`)
  * are skipped, so injected files do not change the digest.
+ *
+ * The walk uses synchronous calls in slices of the event loop: a Debian tree
+ * is ~9,000 entries of mostly small files, and one threadpool round trip per
+ * lstat, open, read and close made the digest the longest step of a pull
+ * (4.75 s for debian:12-base, against ~1 s of extraction).
  */
 export async function treeDigest(root: string, exclude: ReadonlySet<string> = new Set()): Promise<TreeSummary> {
   const total = createHash("sha256");
   const seenInodes = new Map<string, string>();
   let sizeBytes = 0;
   let fileCount = 0;
+  const slicer = new TimeSlicer();
+  const buffer = Buffer.allocUnsafe(SHA256_READ_BYTES);
 
   async function visit(rel: string): Promise<void> {
-    const names = (await readdir(join(root, rel))).sort();
+    const names = readdirSync(join(root, rel)).sort();
     for (const name of names) {
       const childRel = rel ? `${rel}/${name}` : name;
       if (exclude.has(childRel)) continue;
       const full = join(root, childRel);
-      const info = await lstat(full, { bigint: true });
+      await slicer.pause();
+      const info = lstatSync(full, { bigint: true });
       const mode = (Number(info.mode) & 0o7777).toString(8);
       const owner = `${info.uid}:${info.gid}`;
       const inodeKey = `${info.dev}:${info.ino}`;
@@ -56,12 +55,12 @@ export async function treeDigest(root: string, exclude: ReadonlySet<string> = ne
       } else if (info.isFile()) {
         let sum = seenInodes.get(inodeKey);
         if (sum === undefined) {
-          sum = await fileSha256(full);
+          sum = await sha256File(full, { buffer, slicer });
           seenInodes.set(inodeKey, sum);
         }
         line = `f ${mode} ${owner} ${info.size} ${sum}`;
       } else if (info.isSymbolicLink()) {
-        line = `l ${mode} ${owner} ${JSON.stringify(await readlink(full))}`;
+        line = `l ${mode} ${owner} ${JSON.stringify(readlinkSync(full))}`;
       } else if (info.isCharacterDevice() || info.isBlockDevice()) {
         line = `${info.isCharacterDevice() ? "c" : "b"} ${mode} ${owner} ${info.rdev}`;
       } else {
