@@ -21,6 +21,8 @@ import (
 	"pyro-mcp/agent/internal/shells"
 	"pyro-mcp/agent/internal/sysinit"
 	"pyro-mcp/agent/internal/transport"
+
+	"golang.org/x/sys/unix"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -38,6 +40,9 @@ type options struct {
 	runDir   string
 	worker   bool
 	version  bool
+	bindUnix string
+	bindFd   int
+	command  []string
 }
 
 func logf(format string, args ...any) {
@@ -51,7 +56,9 @@ func logf(format string, args ...any) {
 func parseFlags(args []string, pid1 bool) (*options, error) {
 	o := &options{}
 	fs := flag.NewFlagSet("pyro-agent", flag.ContinueOnError)
-	fs.StringVar(&o.listen, "listen", "", "serve on a Unix socket: unix:/path/agent.sock")
+	fs.StringVar(&o.listen, "listen", "", "serve on a Unix socket: unix:/path/agent.sock, or fd:N for a listening socket inherited as descriptor N")
+	fs.StringVar(&o.bindUnix, "bind-unix", "", "host side of a sandbox launch: create this listening Unix socket, put it at --bind-fd, then exec the command after --")
+	fs.IntVar(&o.bindFd, "bind-fd", -1, "with --bind-unix: the descriptor the socket is placed at (3 or more)")
 	fs.StringVar(&o.serial, "serial", "", "serve on virtio-serial ports: auto (ports named pyro.agent*) or a device path")
 	fs.UintVar(&o.vsock, "vsock", 0, "serve on this AF_VSOCK port")
 	fs.BoolVar(&o.init, "init", false, "act as the machine's init (default when PID 1)")
@@ -64,6 +71,13 @@ func parseFlags(args []string, pid1 bool) (*options, error) {
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	if o.bindUnix != "" {
+		if o.bindFd < 3 || fs.NArg() == 0 {
+			return nil, fmt.Errorf("--bind-unix needs --bind-fd N (N >= 3) and a command after --")
+		}
+		o.command = fs.Args()
+		return o, nil
 	}
 	if fs.NArg() > 0 && !pid1 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -83,9 +97,20 @@ func parseFlags(args []string, pid1 bool) (*options, error) {
 		return nil, fmt.Errorf("exactly one of --listen, --serial, --vsock is required")
 	}
 	if o.listen != "" && !strings.HasPrefix(o.listen, "unix:") {
-		return nil, fmt.Errorf("--listen takes unix:/path, got %q", o.listen)
+		if _, err := listenFd(o.listen); err != nil {
+			return nil, err
+		}
 	}
 	return o, nil
+}
+
+// listenFd is N of --listen fd:N.
+func listenFd(listen string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimPrefix(listen, "fd:"))
+	if !strings.HasPrefix(listen, "fd:") || err != nil || n < 3 {
+		return 0, fmt.Errorf("--listen takes unix:/path or fd:N (N >= 3), got %q", listen)
+	}
+	return n, nil
 }
 
 func transportFromCmdline(o *options) error {
@@ -133,6 +158,11 @@ func main() {
 		fmt.Println(version)
 		return
 	}
+	if o.bindUnix != "" {
+		err := transport.BindAndExec(o.bindUnix, o.bindFd, o.command)
+		logf("%v", err)
+		os.Exit(1)
+	}
 	if !o.worker && (o.init || os.Getpid() == 1) {
 		os.Exit(runInit(o))
 	}
@@ -167,6 +197,12 @@ func runInit(o *options) int {
 	}
 	if o.readyFd >= 0 {
 		sup.ReadyFile = os.NewFile(uintptr(o.readyFd), "ready-fd")
+	}
+	if strings.HasPrefix(o.listen, "fd:") {
+		fd, _ := listenFd(o.listen)
+		// Kept for every worker, but never inherited by anything else init starts.
+		unix.CloseOnExec(fd)
+		sup.ListenFile = os.NewFile(uintptr(fd), "listen-fd")
 	}
 	if !o.sandbox && os.Getpid() == 1 {
 		sup.PowerOff = func() { sysinit.PowerOff(logf) }
@@ -208,6 +244,14 @@ func serve(o *options) error {
 	ctx := context.Background()
 
 	switch {
+	case strings.HasPrefix(o.listen, "fd:"):
+		fd, _ := listenFd(o.listen)
+		l, err := transport.ListenerFromFd(fd)
+		if err != nil {
+			return err
+		}
+		ready(o)
+		return transport.ServeListener(ctx, srv, l, logf)
 	case o.listen != "":
 		path := strings.TrimPrefix(o.listen, "unix:")
 		l, err := transport.ListenUnix(path)

@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -42,7 +43,11 @@ type Supervisor struct {
 	// dynamic loader and libc read from disk and translated) makes the
 	// host's first exec cheaper.
 	Prewarm []string
-	Logf    func(format string, args ...any)
+	// ListenFile, when set, is the listening socket the host made and handed
+	// to init (--listen fd:N). Unlike ReadyFile it is kept and handed to
+	// every worker, restarted ones included, as their --listen fd:N.
+	ListenFile *os.File
+	Logf       func(format string, args ...any)
 
 	// gate is the read end the first worker waits on (see Setup).
 	gate *os.File
@@ -119,7 +124,7 @@ func (s *Supervisor) start() *os.Process {
 	}
 	// The files handed down become the worker's fds 3, 4…, named by its flags.
 	args := withoutFdFlags(s.Args)
-	var files []*os.File
+	var files, once []*os.File
 	for _, f := range []struct {
 		flag string
 		file **os.File
@@ -127,7 +132,12 @@ func (s *Supervisor) start() *os.Process {
 		if *f.file != nil {
 			args = append(args, f.flag, strconv.Itoa(3+len(files)))
 			files = append(files, *f.file)
+			once = append(once, *f.file)
 		}
+	}
+	if s.ListenFile != nil {
+		args = append(args, "--listen", "fd:"+strconv.Itoa(3+len(files)))
+		files = append(files, s.ListenFile)
 	}
 	cmd := exec.Command(exe)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
@@ -135,7 +145,7 @@ func (s *Supervisor) start() *os.Process {
 	cmd.Args = append([]string{exe}, args...)
 	err = cmd.Start()
 	// Only the first worker gets them; a restarted one is ready and set up already.
-	for _, f := range files {
+	for _, f := range once {
 		f.Close()
 	}
 	s.ReadyFile, s.gate = nil, nil
@@ -165,7 +175,7 @@ func (s *Supervisor) prewarm() {
 func withoutFdFlags(args []string) []string {
 	out := make([]string, 0, len(args))
 	for i := 0; i < len(args); i++ {
-		if args[i] == "--ready-fd" || args[i] == "--gate-fd" {
+		if args[i] == "--ready-fd" || args[i] == "--gate-fd" || (args[i] == "--listen" && i+1 < len(args) && strings.HasPrefix(args[i+1], "fd:")) {
 			i++
 			continue
 		}

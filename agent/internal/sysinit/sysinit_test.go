@@ -30,7 +30,7 @@ func TestIsMountPoint(t *testing.T) {
 }
 
 func TestWithoutFdFlags(t *testing.T) {
-	got := withoutFdFlags([]string{"--worker", "--ready-fd", "3", "--sandbox", "--gate-fd", "4"})
+	got := withoutFdFlags([]string{"--worker", "--ready-fd", "3", "--sandbox", "--listen", "fd:5", "--gate-fd", "4"})
 	if want := []string{"--worker", "--sandbox"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %v", got)
 	}

@@ -50,3 +50,42 @@ func TestUnixSocketModeAndSession(t *testing.T) {
 		t.Fatal("listener did not stop")
 	}
 }
+
+func TestListenerFromInheritedFd(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "agent.sock")
+	l, err := ListenUnix(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := l.(*net.UnixListener).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.(*net.UnixListener).SetUnlinkOnClose(false)
+	l.Close()
+	inherited, err := ListenerFromFd(int(f.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv := &session.Server{AgentVersion: "t", Handlers: map[string]session.Handler{}, Logf: t.Logf}
+	go func() { _ = ServeListener(ctx, srv, inherited, t.Logf) }()
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exchangeHello(t, c, "x")
+	c.Close()
+}
+
+func TestListenerFromFdRefusesOtherDescriptors(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if _, err := ListenerFromFd(int(r.Fd())); err == nil {
+		t.Fatal("a pipe was taken for a listening socket")
+	}
+}

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync } from "node:fs";
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync } from "node:fs";
 import { chmod, rm } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { connect, type Socket } from "node:net";
@@ -17,6 +17,8 @@ interface SandboxHandle extends MachineHandle {
   /** Host pid of the agent (PID 1 of the sandbox's pid namespace). */
   agentPid: number;
   agentPidStartTime?: string;
+  /** Inode of the agent socket the launcher bound; connect refuses any other file. */
+  socketInode?: number;
 }
 
 function asSandboxHandle(handle: MachineHandle): SandboxHandle {
@@ -97,12 +99,15 @@ export class SandboxBackend implements Backend {
         hint: "check that the environment's rootfs is intact (`pyro env inspect`)",
       });
     }
+    handle.socketInode = lstatSync(paths.socket).ino;
     return handle;
   }
 
   async connect(spec: MachineSpec, handle: MachineHandle): Promise<Duplex> {
     if (!this.isRunning(handle)) throw deadError(spec);
-    return connectUnix(sandboxPaths(spec.dir).socket);
+    const path = sandboxPaths(spec.dir).socket;
+    checkAgentSocket(spec, path, asSandboxHandle(handle).socketInode);
+    return connectUnix(path);
   }
 
   isRunning(handle: MachineHandle): boolean {
@@ -134,6 +139,26 @@ export class SandboxBackend implements Backend {
   async cleanup(spec: MachineSpec): Promise<void> {
     const paths = sandboxPaths(spec.dir);
     await Promise.all([paths.upper, paths.work, paths.merged, paths.agentDir].map((dir) => rm(dir, { recursive: true, force: true })));
+  }
+}
+
+/**
+ * Refuse to connect unless `path` is still the very socket the launcher bound:
+ * never a symlink (connect would follow it), never another file.
+ */
+function checkAgentSocket(spec: MachineSpec, path: string, inode: number | undefined): void {
+  let stat;
+  try {
+    stat = lstatSync(path);
+  } catch (error) {
+    throw new PyroError("guest_failure", `machine ${spec.id} has no agent socket at ${path}: ${(error as Error).message}`, {
+      hint: "delete it (or reset the workspace) to recover",
+    });
+  }
+  if (!stat.isSocket() || (inode !== undefined && stat.ino !== inode)) {
+    throw new PyroError("guest_failure", `the agent socket of machine ${spec.id} is not the socket pyro made (${path}); refusing to connect`, {
+      hint: "something replaced it; delete the machine (or reset the workspace) to recover",
+    });
   }
 }
 

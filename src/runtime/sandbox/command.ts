@@ -1,12 +1,18 @@
 import type { MachineSpec } from "../backend.js";
 
-/** Where the agent's socket directory appears inside the sandbox. */
-export const GUEST_AGENT_DIR = "/run/pyro-agent";
 /** Where the host's agent binary is bound inside the sandbox. */
 export const GUEST_AGENT_BIN = "/usr/local/sbin/pyro-agent";
 
 /** The launcher's fd that bwrap's child inherits and the agent announces `READY` on. */
 export const SANDBOX_READY_FD = 4;
+
+/**
+ * The fd the agent inherits its listening socket on. The socket is made on
+ * the host, in a directory the guest never sees, before the sandbox exists
+ * (`pyro-agent --bind-unix`): nothing the guest writes can decide where the
+ * host connects.
+ */
+export const SANDBOX_LISTEN_FD = 5;
 
 /** Host-side layout of one sandbox under its machine directory. */
 export function sandboxPaths(dir: string) {
@@ -26,8 +32,10 @@ const LAUNCHER =
   'mount -t overlay overlay -o "lowerdir=$1,upperdir=$2,workdir=$3" "$4" && shift 4 && exec "$@"';
 
 /**
- * The argv that starts one sandbox: `unshare` for the mount namespace, a
- * one-line launcher for the overlay, then bwrap with the agent as PID 1.
+ * The argv that starts one sandbox: the agent binary in its host mode binds
+ * the agent socket ({@link SANDBOX_LISTEN_FD}), then `unshare` for the mount
+ * namespace, a one-line launcher for the overlay, then bwrap with the agent
+ * as PID 1 serving on the inherited socket.
  * bwrap writes `{"child-pid": N}` to fd 3 (`--info-fd`); the agent writes
  * `READY` to fd 4 once it serves ({@link SANDBOX_READY_FD}).
  */
@@ -41,7 +49,6 @@ export function sandboxCommand(spec: MachineSpec, agentBinary: string, options: 
     "--dev", "/dev",
     "--tmpfs", "/tmp",
     "--tmpfs", "/run",
-    "--bind", paths.agentDir, GUEST_AGENT_DIR,
     "--ro-bind", agentBinary, GUEST_AGENT_BIN,
     "--unshare-all",
     "--unshare-user",
@@ -59,9 +66,10 @@ export function sandboxCommand(spec: MachineSpec, agentBinary: string, options: 
     "--setenv", "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
     "--setenv", "HOME", "/root",
     "--chdir", "/",
-    GUEST_AGENT_BIN, "--sandbox", "--listen", `unix:${GUEST_AGENT_DIR}/agent.sock`, "--ready-fd", String(SANDBOX_READY_FD),
+    GUEST_AGENT_BIN, "--sandbox", "--listen", `fd:${SANDBOX_LISTEN_FD}`, "--ready-fd", String(SANDBOX_READY_FD),
   ];
   return [
+    agentBinary, "--bind-unix", paths.socket, "--bind-fd", String(SANDBOX_LISTEN_FD), "--",
     "unshare",
     ...(asRoot ? [] : ["--user", "--map-root-user"]),
     "--mount",
