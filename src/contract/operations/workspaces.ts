@@ -39,7 +39,9 @@ const workspaceSeed = z.object({
 export const workspaceInfo = z.object({
   workspace_id: z.string(),
   environment: z.string(),
-  state: z.enum(["running", "stopped", "dead"]),
+  state: z
+    .enum(["creating", "running", "stopped", "dead"])
+    .describe("creating: being created right now; dead: its machine died, or its creation was interrupted (detail says which; reset recovers, delete removes)"),
   backend: backendName,
   execution_mode: executionMode,
   vcpu_count: z.number().int(),

@@ -1,5 +1,6 @@
 import { getInstalledEnvironment, type InstalledEnvironment } from "../../environments/index.js";
 import type { BackendName, MachineHandle } from "../../runtime/backend.js";
+import { killProcessesUnder } from "../../util/dir-processes.js";
 import type { BackendRegistry } from "./select.js";
 import type { MachineRef } from "./session.js";
 
@@ -27,8 +28,16 @@ export function machineGone(backends: BackendRegistry, record: { state: string; 
  * Tear a machine down for good: kill it and remove its backend files. No
  * clean power-off: its disk is discarded, so flushing it would only cost
  * time (a guest shutdown under emulation takes longer than the kill).
+ * Processes of the machine directory that no handle names (a creator killed
+ * before it recorded one) are found by their command lines and killed too.
  */
 export async function destroyMachine(machine: MachineRef, handle: MachineHandle | null): Promise<void> {
   if (handle) await machine.backend.kill(handle);
+  await killUntracked(machine);
   await machine.backend.cleanup(machine.spec);
+}
+
+/** Kill whatever still runs from a machine's directory; its handle, if any, is already dead. */
+export async function killUntracked(machine: Pick<MachineRef, "spec">): Promise<number[]> {
+  return machine.spec.dir ? killProcessesUnder(machine.spec.dir) : [];
 }

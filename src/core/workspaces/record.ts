@@ -13,7 +13,7 @@ export interface WorkspaceRecord {
   schema: 1;
   workspace_id: string;
   environment: string;
-  state: "running" | "stopped" | "dead";
+  state: "creating" | "running" | "stopped" | "dead";
   backend: BackendName;
   execution_mode: ExecutionMode;
   vcpu_count: number;
@@ -29,6 +29,19 @@ export interface WorkspaceRecord {
   command_count: number;
   handle: MachineHandle | null;
   detail: string | null;
+  /**
+   * Present from the record's first write until the baseline exists: who is
+   * creating it and how far it got. Left behind when that process died, it
+   * tells `status` what happened and `reset` to start over.
+   */
+  creation?: WorkspaceCreation;
+}
+
+/** The progress of a workspace's creation (see {@link WorkspaceRecord.creation}). */
+export interface WorkspaceCreation {
+  pid: number;
+  pid_start_time?: string;
+  phase: "boot" | "seed" | "baseline";
 }
 
 /** The public view of a record (the `workspaceInfo` schema). */

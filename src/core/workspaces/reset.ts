@@ -2,10 +2,11 @@ import { createReadStream } from "node:fs";
 import type { OperationResult, ParsedInput } from "../../contract/index.js";
 import { withAgent } from "../machines/session.js";
 import { checkId } from "../ids.js";
+import { PyroError } from "../../util/errors.js";
 import { maxArchiveBytes } from "./limits.js";
 import { workspaceInfo } from "./record.js";
 import { loadSecrets } from "./secrets.js";
-import { requireSnapshot } from "./snapshots.js";
+import { BASELINE, requireSnapshot } from "./snapshots.js";
 import type { WorkspaceService } from "./service.js";
 import { readWorkspaceTar } from "./workspace-tar.js";
 
@@ -18,12 +19,17 @@ import { readWorkspaceTar } from "./workspace-tar.js";
 export async function resetWorkspace(service: WorkspaceService, input: ParsedInput<"resetWorkspace">): Promise<OperationResult<"resetWorkspace">> {
   const id = checkId(input.workspace_id, "ws", "workspace");
   const name = input.snapshot;
-  await service.records.read(id);
-  requireSnapshot(service, id, name);
+  const before = await service.refreshed(await service.records.read(id));
+  if (before.state === "creating") {
+    throw new PyroError("failed_precondition", `workspace ${id} is still being created`, { hint: "wait until `pyro workspace status` says running, or delete it" });
+  }
+  // A workspace whose creation was interrupted has no baseline yet: it starts over empty.
+  const startOver = before.creation !== undefined && name === BASELINE;
+  if (!startOver) requireSnapshot(service, id, name);
   const record = await service.records.update(id, async (current) => {
-    const archive = requireSnapshot(service, id, name);
+    const archive = startOver ? null : requireSnapshot(service, id, name);
     // Stored archives are checked before the old machine is destroyed: a bad one fails the reset harmlessly.
-    await readWorkspaceTar(archive, (entry) => entry.resume());
+    if (archive) await readWorkspaceTar(archive, (entry) => entry.resume());
     const machine = await service.machine(current);
     if (current.handle) await machine.backend.kill(current.handle);
     await machine.backend.cleanup(machine.spec);
@@ -32,14 +38,17 @@ export async function resetWorkspace(service: WorkspaceService, input: ParsedInp
     try {
       await withAgent(started, async (client) => {
         // Names are "workspace/…", so "/" is the destination; the agent still refuses anything unsafe.
-        await client.putArchive("/", createReadStream(archive), maxArchiveBytes(service.context));
+        if (archive) await client.putArchive("/", createReadStream(archive), maxArchiveBytes(service.context));
         await service.materialiseSecrets(client, await loadSecrets(service.files(id).secrets));
+        if (!archive) await service.captureTree(client, service.files(id).baseline);
       });
     } catch (error) {
       await started.backend.kill(started.handle).catch(() => undefined);
       throw error;
     }
-    return { ...current, state: "running", handle: started.handle, detail: null };
+    const { creation: _done, ...rest } = current;
+    const seed = startOver ? { mode: "empty" as const, source_path: null, entries: 0, bytes: 0 } : current.workspace_seed;
+    return { ...rest, state: "running", handle: started.handle, detail: null, workspace_seed: seed };
   });
   return { ...workspaceInfo(record), restored_from: name };
 }

@@ -6,21 +6,40 @@ import type { AgentClient } from "../../agent-client/index.js";
 import { ensureEnvironment } from "../../environments/index.js";
 import type { MachineSpec } from "../../runtime/backend.js";
 import { PyroError } from "../../util/errors.js";
+import { isProcessAlive, processStartTime } from "../../util/process.js";
 import { workspacesRoot, type CoreContext } from "../context.js";
 import { checkId, newId } from "../ids.js";
 import { backendFromEnv } from "../machines/select.js";
-import { BOOT_TIMEOUT_MS, destroyMachine, environmentOf, machineGone, SHUTDOWN_GRACE_MS } from "../machines/lifecycle.js";
+import { BOOT_TIMEOUT_MS, destroyMachine, environmentOf, killUntracked, machineGone, SHUTDOWN_GRACE_MS } from "../machines/lifecycle.js";
 import { execShell, shutdownMachine, withAgent, type MachineRef } from "../machines/session.js";
 import { RecordStore } from "../store/records.js";
 import { isExpired } from "../vms/record.js";
 import { appendHistory, clip, readHistory } from "./history.js";
 import { workspaceFiles } from "./layout.js";
-import { workspaceInfo, type WorkspaceRecord, type WorkspaceSeed } from "./record.js";
+import { maxArchiveBytes } from "./limits.js";
+import { removePartials } from "./partials.js";
+import { workspaceInfo, type WorkspaceCreation, type WorkspaceRecord, type WorkspaceSeed } from "./record.js";
 import { loadSecrets, redact, resolveSecrets, saveSecrets, secretEnvironment, type SecretValues } from "./secrets.js";
 import { openSource } from "./seed.js";
 
-/** Largest seed or sync archive accepted. */
-export const MAX_ARCHIVE_BYTES = 4 * 1024 * 1024 * 1024;
+/** Whether a record is mid-creation and its creator is gone. */
+function creationInterrupted(record: WorkspaceRecord): boolean {
+  return record.state === "creating" && (!record.creation || !isProcessAlive(record.creation.pid, record.creation.pid_start_time));
+}
+
+/** Refuse lifecycle changes of a workspace whose creation has not finished. */
+function refuseIncomplete(record: WorkspaceRecord): void {
+  if (record.state === "creating") {
+    throw new PyroError("failed_precondition", `workspace ${record.workspace_id} is still being created`, {
+      hint: "wait until `pyro workspace status` says running, or delete it",
+    });
+  }
+  if (record.creation) {
+    throw new PyroError("failed_precondition", `workspace ${record.workspace_id} was never completely created`, {
+      hint: `reset it (it starts over with an empty /workspace): pyro workspace reset ${record.workspace_id}; or delete it`,
+    });
+  }
+}
 
 type Info = OperationResult<"statusWorkspace">;
 
@@ -59,7 +78,7 @@ export class WorkspaceService {
       schema: 1,
       workspace_id: id,
       environment: input.environment,
-      state: "stopped",
+      state: "creating",
       backend: backend.name,
       execution_mode: backend.capabilities.execution_mode,
       vcpu_count: input.vcpu_count,
@@ -69,11 +88,15 @@ export class WorkspaceService {
       ttl_seconds: input.ttl_seconds,
       created_at: new Date(now).toISOString(),
       expires_at: new Date(now + input.ttl_seconds * 1000).toISOString(),
-      workspace_seed: { mode: "empty", source_path: null, entries: 0, bytes: 0 },
+      workspace_seed: seedSource
+        ? { mode: seedSource.mode, source_path: seedSource.sourcePath, entries: 0, bytes: 0 }
+        : { mode: "empty", source_path: null, entries: 0, bytes: 0 },
       secrets: secrets.metadata,
       command_count: 0,
       handle: null,
       detail: null,
+      // Whoever finds this record while its creator is gone knows the creation was interrupted.
+      creation: { pid: process.pid, pid_start_time: processStartTime(process.pid), phase: "boot" },
     };
     await this.records.create(id, record);
     try {
@@ -81,23 +104,33 @@ export class WorkspaceService {
       this.context.progress(`[workspace] phase=start workspace_id=${id} backend=${backend.name}`);
       const started = await this.boot(record);
       // Record the machine at once: if seeding fails (or this process dies), delete finds it and kills it.
-      await this.records.update(id, (current) => ({ ...current, state: "running", handle: started.handle }));
+      await this.setCreation(id, "seed", { handle: started.handle });
       let seed: WorkspaceSeed = record.workspace_seed;
       await withAgent(started, async (client) => {
         await this.materialiseSecrets(client, secrets.values);
         if (seedSource) {
           this.context.progress(`[workspace] phase=seed workspace_id=${id} source=${seedSource.sourcePath}`);
-          const result = await client.putArchive("/workspace", seedSource.open(), MAX_ARCHIVE_BYTES);
+          const result = await client.putArchive("/workspace", seedSource.open(), maxArchiveBytes(this.context));
           seed = { mode: seedSource.mode, source_path: seedSource.sourcePath, entries: result.entries, bytes: result.bytes };
         }
+        await this.setCreation(id, "baseline", {});
         await this.captureTree(client, this.files(id).baseline);
       });
-      const next = await this.records.update(id, (current) => ({ ...current, workspace_seed: seed }));
+      // Running only now: its baseline exists, so diff, snapshots and reset work.
+      const next = await this.records.update(id, (current) => {
+        const { creation: _done, ...rest } = current;
+        return { ...rest, state: "running", workspace_seed: seed };
+      });
       return workspaceInfo(next);
     } catch (error) {
       await this.destroy(id);
       throw error;
     }
+  }
+
+  /** Move a record being created to its next phase. */
+  private async setCreation(id: string, phase: WorkspaceCreation["phase"], change: Partial<WorkspaceRecord>): Promise<void> {
+    await this.records.update(id, (current) => ({ ...current, ...change, creation: current.creation && { ...current.creation, phase } }));
   }
 
   async list(): Promise<OperationResult<"listWorkspaces">> {
@@ -174,7 +207,9 @@ export class WorkspaceService {
   /** Flush the guest filesystem and shut it down; the disk and /workspace stay. */
   async stop(workspaceId: string): Promise<Info> {
     const id = checkId(workspaceId, "ws", "workspace");
+    await this.refreshed(await this.records.read(id));
     const record = await this.records.update(id, async (current) => {
+      refuseIncomplete(current);
       if (current.state === "stopped") return current;
       if (current.handle) {
         const machine = await this.machine(current);
@@ -192,7 +227,9 @@ export class WorkspaceService {
   /** Boot a stopped workspace again on the same disk, secrets re-materialised. */
   async start(workspaceId: string): Promise<Info> {
     const id = checkId(workspaceId, "ws", "workspace");
+    await this.refreshed(await this.records.read(id));
     const record = await this.records.update(id, async (current) => {
+      refuseIncomplete(current);
       if (current.state === "running" && current.handle && (await this.machine(current)).backend.isRunning(current.handle)) {
         throw new PyroError("failed_precondition", `workspace ${id} is already running`);
       }
@@ -226,6 +263,11 @@ export class WorkspaceService {
   async running(workspaceId: string, options: { allowStopped?: boolean } = {}): Promise<WorkspaceRecord> {
     const id = checkId(workspaceId, "ws", "workspace");
     const record = await this.refreshed(await this.records.read(id));
+    if (record.state === "creating") {
+      throw new PyroError("failed_precondition", `workspace ${id} is still being created (by pid ${record.creation?.pid}, phase ${record.creation?.phase})`, {
+        hint: "wait until `pyro workspace status` says running, or delete it",
+      });
+    }
     if (options.allowStopped || record.state === "running") return record;
     throw new PyroError("failed_precondition", `workspace ${id} is ${record.state}`, {
       hint: record.state === "stopped" ? `start it: pyro workspace start ${id}` : `recover it: pyro workspace reset ${id}`,
@@ -278,7 +320,7 @@ export class WorkspaceService {
     const partial = `${path}.partial`;
     const sink = createWriteStream(partial, { mode: 0o600 });
     try {
-      const result = await client.getArchive("/workspace", sink, MAX_ARCHIVE_BYTES);
+      const result = await client.getArchive("/workspace", sink, maxArchiveBytes(this.context));
       await rename(partial, path);
       return result;
     } catch (error) {
@@ -287,14 +329,39 @@ export class WorkspaceService {
     }
   }
 
-  /** Mark a running record dead when its machine process is gone. */
+  /**
+   * Mark a running record dead when its machine process is gone, and a
+   * record whose creator died mid-creation dead with what happened (its
+   * machine killed, its partial files removed).
+   */
   async refreshed(record: WorkspaceRecord): Promise<WorkspaceRecord> {
+    if (creationInterrupted(record)) return this.abandonCreation(record.workspace_id);
     if (!machineGone(this.context.backends, record)) return record;
     return this.records.update(record.workspace_id, (current) => ({
       ...current,
       state: "dead",
       detail: `the ${current.backend} process (pid ${current.handle?.pid}) exited unexpectedly; reset recovers /workspace from the baseline or a snapshot`,
     }));
+  }
+
+  /** Turn a record whose creator died into a dead one that says so; no machine or partial file of it is left. */
+  private async abandonCreation(id: string): Promise<WorkspaceRecord> {
+    return this.records.update(id, async (current) => {
+      if (!creationInterrupted(current)) return current;
+      const machine = await this.machine(current);
+      if (current.handle) await machine.backend.kill(current.handle);
+      await killUntracked(machine);
+      await removePartials(this.records.dir(id));
+      const phase = current.creation?.phase;
+      return {
+        ...current,
+        state: "dead",
+        handle: null,
+        detail:
+          `its creation was interrupted during the ${phase} phase (the creating process, pid ${current.creation?.pid}, exited)` +
+          `; reset starts it over with an empty /workspace, delete removes it`,
+      };
+    });
   }
 
   /** Kill the machine and remove every file of the workspace. */

@@ -117,6 +117,11 @@ export async function createSnapshot(service: WorkspaceService, input: ParsedInp
 export async function listSnapshots(service: WorkspaceService, workspaceId: string): Promise<OperationResult<"listSnapshots">> {
   const record = await service.running(workspaceId, { allowStopped: true });
   const id = record.workspace_id;
+  if (record.creation) {
+    throw new PyroError("failed_precondition", `workspace ${id} has no baseline: its creation was interrupted`, {
+      hint: `reset it (it starts over with an empty /workspace): pyro workspace reset ${id}; or delete it`,
+    });
+  }
   return { workspace_id: id, snapshots: [await baselineMeta(service, id), ...(await namedSnapshots(service, id))] };
 }
 
