@@ -34,7 +34,8 @@ describe.skipIf(!sandbox.available)(`workspace hardening on the sandbox (needs $
   beforeAll(async () => {
     await ensureEnvironment("debian:12", { cacheDir: TEST_CACHE_DIR, kernel: false });
     pyro = new Pyro({ stateDir: state.dir, cacheDir: TEST_CACHE_DIR });
-    // "added" is also a secret: a value equal to one of pyro's own words must not break the result's contract.
+    // "added" and "ws-" are secrets too: a value equal to one of pyro's own words,
+    // or inside the workspace id, must not break the result's contract or the id.
     const created = await pyro.createWorkspace({
       environment: "debian:12",
       backend: "sandbox",
@@ -42,6 +43,7 @@ describe.skipIf(!sandbox.available)(`workspace hardening on the sandbox (needs $
       secrets: [
         { name: "TOKEN", value: canary },
         { name: "SHORT", value: "added" },
+        { name: "PREFIX", value: "ws-" },
       ],
     });
     id = created.workspace_id;
@@ -94,6 +96,7 @@ describe.skipIf(!sandbox.available)(`workspace hardening on the sandbox (needs $
     expect(diff.files.map((f) => f.kind).sort()).toEqual(["directory", "file", "file"]);
     expect(diff.files.find((f) => f.path === "dir-[REDACTED]/notes-[REDACTED].txt")?.diff).toContain("+++ b/dir-[REDACTED]/notes-[REDACTED].txt");
     expect(JSON.stringify(diff)).not.toContain(canary);
+    expect(diff.workspace_id).toBe(id);
 
     const cli = await runCli(["workspace", "diff", id, "--json"], pyroEnv(state.dir));
     expect(cli.code).toBe(0);

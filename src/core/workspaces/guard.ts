@@ -18,5 +18,6 @@ export async function withWorkspaceRedaction<R>(workspaces: WorkspaceService, wo
   } catch {
     // A bad id or an unreadable store: `fn` reports it.
   }
-  return redactResult(resultSchema, await withRedactedErrors(secrets, fn), secrets);
+  // The id is pyro's, not guest text: a short secret inside it must not make it unusable.
+  return redactResult(resultSchema, await withRedactedErrors(secrets, fn), secrets, new Set([workspaceId]));
 }

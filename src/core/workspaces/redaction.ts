@@ -79,7 +79,8 @@ interface SchemaDef {
   options?: z.ZodType[];
 }
 
-function walk(schema: z.ZodType | undefined, value: unknown, values: SecretValues): unknown {
+function walk(schema: z.ZodType | undefined, value: unknown, values: SecretValues, keep: ReadonlySet<string>): unknown {
+  if (typeof value === "string" && keep.has(value)) return value;
   if (schema === undefined) return redactDeep(value, values);
   const def = (schema as unknown as { def: SchemaDef }).def;
   switch (def.type) {
@@ -95,26 +96,27 @@ function walk(schema: z.ZodType | undefined, value: unknown, values: SecretValue
     case "nonoptional":
     case "readonly":
     case "catch":
-      return walk(def.innerType, value, values);
+      return walk(def.innerType, value, values, keep);
     case "pipe":
-      return walk(def.in, value, values);
+      return walk(def.in, value, values, keep);
     case "array":
-      return Array.isArray(value) ? value.map((item: unknown) => walk(def.element, item, values)) : redactDeep(value, values);
+      return Array.isArray(value) ? value.map((item: unknown) => walk(def.element, item, values, keep)) : redactDeep(value, values);
     case "object":
       if (value === null || typeof value !== "object" || Array.isArray(value)) return redactDeep(value, values);
       return Object.fromEntries(
         Object.entries(value).map(([key, item]) =>
-          def.shape && Object.hasOwn(def.shape, key) ? [key, walk(def.shape[key], item, values)] : [redact(key, values), redactDeep(item, values)],
+          def.shape && Object.hasOwn(def.shape, key) ? [key, walk(def.shape[key], item, values, keep)] : [redact(key, values), redactDeep(item, values)],
         ),
       );
     case "record":
       if (value === null || typeof value !== "object" || Array.isArray(value)) return redactDeep(value, values);
-      return Object.fromEntries(Object.entries(value).map(([key, item]) => [redact(key, values), walk(def.valueType, item, values)]));
+      return Object.fromEntries(Object.entries(value).map(([key, item]) => [redact(key, values), walk(def.valueType, item, values, keep)]));
     case "union":
       return walk(
         def.options?.find((option) => option.safeParse(value).success),
         value,
         values,
+        keep,
       );
     default:
       return redactDeep(value, values);
@@ -123,13 +125,14 @@ function walk(schema: z.ZodType | undefined, value: unknown, values: SecretValue
 
 /**
  * Redact every string a result carries — field values, array items, record
- * keys, at any depth — of a workspace's secret values. The result schema only
- * spares what it fixes itself (enum and literal values): a guest can put a
+ * keys, at any depth — of a workspace's secret values. Spared: what the result
+ * schema fixes itself (enum and literal values) and the exact strings in
+ * `keep` (pyro's own identifiers, such as the workspace id): a guest can put a
  * secret in any other string (a file named after it, a service's output).
  */
-export function redactResult<T>(schema: z.ZodType, result: T, values: SecretValues): T {
+export function redactResult<T>(schema: z.ZodType, result: T, values: SecretValues, keep: ReadonlySet<string> = new Set()): T {
   if (Object.values(values).every((value) => value.length === 0)) return result;
-  return walk(schema, result, values) as T;
+  return walk(schema, result, values, keep) as T;
 }
 
 /**
