@@ -1,5 +1,8 @@
 #!/usr/bin/env node
 import { main } from "./cli/main.js";
+import { tolerateClosedPipes } from "./cli/pipes.js";
+
+tolerateClosedPipes();
 
 // The MCP server and its SDK load only for `pyro mcp serve`: every other command starts faster.
 process.exitCode = await main(process.argv.slice(2), {

@@ -19,7 +19,25 @@ function tooLarge(what: string, maxBytes: number): PyroError {
   });
 }
 
-/** Implementation of {@link AgentClient.putArchive}. */
+/**
+ * Why an upload's source failed (a corrupt `.tar.gz`, an unreadable file). A
+ * PyroError from the source (which knows its path) is kept as it is.
+ */
+function sourceFailure(error: unknown): PyroError {
+  if (error instanceof PyroError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new PyroError("invalid_argument", `the archive could not be read: ${message}`, {
+    hint: "pass a directory or a valid .tar, .tar.gz or .tgz archive",
+    cause: error,
+  });
+}
+
+/**
+ * Implementation of {@link AgentClient.putArchive}. A source that fails
+ * rejects the upload with its error, whatever the agent made of the cut
+ * tar: a corrupt `.tar.gz` yields no tar bytes at all, which the agent
+ * would otherwise accept as an empty archive.
+ */
 export function runPutArchive(
   client: AgentClient,
   dest: string,
@@ -28,12 +46,15 @@ export function runPutArchive(
 ): Promise<ArchiveResult> {
   return new Promise<ArchiveResult>((resolve, reject) => {
     let overLimit = false;
+    let sourceError: PyroError | null = null;
     const stream = client.open(
       "put_archive",
       { dest, max_bytes: maxBytes },
       {
         onFinal: (message) => {
           if (overLimit) return reject(tooLarge("the archive", maxBytes));
+          // Set before the upload ends, so before the agent's answer to a whole upload.
+          if (sourceError) return reject(sourceError);
           if (message.type === "error") return reject(agentError("put_archive", message));
           try {
             resolve(checkArchiveResult("put_archive", message));
@@ -56,11 +77,11 @@ export function runPutArchive(
             break;
           }
           sent += bytes.length;
-          await stream.stdin(bytes);
+          // A failing connection ends the upload; onFail reports it.
+          if (!(await stream.stdin(bytes).then(() => true, () => false))) break;
         }
-      } catch {
-        // A failing source or connection: end the upload; the agent answers
-        // with an error for the incomplete tar, or the connection error wins.
+      } catch (error) {
+        sourceError = sourceFailure(error);
       }
       await stream.stdinEnd().catch(() => undefined);
     })();

@@ -30,6 +30,16 @@ function parseInteger(flag: string) {
   };
 }
 
+/**
+ * The help of a `--no-X` flag from the description of its field, which says
+ * what the (default true) field does: "Append a newline (default true)" →
+ * "Do not append a newline".
+ */
+function negated(description: string): string {
+  const what = description.replace(/\s*\(default true\)\s*$/, "");
+  return `Do not ${what.charAt(0).toLowerCase()}${what.slice(1)}`;
+}
+
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 /** Add one operation's command: positionals, derived flags, extra flags, `--json`. */
@@ -49,7 +59,7 @@ function addOperationCommand<K extends OperationName>(root: Command, name: K, bi
     const flagName = kebab(binding.rename?.[field] ?? field);
     let option: Option;
     if (flag.kind === "boolean") {
-      option = flag.defaultValue === true ? new Option(`--no-${flagName}`, flag.description) : new Option(`--${flagName}`, flag.description);
+      option = flag.defaultValue === true ? new Option(`--no-${flagName}`, negated(flag.description)) : new Option(`--${flagName}`, flag.description);
     } else if (flag.kind === "integer") {
       option = new Option(`--${flagName} <n>`, flag.description).argParser(parseInteger(`--${flagName}`));
     } else if (flag.kind === "string[]") {

@@ -1,4 +1,4 @@
-import type { OperationName, OperationResult, ParsedInput } from "../contract/index.js";
+import { OPERATIONS, type OperationName, type OperationResult, type ParsedInput } from "../contract/index.js";
 import type { CoreContext } from "./context.js";
 import { EnvironmentService } from "./environments.js";
 import { runDoctor } from "./doctor.js";
@@ -20,13 +20,21 @@ export type Handler<K extends OperationName> = (input: ParsedInput<K>) => Promis
 /** One handler per operation; the mapped type makes a missing one a type error. */
 export type Handlers = { [K in OperationName]: Handler<K> };
 
+/** The operations on one existing workspace (their input names it). */
+type WorkspaceOperation = { [K in OperationName]: ParsedInput<K> extends { workspace_id: string } ? K : never }[OperationName];
+
 /** Wire every operation to the core services of one context. */
 export function createHandlers(context: CoreContext): Handlers {
   const vms = new VmService(context);
   const environments = new EnvironmentService(context);
   const workspaces = new WorkspaceService(context);
-  // Whatever a workspace operation throws may quote guest text: redact that workspace's secrets from it.
-  const guarded = <R>(workspaceId: string, fn: () => Promise<R>): Promise<R> => withWorkspaceRedaction(workspaces, workspaceId, fn);
+  // Whatever a workspace operation returns or throws may carry guest text (a
+  // file named after a secret, output, errors): redact that workspace's
+  // secrets from all of it, every string of the result, in one place.
+  const guarded =
+    <K extends WorkspaceOperation>(name: K, fn: Handler<K>): Handler<K> =>
+    (input) =>
+      withWorkspaceRedaction(workspaces, (input as { workspace_id: string }).workspace_id, OPERATIONS[name].result, () => fn(input));
   const shells = new ShellService(workspaces);
   const services = new ServiceService(workspaces);
   return {
@@ -50,31 +58,31 @@ export function createHandlers(context: CoreContext): Handlers {
     doctor: () => runDoctor(context),
     createWorkspace: (input) => workspaces.create(input),
     listWorkspaces: () => workspaces.list(),
-    pushWorkspaceSync: (input) => guarded(input.workspace_id, () => pushSync(workspaces, input)),
-    execWorkspace: (input) => guarded(input.workspace_id, () => workspaces.exec(input)),
-    statusWorkspace: (input) => workspaces.status(input.workspace_id),
-    logsWorkspace: (input) => workspaces.logs(input.workspace_id),
-    deleteWorkspace: (input) => workspaces.delete(input.workspace_id),
-    diffWorkspace: (input) => guarded(input.workspace_id, () => diffWorkspace(workspaces, input.workspace_id)),
-    exportWorkspace: (input) => guarded(input.workspace_id, () => exportWorkspace(workspaces, input)),
-    createSnapshot: (input) => guarded(input.workspace_id, () => createSnapshot(workspaces, input)),
-    listSnapshots: (input) => listSnapshots(workspaces, input.workspace_id),
-    deleteSnapshot: (input) => deleteSnapshot(workspaces, input),
-    resetWorkspace: (input) => guarded(input.workspace_id, () => resetWorkspace(workspaces, input)),
-    stopWorkspace: (input) => workspaces.stop(input.workspace_id),
-    startWorkspace: (input) => guarded(input.workspace_id, () => workspaces.start(input.workspace_id)),
-    listWorkspaceDisk: (input) => guarded(input.workspace_id, () => listWorkspaceDisk(workspaces, input)),
-    readWorkspaceDisk: (input) => guarded(input.workspace_id, () => readWorkspaceDisk(workspaces, input)),
-    exportWorkspaceDisk: (input) => guarded(input.workspace_id, () => exportWorkspaceDisk(workspaces, input)),
-    openShell: (input) => shells.open(input),
-    readShell: (input) => shells.read(input),
-    writeShell: (input) => shells.write(input),
-    signalShell: (input) => shells.signal(input),
-    closeShell: (input) => shells.close(input),
-    startService: (input) => services.start(input),
-    listServices: (input) => services.list(input.workspace_id),
-    statusService: (input) => services.status(input),
-    logsService: (input) => services.logs(input),
-    stopService: (input) => services.stop(input),
+    pushWorkspaceSync: guarded("pushWorkspaceSync", (input) => pushSync(workspaces, input)),
+    execWorkspace: guarded("execWorkspace", (input) => workspaces.exec(input)),
+    statusWorkspace: guarded("statusWorkspace", (input) => workspaces.status(input.workspace_id)),
+    logsWorkspace: guarded("logsWorkspace", (input) => workspaces.logs(input.workspace_id)),
+    deleteWorkspace: guarded("deleteWorkspace", (input) => workspaces.delete(input.workspace_id)),
+    diffWorkspace: guarded("diffWorkspace", (input) => diffWorkspace(workspaces, input.workspace_id)),
+    exportWorkspace: guarded("exportWorkspace", (input) => exportWorkspace(workspaces, input)),
+    createSnapshot: guarded("createSnapshot", (input) => createSnapshot(workspaces, input)),
+    listSnapshots: guarded("listSnapshots", (input) => listSnapshots(workspaces, input.workspace_id)),
+    deleteSnapshot: guarded("deleteSnapshot", (input) => deleteSnapshot(workspaces, input)),
+    resetWorkspace: guarded("resetWorkspace", (input) => resetWorkspace(workspaces, input)),
+    stopWorkspace: guarded("stopWorkspace", (input) => workspaces.stop(input.workspace_id)),
+    startWorkspace: guarded("startWorkspace", (input) => workspaces.start(input.workspace_id)),
+    listWorkspaceDisk: guarded("listWorkspaceDisk", (input) => listWorkspaceDisk(workspaces, input)),
+    readWorkspaceDisk: guarded("readWorkspaceDisk", (input) => readWorkspaceDisk(workspaces, input)),
+    exportWorkspaceDisk: guarded("exportWorkspaceDisk", (input) => exportWorkspaceDisk(workspaces, input)),
+    openShell: guarded("openShell", (input) => shells.open(input)),
+    readShell: guarded("readShell", (input) => shells.read(input)),
+    writeShell: guarded("writeShell", (input) => shells.write(input)),
+    signalShell: guarded("signalShell", (input) => shells.signal(input)),
+    closeShell: guarded("closeShell", (input) => shells.close(input)),
+    startService: guarded("startService", (input) => services.start(input)),
+    listServices: guarded("listServices", (input) => services.list(input.workspace_id)),
+    statusService: guarded("statusService", (input) => services.status(input)),
+    logsService: guarded("logsService", (input) => services.logs(input)),
+    stopService: guarded("stopService", (input) => services.stop(input)),
   };
 }

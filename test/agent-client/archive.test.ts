@@ -1,11 +1,13 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, statSync } from "node:fs";
+import { createReadStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
+import { createGunzip } from "node:zlib";
 import * as tar from "tar";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AgentClient } from "../../src/agent-client/index.js";
 import { startAgent, type RunningAgent } from "../helpers/agent.js";
+import { rawTar } from "../helpers/tar.js";
 
 const MiB = 1024 * 1024;
 let agent: RunningAgent;
@@ -47,6 +49,25 @@ describe("archives through the real agent", () => {
   it("refuses an upload past maxBytes on the host", async () => {
     const source = Readable.from([Buffer.alloc(MiB), Buffer.alloc(MiB)]);
     await expect(client.putArchive(join(work, "limited"), source, MiB + 10)).rejects.toMatchObject({ code: "limit_exceeded" });
+    await client.ping();
+  });
+
+  it("refuses an upload whose source fails instead of taking it as an empty archive", async () => {
+    // What a corrupt .tar.gz gives: the decompressor errors before any tar byte.
+    const garbage = join(work, "garbage.tar.gz");
+    writeFileSync(garbage, "this is not gzip at all\n");
+    const fromGarbage = createGunzip();
+    createReadStream(garbage).pipe(fromGarbage);
+    await expect(client.putArchive(join(work, "from-garbage"), fromGarbage, MiB)).rejects.toMatchObject({
+      code: "invalid_argument",
+      message: expect.stringMatching(/the archive could not be read: incorrect header check/),
+    });
+    // A source failing mid-way, after a whole entry went through.
+    async function* cut(): AsyncGenerator<Buffer> {
+      yield rawTar([{ name: "whole.txt", body: "x" }]).subarray(0, 1024);
+      throw new Error("disk went away");
+    }
+    await expect(client.putArchive(join(work, "from-cut"), cut(), MiB)).rejects.toMatchObject({ code: "invalid_argument", message: expect.stringContaining("disk went away") });
     await client.ping();
   });
 

@@ -396,6 +396,22 @@ func TestCreateFileSymlinkAndErrors(t *testing.T) {
 	}
 	_, err = Create(&buf, filepath.Join(dir, "missing"), 0)
 	wantCode(t, err, agenterr.NotFound)
+	// A FIFO asked for by name is refused with its kind, not sent as an empty tar.
+	fifo := filepath.Join(dir, "ff")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	buf.Reset()
+	_, err = Create(&buf, fifo, 0)
+	wantCode(t, err, agenterr.Unsupported)
+	if !strings.Contains(err.Error(), "named pipe") || buf.Len() != 0 {
+		t.Fatalf("fifo: %v (%d bytes written)", err, buf.Len())
+	}
+	// Inside a tree it is still skipped.
+	buf.Reset()
+	if _, err := Create(&buf, dir, 0); err != nil || contains(tarNames(t, buf.Bytes()), filepath.Base(dir)+"/ff") {
+		t.Fatalf("tree with a fifo: %v %v", err, tarNames(t, buf.Bytes()))
+	}
 	_, err = Create(&buf, dir, 2)
 	wantCode(t, err, agenterr.Limit)
 }

@@ -37,6 +37,11 @@ func Create(w io.Writer, p string, maxBytes int64) (Result, error) {
 	if err != nil {
 		return Result{}, agenterr.Wrap(agenterr.IO, err, "stat %s", p)
 	}
+	if kind := specialKind(st.Mode()); kind != "" {
+		// Skipped inside a tree, but asked for by name it would give an empty
+		// archive, which the host cannot tell from a broken one.
+		return Result{}, agenterr.New(agenterr.Unsupported, "%s is %s; only regular files, directories and symlinks can be archived", p, kind)
+	}
 	c := &creator{tw: tar.NewWriter(w), max: maxBytes, res: Result{Kind: "file"}}
 	prefix := filepath.Base(p)
 	if st.IsDir() {
@@ -65,6 +70,24 @@ func Create(w io.Writer, p string, maxBytes int64) (Result, error) {
 		return c.res, agenterr.Wrap(agenterr.IO, err, "finish archive")
 	}
 	return c.res, nil
+}
+
+// specialKind names a file type Create does not archive ("" for the ones it does).
+func specialKind(mode fs.FileMode) string {
+	switch {
+	case mode&fs.ModeNamedPipe != 0:
+		return "a named pipe (FIFO)"
+	case mode&fs.ModeSocket != 0:
+		return "a socket"
+	case mode&fs.ModeCharDevice != 0:
+		return "a character device"
+	case mode&fs.ModeDevice != 0:
+		return "a block device"
+	case mode.IsDir(), mode.IsRegular(), mode&fs.ModeSymlink != 0:
+		return ""
+	default:
+		return "a special file"
+	}
 }
 
 type creator struct {

@@ -176,6 +176,17 @@ func validate(req StartRequest) error {
 	if len(req.Argv) == 0 || req.Argv[0] == "" {
 		return agenterr.New(agenterr.BadRequest, "service %s has no command", req.Name)
 	}
+	if req.Cwd != "" {
+		// Checked here: a missing Dir makes exec report the command itself as
+		// missing ("fork/exec /bin/sh: no such file or directory").
+		st, err := os.Stat(req.Cwd)
+		if err != nil {
+			return agenterr.New(agenterr.NotFound, "service %s: working directory %s does not exist", req.Name, req.Cwd)
+		}
+		if !st.IsDir() {
+			return agenterr.New(agenterr.BadRequest, "service %s: working directory %s is not a directory", req.Name, req.Cwd)
+		}
+	}
 	if req.Readiness != nil {
 		return req.Readiness.Validate()
 	}

@@ -277,6 +277,20 @@ func TestErrors(t *testing.T) {
 	if _, err := m.Status("x"); !agenterr.Is(err, agenterr.NotFound) {
 		t.Fatalf("failed launch left a record: %v", err)
 	}
+	// A missing working directory is named as such, not as a missing /bin/sh.
+	missing := filepath.Join(t.TempDir(), "nonexistent")
+	_, err := m.Start(context.Background(), StartRequest{Name: "x", Argv: sh("true"), Cwd: missing})
+	if !agenterr.Is(err, agenterr.NotFound) || !strings.Contains(err.Error(), "working directory "+missing+" does not exist") {
+		t.Fatalf("missing cwd: %v", err)
+	}
+	file := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(file, nil, 0o600)
+	if _, err := m.Start(context.Background(), StartRequest{Name: "x", Argv: sh("true"), Cwd: file}); !agenterr.Is(err, agenterr.BadRequest) || !strings.Contains(err.Error(), "is not a directory") {
+		t.Fatalf("file cwd: %v", err)
+	}
+	if _, err := m.Status("x"); !agenterr.Is(err, agenterr.NotFound) {
+		t.Fatalf("refused cwd left a record: %v", err)
+	}
 	if _, err := m.Start(context.Background(), StartRequest{Name: "x", Argv: sh("true"), Readiness: &probe.Readiness{Kind: "vibes"}}); !agenterr.Is(err, agenterr.BadRequest) {
 		t.Fatal(err)
 	}

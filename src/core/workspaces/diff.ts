@@ -6,7 +6,6 @@ import { PyroError } from "../../util/errors.js";
 import { withAgent } from "../machines/session.js";
 import { WORKSPACE_ROOT } from "./guest-paths.js";
 import { maxArchiveBytes } from "./limits.js";
-import { loadSecrets, redact } from "./secrets.js";
 import type { WorkspaceService } from "./service.js";
 import { tarReader } from "./tar-reader.js";
 import { readWorkspaceTar, workspaceRelative } from "./workspace-tar.js";
@@ -102,7 +101,8 @@ function changed(a: Node, b: Node): boolean {
 /**
  * `workspace diff`: compare the live /workspace (a fresh archive from the
  * guest, parsed as it streams) with the immutable create-time baseline.
- * Everything read is bounded; diffs are redacted of secret values.
+ * Everything read is bounded. Secret values are redacted from the whole
+ * result (paths and diffs) by the handler's guard (guard.ts).
  */
 export async function diffWorkspace(service: WorkspaceService, workspaceId: string): Promise<OperationResult<"diffWorkspace">> {
   const record = await service.running(workspaceId);
@@ -143,7 +143,6 @@ export async function diffWorkspace(service: WorkspaceService, workspaceId: stri
     for (const [path, node] of old) if (oldContent.has(path)) baseline.set(path, node);
   }
 
-  const secrets = await loadSecrets(service.files(id).secrets);
   let budget = MAX_DIFF_TOTAL;
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   for (const file of files) {
@@ -162,7 +161,7 @@ export async function diffWorkspace(service: WorkspaceService, workspaceId: stri
     );
     if (patch === undefined || patch.length > budget) continue;
     budget -= patch.length;
-    file.diff = redact(patch, secrets);
+    file.diff = patch;
   }
   const count = (status: string) => files.filter((f) => f.status === status).length;
   return {

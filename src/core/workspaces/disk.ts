@@ -8,7 +8,6 @@ import { PyroError } from "../../util/errors.js";
 import { checkId } from "../ids.js";
 import { debugfs, debugfsPath, parseLsP } from "./debugfs.js";
 import { WORKSPACE_ROOT } from "./guest-paths.js";
-import { loadSecrets, redact } from "./secrets.js";
 import type { WorkspaceService } from "./service.js";
 
 const run = promisify(execFile);
@@ -32,6 +31,11 @@ function kindOf(mode: number): DiskKind {
     default:
       return "other";
   }
+}
+
+/** "a file", "a directory", "a symlink", "a special file (device, FIFO or socket)": a kind in a sentence. */
+function describeKind(kind: DiskKind): string {
+  return kind === "other" ? "a special file (device, FIFO or socket)" : `a ${kind}`;
 }
 
 /** Disk paths are relative to /workspace unless absolute. */
@@ -146,7 +150,7 @@ export async function listWorkspaceDisk(service: WorkspaceService, input: Parsed
   const path = diskPath(input.path);
   return withInspectable(service, input.workspace_id, async (image, id) => {
     const info = await statKind(image, path);
-    if (info.kind !== "directory") throw new PyroError("invalid_argument", `${path} is a ${info.kind}, not a directory`, { hint: "use disk read for files" });
+    if (info.kind !== "directory") throw new PyroError("invalid_argument", `${path} is ${describeKind(info.kind)}, not a directory`, { hint: "use disk read for files" });
     const listing = await debugfs(image, [`ls -p ${debugfsPath(path)}`]);
     const entries = parseLsP(listing.stdout.toString("utf8")).map((entry) => ({
       path: posix.join(path, entry.name),
@@ -158,7 +162,7 @@ export async function listWorkspaceDisk(service: WorkspaceService, input: Parsed
   });
 }
 
-/** `workspace disk read`: a regular file of a stopped workspace's disk (at most 1 MiB, secrets redacted). */
+/** `workspace disk read`: a regular file of a stopped workspace's disk (at most 1 MiB; the guard redacts secrets). */
 export async function readWorkspaceDisk(service: WorkspaceService, input: ParsedInput<"readWorkspaceDisk">): Promise<OperationResult<"readWorkspaceDisk">> {
   const path = diskPath(input.path);
   if (isRuntimeOnly(path)) throw new PyroError("invalid_argument", `${path} is runtime-only guest state and is never read from the disk`);
@@ -168,10 +172,9 @@ export async function readWorkspaceDisk(service: WorkspaceService, input: Parsed
       const target = /Fast link dest: "(.*)"/.exec(info.text)?.[1];
       throw new PyroError("invalid_argument", `${path} is a symlink${target ? ` to ${target}` : ""}; disk read does not follow symlinks`, { hint: "read the path it points to" });
     }
-    if (info.kind !== "file") throw new PyroError("invalid_argument", `${path} is a ${info.kind}, not a regular file`);
+    if (info.kind !== "file") throw new PyroError("invalid_argument", `${path} is ${describeKind(info.kind)}, not a regular file`);
     const result = await debugfs(image, [`cat ${debugfsPath(path)}`], { maxStdout: MAX_READ_BYTES });
-    const secrets = await loadSecrets(service.files(id).secrets);
-    return { workspace_id: id, path, content: redact(result.stdout.toString("utf8"), secrets), truncated: info.size > MAX_READ_BYTES, bytes: info.size };
+    return { workspace_id: id, path, content: result.stdout.toString("utf8"), truncated: info.size > MAX_READ_BYTES, bytes: info.size };
   });
 }
 

@@ -1,3 +1,4 @@
+import type { z } from "zod";
 import { PyroError } from "../../util/errors.js";
 import { redact, type SecretValues } from "./secrets.js";
 
@@ -57,14 +58,81 @@ export function trailingSecretPrefix(data: Buffer, patterns: Buffer[]): number {
   return longest;
 }
 
-/** Redact every string inside a JSON-like value (error details, results). */
+/** Redact every string inside a JSON-like value (error details, results): values and keys, at any depth. */
 export function redactDeep<T>(value: T, values: SecretValues): T {
   if (typeof value === "string") return redact(value, values) as T;
   if (Array.isArray(value)) return value.map((item: unknown) => redactDeep(item, values)) as T;
   if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, redactDeep(item, values)])) as T;
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [redact(key, values), redactDeep(item, values)])) as T;
   }
   return value;
+}
+
+/** The part of a zod schema's definition the result walk reads. */
+interface SchemaDef {
+  type: string;
+  innerType?: z.ZodType;
+  in?: z.ZodType;
+  shape?: Record<string, z.ZodType>;
+  element?: z.ZodType;
+  valueType?: z.ZodType;
+  options?: z.ZodType[];
+}
+
+function walk(schema: z.ZodType | undefined, value: unknown, values: SecretValues, keep: ReadonlySet<string>): unknown {
+  if (typeof value === "string" && keep.has(value)) return value;
+  if (schema === undefined) return redactDeep(value, values);
+  const def = (schema as unknown as { def: SchemaDef }).def;
+  switch (def.type) {
+    case "enum":
+    case "literal":
+      // pyro's own words ("file", "running"), never guest text: redacting a
+      // short secret out of one would only break the contract.
+      return schema.safeParse(value).success ? value : redactDeep(value, values);
+    case "optional":
+    case "nullable":
+    case "default":
+    case "prefault":
+    case "nonoptional":
+    case "readonly":
+    case "catch":
+      return walk(def.innerType, value, values, keep);
+    case "pipe":
+      return walk(def.in, value, values, keep);
+    case "array":
+      return Array.isArray(value) ? value.map((item: unknown) => walk(def.element, item, values, keep)) : redactDeep(value, values);
+    case "object":
+      if (value === null || typeof value !== "object" || Array.isArray(value)) return redactDeep(value, values);
+      return Object.fromEntries(
+        Object.entries(value).map(([key, item]) =>
+          def.shape && Object.hasOwn(def.shape, key) ? [key, walk(def.shape[key], item, values, keep)] : [redact(key, values), redactDeep(item, values)],
+        ),
+      );
+    case "record":
+      if (value === null || typeof value !== "object" || Array.isArray(value)) return redactDeep(value, values);
+      return Object.fromEntries(Object.entries(value).map(([key, item]) => [redact(key, values), walk(def.valueType, item, values, keep)]));
+    case "union":
+      return walk(
+        def.options?.find((option) => option.safeParse(value).success),
+        value,
+        values,
+        keep,
+      );
+    default:
+      return redactDeep(value, values);
+  }
+}
+
+/**
+ * Redact every string a result carries — field values, array items, record
+ * keys, at any depth — of a workspace's secret values. Spared: what the result
+ * schema fixes itself (enum and literal values) and the exact strings in
+ * `keep` (pyro's own identifiers, such as the workspace id): a guest can put a
+ * secret in any other string (a file named after it, a service's output).
+ */
+export function redactResult<T>(schema: z.ZodType, result: T, values: SecretValues, keep: ReadonlySet<string> = new Set()): T {
+  if (Object.values(values).every((value) => value.length === 0)) return result;
+  return walk(schema, result, values, keep) as T;
 }
 
 /**

@@ -18,27 +18,56 @@ export interface SeedSource {
  * Resolve a seed or sync source: a directory (archived without following
  * symlinks), or a `.tar`, `.tar.gz`, `.tgz` archive (decompressed here). The
  * agent refuses unsafe entries (absolute, `..`, links out, devices, oversize).
+ * `what` names the path in errors ("seed path", "sync source").
  */
-export async function openSource(path: string): Promise<SeedSource> {
+export async function openSource(path: string, what = "seed path"): Promise<SeedSource> {
   const sourcePath = resolve(path);
   let info;
   try {
     info = await stat(sourcePath);
   } catch {
-    throw new PyroError("not_found", `seed path ${sourcePath} does not exist`, { hint: "pass a directory or a .tar, .tar.gz or .tgz archive" });
+    throw new PyroError("not_found", `${what} ${sourcePath} does not exist`, { hint: "pass a directory or a .tar, .tar.gz or .tgz archive" });
   }
   if (info.isDirectory()) {
     return { mode: "directory", sourcePath, open: () => archiveDirectory(sourcePath) };
   }
   if (info.isFile()) {
     if (/\.(tar\.gz|tgz)$/i.test(sourcePath)) {
-      return { mode: "archive", sourcePath, open: () => createReadStream(sourcePath).pipe(createGunzip()) };
+      return { mode: "archive", sourcePath, open: () => gunzipFile(sourcePath) };
     }
     if (/\.tar$/i.test(sourcePath)) return { mode: "archive", sourcePath, open: () => createReadStream(sourcePath) };
   }
   throw new PyroError("invalid_argument", `${sourcePath} is neither a directory nor a .tar, .tar.gz or .tgz archive`, {
     hint: "pass a directory or a .tar, .tar.gz or .tgz archive",
   });
+}
+
+/**
+ * The decompressed bytes of a gzip file. A read error or corrupt data errors
+ * the stream with a PyroError naming the file (`pipe` alone would drop the
+ * file's errors), so the upload is refused rather than taken as empty.
+ */
+function gunzipFile(path: string): Readable {
+  const file = createReadStream(path);
+  const gunzip = createGunzip();
+  const output = new PassThrough();
+  const fail = (error: Error): void => {
+    output.destroy(
+      new PyroError("invalid_argument", `${path} is not a valid gzip-compressed tar archive: ${error.message}`, {
+        hint: "check the file (gzip -t), or pass a directory or a plain .tar",
+        cause: error,
+      }),
+    );
+  };
+  file.on("error", fail);
+  gunzip.on("error", fail);
+  file.pipe(gunzip).pipe(output);
+  // A consumer that gives up early must not leave the file open.
+  output.on("close", () => {
+    file.destroy();
+    gunzip.destroy();
+  });
+  return output;
 }
 
 /**

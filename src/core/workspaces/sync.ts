@@ -13,7 +13,7 @@ import type { WorkspaceService } from "./service.js";
  */
 export async function pushSync(service: WorkspaceService, input: ParsedInput<"pushWorkspaceSync">): Promise<OperationResult<"pushWorkspaceSync">> {
   const dest = workspacePath(input.dest, "sync destination");
-  const source = await openSource(input.source_path);
+  const source = await openSource(input.source_path, "sync source");
   const record = await service.running(input.workspace_id);
   const id = record.workspace_id;
   const limit = maxArchiveBytes(service.context);
