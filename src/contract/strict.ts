@@ -51,3 +51,14 @@ export function strictObject<S extends z.ZodRawShape>(shape: S) {
     error: (issue) => (issue.code === "unrecognized_keys" ? unknownFieldsMessage(issue.keys, valid) : undefined),
   });
 }
+
+/**
+ * The message of a failed union of objects: what the union accepts, then the
+ * problems of the branch that came closest (fewest issues), so a typo inside
+ * one (`valu`) is named instead of a bare "Invalid input".
+ */
+export function unionMessage(accepts: string, branches: ReadonlyArray<ReadonlyArray<{ path: readonly PropertyKey[]; message: string }>>): string {
+  const closest = [...branches].sort((a, b) => a.length - b.length)[0] ?? [];
+  const problems = closest.map((issue) => (issue.path.length > 0 ? `${issue.path.map(String).join(".")}: ${issue.message}` : issue.message));
+  return problems.length > 0 ? `${accepts}: ${problems.join("; ")}` : accepts;
+}

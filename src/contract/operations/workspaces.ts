@@ -18,7 +18,7 @@ import {
   vcpuCount,
 } from "../common.js";
 import { DEFAULTS, LIMITS } from "../defaults.js";
-import { strictObject } from "../strict.js";
+import { strictObject, unionMessage } from "../strict.js";
 
 /** `NAME` or `NAME=ENV_VAR`: which secret to expose to one call, under which variable. */
 export const secretEnv = z
@@ -40,7 +40,9 @@ const secretDefinition = z
       name: secretName,
       file_path: z.string().describe(`Host file holding the value (at most ${sizeText(LIMITS.secret_value_bytes)}), read once at create`),
     }),
-  ])
+  ], {
+    error: (issue) => (issue.code === "invalid_union" ? unionMessage("a secret is {name, value} or {name, file_path}", issue.errors) : undefined),
+  })
   .describe("One secret: {name, value} or {name, file_path}");
 
 const workspaceSeed = z.object({
