@@ -39,7 +39,9 @@ function toolError(error: unknown): CallToolResult {
  */
 export function createServer(options: { pyro?: Pyro } = {}): McpServer {
   const pyro = options.pyro ?? new Pyro();
-  const server = new McpServer({ name: "pyro-mcp", version: packageVersion() }, { capabilities: { tools: {} } });
+  const server = new McpServer({ name: "pyro-mcp", version: packageVersion() });
+  // Declared on the protocol server, not in McpServer's options: those would install its own tool handlers.
+  server.server.registerCapabilities({ tools: {} });
   const tools = mcpToolDefinitions();
   const operations = new Map(mcpTools().map(({ tool, operation }) => [tool, operation]));
   server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools }));

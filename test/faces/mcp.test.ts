@@ -177,6 +177,8 @@ describe("pyro mcp serve, driven by the official MCP client over stdio", () => {
     const missing = await client.callTool({ name: "vm_status", arguments: { vm_id: "vm-000000000000" } });
     expect(missing.isError).toBe(true);
     expect(JSON.stringify(missing.content)).toContain("not_found");
+    // An unknown tool is a protocol error (-32602), as the MCP spec has it.
+    await expect(client.callTool({ name: "vm_runn", arguments: {} })).rejects.toMatchObject({ code: -32602, message: expect.stringContaining('unknown tool "vm_runn"') });
     const still = await client.callTool({ name: "vm_list_environments", arguments: {} });
     expect(still.isError).toBeFalsy();
     expect((still.structuredContent as { environments: unknown[] }).environments.length).toBe(3);
