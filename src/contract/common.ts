@@ -24,18 +24,20 @@ export function sizeText(bytes: number): string {
  * says the same in characters (never fewer than the bytes); the byte count is
  * what the guest and the protocol bound, so it is checked too.
  */
-export function boundedString(what: string, maxBytes: number) {
-  const message = `${what} is longer than the limit of ${sizeText(maxBytes)} of UTF-8`;
+export function boundedString(what: string, maxBytes: number, advice?: string) {
+  const message = `${what} is longer than the limit of ${sizeText(maxBytes)} of UTF-8${advice ? `; ${advice}` : ""}`;
   return z
     .string()
     .max(maxBytes, { error: message, abort: true })
     .refine((value) => Buffer.byteLength(value, "utf8") <= maxBytes, message);
 }
 
-export const shellCommand = boundedString("command", LIMITS.command_bytes)
+const LONG_SCRIPT_ADVICE = "put a longer script in a file (workspace_sync_push, or a seed) and run that file";
+
+export const shellCommand = boundedString("command", LIMITS.command_bytes, LONG_SCRIPT_ADVICE)
   .refine((value) => value.trim().length > 0, "command must not be empty")
   .describe(
-    `Shell command, run with /bin/sh -c inside the guest (PATH and HOME set by the agent); at most ${sizeText(LIMITS.command_bytes)} of UTF-8: put longer scripts in a file (workspace_sync_push) and run that`,
+    `Shell command, run with /bin/sh -c inside the guest (PATH and HOME set by the agent); at most ${sizeText(LIMITS.command_bytes)} of UTF-8; ${LONG_SCRIPT_ADVICE}`,
   );
 
 export const vcpuCount = boundedInt(LIMITS.vcpu_count, DEFAULTS.vcpu_count, "Virtual CPUs");
