@@ -12,10 +12,33 @@ export const environmentName = z
   .min(1, "environment must not be empty")
   .describe("Environment name from the catalog, e.g. debian:12");
 
-export const shellCommand = z
-  .string()
+/** `64 KiB (65536 bytes)`, `1 MiB (1048576 bytes)`: how limits read in descriptions and errors. */
+export function sizeText(bytes: number): string {
+  const MiB = 1024 * 1024;
+  if (bytes % MiB === 0) return `${bytes / MiB} MiB (${bytes} bytes)`;
+  return bytes % 1024 === 0 ? `${bytes / 1024} KiB (${bytes} bytes)` : `${bytes} bytes`;
+}
+
+/**
+ * A string of at most `maxBytes` UTF-8 bytes. `maxLength` in the JSON schema
+ * says the same in characters (never fewer than the bytes); the byte count is
+ * what the guest and the protocol bound, so it is checked too.
+ */
+export function boundedString(what: string, maxBytes: number, advice?: string) {
+  const message = `${what} is longer than the limit of ${sizeText(maxBytes)} of UTF-8${advice ? `; ${advice}` : ""}`;
+  return z
+    .string()
+    .max(maxBytes, { error: message, abort: true })
+    .refine((value) => Buffer.byteLength(value, "utf8") <= maxBytes, message);
+}
+
+const LONG_SCRIPT_ADVICE = "put a longer script in a file (workspace_sync_push, or a seed) and run that file";
+
+export const shellCommand = boundedString("command", LIMITS.command_bytes, LONG_SCRIPT_ADVICE)
   .refine((value) => value.trim().length > 0, "command must not be empty")
-  .describe("Shell command, run with /bin/sh -c inside the guest (PATH and HOME set by the agent)");
+  .describe(
+    `Shell command, run with /bin/sh -c inside the guest (PATH and HOME set by the agent); at most ${sizeText(LIMITS.command_bytes)} of UTF-8; ${LONG_SCRIPT_ADVICE}`,
+  );
 
 export const vcpuCount = boundedInt(LIMITS.vcpu_count, DEFAULTS.vcpu_count, "Virtual CPUs");
 export const memMib = boundedInt(LIMITS.mem_mib, DEFAULTS.mem_mib, "Guest memory in MiB");
@@ -39,15 +62,20 @@ export const networkPolicy = z
 export const commandResultFields = {
   command: z.string(),
   exit_code: z.number().int(),
-  stdout: z.string(),
-  stderr: z.string(),
-  stdout_truncated: z.boolean(),
-  stderr_truncated: z.boolean(),
+  stdout: z.string().describe(`Standard output, at most ${sizeText(LIMITS.max_output_bytes)}; the rest is dropped`),
+  stderr: z.string().describe(`Standard error, at most ${sizeText(LIMITS.max_output_bytes)}; the rest is dropped`),
+  stdout_truncated: z.boolean().describe("Whether stdout passed its cap and was cut"),
+  stderr_truncated: z.boolean().describe("Whether stderr passed its cap and was cut"),
   timed_out: z.boolean(),
   duration_ms: z.number().int(),
   backend: backendName,
   execution_mode: executionMode,
 };
+
+/** What every command-running tool says about its output (MCP tool descriptions). */
+export const OUTPUT_NOTE =
+  `stdout and stderr keep at most ${sizeText(LIMITS.max_output_bytes)} each; past that, output is dropped and stdout_truncated/stderr_truncated is true. ` +
+  "The text content of the result carries a summary and a bounded excerpt of the output; structuredContent carries all of it.";
 
 /** How a one-shot machine was disposed of. */
 export const cleanupResult = z.object({

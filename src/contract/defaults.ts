@@ -21,7 +21,7 @@ export const DEFAULTS = {
   reset_snapshot: "baseline",
 } as const;
 
-/** Bounds on numeric inputs; outside them a call fails with invalid_argument. */
+/** Bounds on inputs; outside them a call fails with invalid_argument. */
 export const LIMITS = {
   vcpu_count: { min: 1, max: 32 },
   mem_mib: { min: 128, max: 262_144 },
@@ -29,4 +29,19 @@ export const LIMITS = {
   ttl_seconds: { min: 10, max: 2_592_000 },
   /** Per stream; output past it is dropped and flagged `*_truncated`. */
   max_output_bytes: 1024 * 1024,
+  /**
+   * A command string, in UTF-8 bytes. The guest runs it as one argument of
+   * `/bin/sh -c`, and Linux refuses any single argument over 128 KiB
+   * (MAX_ARG_STRLEN): 64 KiB stays well clear, with room for the rest.
+   */
+  command_bytes: 64 * 1024,
+  /** One `shell_write` input, in UTF-8 bytes (it travels in one protocol frame). */
+  shell_input_bytes: 64 * 1024,
+  /** One secret value, in UTF-8 bytes (a token or a small config file). */
+  secret_value_bytes: 64 * 1024,
+  /**
+   * One MCP message on stdin, in bytes (the MCP SDK's own stdio bound). A longer
+   * line is skipped and answered with a JSON-RPC error; the server carries on.
+   */
+  mcp_message_bytes: 10 * 1024 * 1024,
 } as const;

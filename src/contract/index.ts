@@ -1,6 +1,8 @@
 export { OPERATIONS, OPERATION_NAMES } from "./catalog.js";
 export type { OperationName, OperationInput, ParsedInput, OperationResult } from "./catalog.js";
 export type { Operation } from "./operation.js";
+export { OPERATION_EFFECTS } from "./effects.js";
+export type { Effect, OperationEffect } from "./effects.js";
 export { DEFAULTS, LIMITS } from "./defaults.js";
 export { ERROR_CODES, PyroError, toPyroError } from "../util/errors.js";
 export type { ErrorCode } from "../util/errors.js";

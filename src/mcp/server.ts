@@ -1,7 +1,9 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError, type CallToolResult, type Tool } from "@modelcontextprotocol/sdk/types.js";
 import { OPERATIONS, OPERATION_NAMES, Pyro, toPyroError, type OperationName } from "../sdk/index.js";
 import { packageVersion } from "../contract/index.js";
+import { toolDefinition } from "./schemas.js";
+import { toolText } from "./text.js";
 
 /** MCP tool name → SDK operation, for every operation CONTRACT.md gives a tool. */
 export function mcpTools(): Array<{ tool: string; operation: OperationName }> {
@@ -9,6 +11,11 @@ export function mcpTools(): Array<{ tool: string; operation: OperationName }> {
     const tool = OPERATIONS[operation].mcp;
     return tool ? [{ tool, operation }] : [];
   });
+}
+
+/** Every tool as `tools/list` shows it: schemas, descriptions and annotations from the contract. */
+export function mcpToolDefinitions(): Tool[] {
+  return mcpTools().map(({ tool, operation }) => toolDefinition(tool, operation));
 }
 
 /** A failure as an MCP tool error: the server stays up, the model reads what to fix. */
@@ -22,30 +29,31 @@ function toolError(error: unknown): CallToolResult {
 
 /**
  * An MCP server exposing every pyro tool. Each tool's input and output schema
- * is its operation's zod schema; results come back both as structured content
- * and as JSON text for clients that read only text.
+ * is its operation's zod schema; a result comes back whole as structured
+ * content, and as a bounded text summary for clients that read only text.
+ *
+ * The tool handlers sit on the underlying protocol server rather than
+ * `registerTool`: that path validates arguments itself, with its own messages,
+ * before pyro sees them. Here the SDK's validation (`Pyro#call`) is the only
+ * one, so an MCP client gets the same `invalid_argument` errors as SDK users.
  */
 export function createServer(options: { pyro?: Pyro } = {}): McpServer {
   const pyro = options.pyro ?? new Pyro();
   const server = new McpServer({ name: "pyro-mcp", version: packageVersion() });
-  for (const { tool, operation } of mcpTools()) {
-    const spec = OPERATIONS[operation];
-    server.registerTool(
-      tool,
-      {
-        description: spec.summary,
-        inputSchema: spec.input,
-        outputSchema: spec.result as never,
-      },
-      async (args: unknown): Promise<CallToolResult> => {
-        try {
-          const result = (await pyro.call(operation, args)) as Record<string, unknown>;
-          return { content: [{ type: "text", text: JSON.stringify(result, null, 2) }], structuredContent: result };
-        } catch (error) {
-          return toolError(error);
-        }
-      },
-    );
-  }
+  // Declared on the protocol server, not in McpServer's options: those would install its own tool handlers.
+  server.server.registerCapabilities({ tools: {} });
+  const tools = mcpToolDefinitions();
+  const operations = new Map(mcpTools().map(({ tool, operation }) => [tool, operation]));
+  server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools }));
+  server.server.setRequestHandler(CallToolRequestSchema, async (request): Promise<CallToolResult> => {
+    const operation = operations.get(request.params.name);
+    if (!operation) throw new McpError(ErrorCode.InvalidParams, `unknown tool ${JSON.stringify(request.params.name)}; tools/list names every tool`);
+    try {
+      const result = (await pyro.call(operation, request.params.arguments ?? {})) as Record<string, unknown>;
+      return { content: [{ type: "text", text: toolText(result) }], structuredContent: result };
+    } catch (error) {
+      return toolError(error);
+    }
+  });
   return server;
 }

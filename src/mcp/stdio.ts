@@ -1,18 +1,21 @@
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import type { Pyro } from "../sdk/index.js";
+import { LIMITS } from "../contract/index.js";
+import { LineTransport } from "./line-transport.js";
 import { createServer } from "./server.js";
 
 /**
  * Serve MCP on stdin/stdout until the client closes the connection or the
  * process is asked to stop (SIGTERM, SIGINT): either way the process then
  * exits normally, so what it tied to itself (warm spares) is cleaned up.
+ * A message over {@link LIMITS.mcp_message_bytes} is answered with an error
+ * and skipped; the session goes on. Problems are logged on stderr, never stdout.
  */
 export async function serveMcpOverStdio(pyro: Pyro): Promise<void> {
   const server = createServer({ pyro });
-  const transport = new StdioServerTransport();
+  server.server.onerror = (error) => process.stderr.write(`[mcp] ${error.message}\n`);
+  const transport = new LineTransport(process.stdin, process.stdout, LIMITS.mcp_message_bytes);
   const closed = new Promise<void>((resolve) => {
     transport.onclose = () => resolve();
-    process.stdin.once("end", () => resolve());
     process.once("SIGTERM", () => resolve());
     process.once("SIGINT", () => resolve());
   });

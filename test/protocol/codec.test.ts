@@ -11,6 +11,7 @@ import {
   type Frame,
 } from "../../src/protocol/index.js";
 import { chunks, loadVectors, vectorPayload, type FrameVector, type InvalidVector } from "./vectors.js";
+import { PyroError } from "../../src/util/errors.js";
 
 const frames = loadVectors<FrameVector>("frames.json");
 const invalid = loadVectors<InvalidVector>("invalid.json");
@@ -81,9 +82,17 @@ describe("invalid vectors", () => {
 });
 
 describe("encodeFrame", () => {
-  it("accepts exactly 1 MiB and refuses one byte more", () => {
+  it("accepts exactly 1 MiB and refuses one byte more with limit_exceeded, not a RangeError (issue 22)", () => {
     expect(encodeFrame(FrameKind.STDOUT, 1, Buffer.alloc(MAX_PAYLOAD)).length).toBe(HEADER_SIZE + MAX_PAYLOAD);
-    expect(() => encodeFrame(FrameKind.STDOUT, 1, Buffer.alloc(MAX_PAYLOAD + 1))).toThrow(RangeError);
+    const error = caught(() => encodeFrame(FrameKind.STDOUT, 1, Buffer.alloc(MAX_PAYLOAD + 1)));
+    expect(error).toBeInstanceOf(PyroError);
+    expect(error).toMatchObject({ code: "limit_exceeded", message: expect.stringContaining(`${MAX_PAYLOAD + 1} bytes`) });
+  });
+
+  it("refuses a control message over the limit with limit_exceeded naming the request", () => {
+    const error = caught(() => encodeControl(1, { op: "exec", argv: ["/bin/sh", "-c", "x".repeat(MAX_PAYLOAD)] }));
+    expect(error).toBeInstanceOf(PyroError);
+    expect(error).toMatchObject({ code: "limit_exceeded", message: expect.stringMatching(/request to the guest \(exec\).*1 MiB/) });
   });
 
   it("refuses bad kinds and stream ids", () => {
@@ -117,3 +126,13 @@ describe("FrameDecoder memory bound", () => {
     expect(count).toBe(64);
   });
 });
+
+/** What `run` throws (fails the test when it throws nothing). */
+function caught(run: () => unknown): unknown {
+  try {
+    run();
+  } catch (error) {
+    return error;
+  }
+  throw new Error("expected a throw");
+}

@@ -1,19 +1,35 @@
 import { z } from "zod";
 import { defineOperation } from "../operation.js";
-import { boundedInt, id, shellCommand } from "../common.js";
-import { DEFAULTS } from "../defaults.js";
+import { boundedInt, boundedString, id, shellCommand, sizeText } from "../common.js";
+import { DEFAULTS, LIMITS } from "../defaults.js";
+import { strictObject } from "../strict.js";
 import { secretEnv } from "./workspaces.js";
 
 
+const readinessKind = (kind: string, what: string) => z.literal(kind).describe(what);
 const readiness = z
   .discriminatedUnion("kind", [
-    z.object({ kind: z.literal("file"), path: z.string().min(1) }),
-    z.object({ kind: z.literal("tcp"), address: z.string().regex(/^[^:]+:\d+$/, "tcp readiness is HOST:PORT") }),
-    z.object({ kind: z.literal("http"), url: z.string().url() }),
-    z.object({ kind: z.literal("command"), command: z.string().min(1) }),
+    strictObject({
+      kind: readinessKind("file", "Ready once a file exists"),
+      path: z.string().min(1).describe("The file, relative to cwd or absolute"),
+    }),
+    strictObject({
+      kind: readinessKind("tcp", "Ready once an address accepts TCP"),
+      address: z.string().regex(/^[^:]+:\d+$/, "tcp readiness is HOST:PORT").describe("HOST:PORT inside the guest, e.g. 127.0.0.1:8000"),
+    }),
+    strictObject({
+      kind: readinessKind("http", "Ready once a URL answers 2xx or 3xx"),
+      url: z.string().url().describe("URL inside the guest, e.g. http://127.0.0.1:8000/health"),
+    }),
+    strictObject({
+      kind: readinessKind("command", "Ready once a command exits 0 (the escape hatch)"),
+      command: boundedString("readiness command", LIMITS.command_bytes)
+        .min(1)
+        .describe(`Shell command run with /bin/sh -c in cwd, at most ${sizeText(LIMITS.command_bytes)}`),
+    }),
   ])
   .optional()
-  .describe("Readiness check: file, tcp, http, or command");
+  .describe('Readiness check, an object: {"kind": "file", "path"}, {"kind": "tcp", "address"}, {"kind": "http", "url"} or {"kind": "command", "command"}; without one the service counts as ready once started');
 
 const serviceState = z.object({
   workspace_id: z.string(),
@@ -31,7 +47,10 @@ const serviceState = z.object({
 
 const serviceRef = z.object({
   workspace_id: id("workspace id"),
-  service_name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "service names use letters, digits, '.', '_' and '-'"),
+  service_name: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "service names use letters, digits, '.', '_' and '-'")
+    .describe("Service name: letters, digits, '.', '_' and '-' (max 64), unique in the workspace"),
 });
 
 export const startService = defineOperation({
@@ -45,7 +64,12 @@ export const startService = defineOperation({
     ready_interval_ms: boundedInt({ min: 50, max: 60_000 }, DEFAULTS.ready_interval_ms, "Readiness poll interval in ms"),
     secret_env: secretEnv,
     published_ports: z
-      .array(z.object({ host_port: z.number().int().min(1).max(65535), guest_port: z.number().int().min(1).max(65535) }))
+      .array(
+        strictObject({
+          host_port: z.number().int().min(1).max(65535).describe("Port on the host's 127.0.0.1"),
+          guest_port: z.number().int().min(1).max(65535).describe("Port the service listens on in the guest"),
+        }),
+      )
       .optional()
       .describe("Ports to publish on 127.0.0.1 (needs network_policy egress+published-ports)"),
   }),

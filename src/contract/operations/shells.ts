@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { defineOperation } from "../operation.js";
-import { boundedInt, id } from "../common.js";
-import { DEFAULTS } from "../defaults.js";
+import { boundedInt, boundedString, id, sizeText } from "../common.js";
+import { DEFAULTS, LIMITS } from "../defaults.js";
 import { secretEnv } from "./workspaces.js";
 
 const shellRef = z.object({ workspace_id: id("workspace id"), shell_id: id("shell id") });
@@ -44,7 +44,9 @@ export const writeShell = defineOperation({
   mcp: "shell_write",
   summary: "Write input to a shell",
   input: shellRef.extend({
-    input: z.string(),
+    input: boundedString("input", LIMITS.shell_input_bytes).describe(
+      `Text to type into the terminal (a newline is added unless append_newline is false); at most ${sizeText(LIMITS.shell_input_bytes)} of UTF-8`,
+    ),
     append_newline: z.boolean().default(DEFAULTS.shell_append_newline).describe("Append a newline (default true)"),
   }),
   result: shellState.extend({ written_chars: z.number().int() }),

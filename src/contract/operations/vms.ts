@@ -9,6 +9,7 @@ import {
   environmentName,
   executionMode,
   id,
+  OUTPUT_NOTE,
   memMib,
   shellCommand,
   timeoutSeconds,
@@ -58,6 +59,7 @@ const oneShotResult = z.object({
 export const runInVm = defineOperation({
   mcp: "vm_run",
   summary: "Run one command in a fresh VM and delete the VM afterwards",
+  details: `Nothing survives the call: use workspace_create and workspace_exec to keep files between commands. ${OUTPUT_NOTE}`,
   input: z.object({ ...createFields, command: shellCommand, timeout_seconds: timeoutSeconds }),
   result: oneShotResult,
 });
@@ -81,6 +83,7 @@ export const startVm = defineOperation({
 export const execVm = defineOperation({
   mcp: "vm_exec",
   summary: "Run one command in a started VM, then delete the VM",
+  details: `The VM is deleted after this one command, whatever its exit code (the result's cleanup says so): a second vm_exec on it fails with not_found. Use a workspace (workspace_create, workspace_exec) to run several commands in one machine. ${OUTPUT_NOTE}`,
   input: vmId.extend({ command: shellCommand, timeout_seconds: timeoutSeconds }),
   result: oneShotResult,
 });
@@ -123,6 +126,7 @@ export const networkInfoVm = defineOperation({
 export const reapExpired = defineOperation({
   mcp: "vm_reap_expired",
   summary: "Delete every VM and workspace whose TTL has passed",
+  details: "Deletes expired workspaces with all their files, snapshots and logs.",
   input: z.object({}),
   result: z.object({
     reaped_vms: z.array(z.string()),

@@ -10,12 +10,15 @@ import {
   id,
   memMib,
   networkPolicy,
+  OUTPUT_NOTE,
   shellCommand,
+  sizeText,
   timeoutSeconds,
   ttlSeconds,
   vcpuCount,
 } from "../common.js";
-import { DEFAULTS } from "../defaults.js";
+import { DEFAULTS, LIMITS } from "../defaults.js";
+import { strictObject, unionMessage } from "../strict.js";
 
 /** `NAME` or `NAME=ENV_VAR`: which secret to expose to one call, under which variable. */
 export const secretEnv = z
@@ -23,10 +26,24 @@ export const secretEnv = z
   .optional()
   .describe("Secrets to expose as environment variables: NAME or NAME=ENV_VAR");
 
-const secretDefinition = z.union([
-  z.object({ name: z.string(), value: z.string() }),
-  z.object({ name: z.string(), file_path: z.string() }),
-]);
+const secretName = z.string().describe("Secret name: letters, digits and underscores, starting with a letter or underscore");
+const secretDefinition = z
+  .union([
+    strictObject({
+      name: secretName,
+      value: z
+        .string()
+        .max(LIMITS.secret_value_bytes, `a secret value is longer than the limit of ${sizeText(LIMITS.secret_value_bytes)}`)
+        .describe(`The secret's value, at most ${sizeText(LIMITS.secret_value_bytes)} of UTF-8; never shown in results, logs or errors`),
+    }),
+    strictObject({
+      name: secretName,
+      file_path: z.string().describe(`Host file holding the value (at most ${sizeText(LIMITS.secret_value_bytes)}), read once at create`),
+    }),
+  ], {
+    error: (issue) => (issue.code === "invalid_union" ? unionMessage("a secret is {name, value} or {name, file_path}", issue.errors) : undefined),
+  })
+  .describe("One secret: {name, value} or {name, file_path}");
 
 const workspaceSeed = z.object({
   mode: z.enum(["empty", "directory", "archive"]),
@@ -70,7 +87,10 @@ export const createWorkspace = defineOperation({
     allow_host_compat: allowHostCompat,
     backend: backendChoice,
     seed_path: z.string().optional().describe("Host directory or .tar/.tar.gz/.tgz archive to seed /workspace"),
-    secrets: z.array(secretDefinition).optional().describe("Secrets: {name, value} or {name, file_path}"),
+    secrets: z
+      .array(secretDefinition)
+      .optional()
+      .describe(`Secrets: {name, value} or {name, file_path}; each value at most ${sizeText(LIMITS.secret_value_bytes)}. Files at /run/pyro-secrets/<name>; map them into a call's environment with secret_env`),
   }),
   result: workspaceInfo,
 });
@@ -95,6 +115,7 @@ export const pushWorkspaceSync = defineOperation({
 export const execWorkspace = defineOperation({
   mcp: "workspace_exec",
   summary: "Run one command in a workspace's /workspace; the workspace stays alive",
+  details: OUTPUT_NOTE,
   input: workspaceId.extend({ command: shellCommand, timeout_seconds: timeoutSeconds, secret_env: secretEnv }),
   result: z.object({ workspace_id: z.string(), sequence: z.number().int(), ...commandResultFields }),
 });
@@ -129,6 +150,7 @@ export const logsWorkspace = defineOperation({
 export const deleteWorkspace = defineOperation({
   mcp: "workspace_delete",
   summary: "Stop a workspace and remove all its state",
+  details: "Removes /workspace, its snapshots, services, shells and logs for good; export what you need first.",
   input: workspaceId,
   result: z.object({ workspace_id: z.string(), deleted: z.boolean() }),
 });
@@ -205,6 +227,7 @@ export const deleteSnapshot = defineOperation({
 export const resetWorkspace = defineOperation({
   mcp: "workspace_reset",
   summary: "Recreate the machine and restore /workspace from the baseline or a snapshot",
+  details: "Changes since that snapshot are lost, running services and shells end; secrets are materialised again.",
   input: workspaceId.extend({
     snapshot: z.string().default(DEFAULTS.reset_snapshot).describe(`Snapshot to restore (default ${DEFAULTS.reset_snapshot})`),
   }),
@@ -242,7 +265,10 @@ export const listWorkspaceDisk = defineOperation({
 export const readWorkspaceDisk = defineOperation({
   mcp: "workspace_disk_read",
   summary: "Read a file of a stopped workspace's disk (offline)",
-  input: workspaceId.extend({ path: z.string().min(1) }),
+  details: "Needs a stopped, guest-backed workspace (workspace_stop first). content keeps at most 1 MiB (truncated says when cut); secret values are redacted.",
+  input: workspaceId.extend({
+    path: z.string().min(1).describe("File on the guest disk: absolute, or relative to /workspace (default root); symlinks are not followed"),
+  }),
   result: z.object({ workspace_id: z.string(), path: z.string(), content: z.string(), truncated: z.boolean(), bytes: z.number().int() }),
 });
 

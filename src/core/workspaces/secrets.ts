@@ -1,10 +1,11 @@
 import { readFile } from "node:fs/promises";
 import { PyroError } from "../../util/errors.js";
 import { writeFileAtomic } from "../../util/atomic-file.js";
+import { LIMITS } from "../../contract/index.js";
 
 const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
-/** Largest secret pyro accepts (a token or a small config file). */
-const MAX_SECRET_BYTES = 64 * 1024;
+/** Largest secret pyro accepts (a token or a small config file); the schemas state it too. */
+const MAX_SECRET_BYTES = LIMITS.secret_value_bytes;
 const REDACTED = "[REDACTED]";
 
 /** A secret as given at create time. */

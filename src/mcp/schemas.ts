@@ -1,0 +1,59 @@
+import { z } from "zod";
+import type { Tool } from "@modelcontextprotocol/sdk/types.js";
+import { OPERATION_EFFECTS, OPERATIONS, type OperationName } from "../contract/index.js";
+
+type JsonSchema = Record<string, unknown>;
+
+/** Whether a JSON schema node only ever accepts objects. */
+function onlyObjects(node: unknown): boolean {
+  if (node === null || typeof node !== "object") return false;
+  const schema = node as JsonSchema;
+  if (schema.type === "object") return true;
+  const branches = (schema.oneOf ?? schema.anyOf) as unknown[] | undefined;
+  return Array.isArray(branches) && branches.length > 0 && branches.every(onlyObjects);
+}
+
+/**
+ * Give every union of objects an explicit `type: "object"`. zod writes a
+ * discriminated union as a bare `oneOf`, and generic clients (the MCP
+ * Inspector) decide from `type` alone whether a field takes JSON.
+ */
+function typeObjectUnions(node: unknown): void {
+  if (Array.isArray(node)) {
+    node.forEach(typeObjectUnions);
+    return;
+  }
+  if (node === null || typeof node !== "object") return;
+  const schema = node as JsonSchema;
+  if (schema.type === undefined && (schema.oneOf || schema.anyOf) && onlyObjects(schema)) schema.type = "object";
+  Object.values(schema).forEach(typeObjectUnions);
+}
+
+/** An operation's schema as JSON Schema (draft-07, what the MCP SDK itself emits), unions of objects typed. */
+export function jsonSchema(schema: z.ZodType, io: "input" | "output"): JsonSchema {
+  const json = z.toJSONSchema(schema, { target: "draft-7", io }) as JsonSchema;
+  typeObjectUnions(json);
+  return json;
+}
+
+/** The MCP tool annotations of an operation, from its effect in the contract. */
+export function annotationsOf(operation: OperationName): NonNullable<Tool["annotations"]> {
+  const { effect, idempotent } = OPERATION_EFFECTS[operation];
+  return {
+    readOnlyHint: effect === "read",
+    destructiveHint: effect === "destroy",
+    idempotentHint: idempotent,
+  };
+}
+
+/** The `tools/list` entry of one operation: name, description (summary and details), schemas, annotations. */
+export function toolDefinition(tool: string, operation: OperationName): Tool {
+  const spec = OPERATIONS[operation];
+  return {
+    name: tool,
+    description: spec.details ? `${spec.summary}. ${spec.details}` : spec.summary,
+    inputSchema: jsonSchema(spec.input, "input") as Tool["inputSchema"],
+    outputSchema: jsonSchema(spec.result, "output") as Tool["outputSchema"],
+    annotations: annotationsOf(operation),
+  };
+}
