@@ -11,6 +11,7 @@ import { WorkspaceService } from "./workspaces/service.js";
 import { createSnapshot, deleteSnapshot, listSnapshots } from "./workspaces/snapshots.js";
 import { pushSync } from "./workspaces/sync.js";
 import { withWorkspaceRedaction } from "./workspaces/guard.js";
+import { withUse } from "./workspaces/ttl.js";
 import { ServiceService } from "./workspaces/services.js";
 import { ShellService } from "./workspaces/shells.js";
 
@@ -26,7 +27,11 @@ export function createHandlers(context: CoreContext): Handlers {
   const environments = new EnvironmentService(context);
   const workspaces = new WorkspaceService(context);
   // Whatever a workspace operation throws may quote guest text: redact that workspace's secrets from it.
-  const guarded = <R>(workspaceId: string, fn: () => Promise<R>): Promise<R> => withWorkspaceRedaction(workspaces, workspaceId, fn);
+  const redacted = <R>(workspaceId: string, fn: () => Promise<R>): Promise<R> => withWorkspaceRedaction(workspaces, workspaceId, fn);
+  // A workspace's TTL is an idle timeout: every operation that acts on it extends it (ttl.ts);
+  // only status, list, logs and snapshot list, which read pyro's own records, do not.
+  const used = <R>(workspaceId: string, fn: () => Promise<R>, busySeconds = 0): Promise<R> => withUse(workspaces, workspaceId, fn, busySeconds);
+  const guarded = <R>(workspaceId: string, fn: () => Promise<R>, busySeconds = 0): Promise<R> => used(workspaceId, () => redacted(workspaceId, fn), busySeconds);
   const shells = new ShellService(workspaces);
   const services = new ServiceService(workspaces);
   return {
@@ -51,7 +56,7 @@ export function createHandlers(context: CoreContext): Handlers {
     createWorkspace: (input) => workspaces.create(input),
     listWorkspaces: () => workspaces.list(),
     pushWorkspaceSync: (input) => guarded(input.workspace_id, () => pushSync(workspaces, input)),
-    execWorkspace: (input) => guarded(input.workspace_id, () => workspaces.exec(input)),
+    execWorkspace: (input) => guarded(input.workspace_id, () => workspaces.exec(input), input.timeout_seconds),
     statusWorkspace: (input) => workspaces.status(input.workspace_id),
     logsWorkspace: (input) => workspaces.logs(input.workspace_id),
     deleteWorkspace: (input) => workspaces.delete(input.workspace_id),
@@ -59,22 +64,22 @@ export function createHandlers(context: CoreContext): Handlers {
     exportWorkspace: (input) => guarded(input.workspace_id, () => exportWorkspace(workspaces, input)),
     createSnapshot: (input) => guarded(input.workspace_id, () => createSnapshot(workspaces, input)),
     listSnapshots: (input) => listSnapshots(workspaces, input.workspace_id),
-    deleteSnapshot: (input) => deleteSnapshot(workspaces, input),
+    deleteSnapshot: (input) => used(input.workspace_id, () => deleteSnapshot(workspaces, input)),
     resetWorkspace: (input) => guarded(input.workspace_id, () => resetWorkspace(workspaces, input)),
-    stopWorkspace: (input) => workspaces.stop(input.workspace_id),
+    stopWorkspace: (input) => used(input.workspace_id, () => workspaces.stop(input.workspace_id)),
     startWorkspace: (input) => guarded(input.workspace_id, () => workspaces.start(input.workspace_id)),
     listWorkspaceDisk: (input) => guarded(input.workspace_id, () => listWorkspaceDisk(workspaces, input)),
     readWorkspaceDisk: (input) => guarded(input.workspace_id, () => readWorkspaceDisk(workspaces, input)),
     exportWorkspaceDisk: (input) => guarded(input.workspace_id, () => exportWorkspaceDisk(workspaces, input)),
-    openShell: (input) => shells.open(input),
-    readShell: (input) => shells.read(input),
-    writeShell: (input) => shells.write(input),
-    signalShell: (input) => shells.signal(input),
-    closeShell: (input) => shells.close(input),
-    startService: (input) => services.start(input),
-    listServices: (input) => services.list(input.workspace_id),
-    statusService: (input) => services.status(input),
-    logsService: (input) => services.logs(input),
-    stopService: (input) => services.stop(input),
+    openShell: (input) => used(input.workspace_id, () => shells.open(input)),
+    readShell: (input) => used(input.workspace_id, () => shells.read(input)),
+    writeShell: (input) => used(input.workspace_id, () => shells.write(input)),
+    signalShell: (input) => used(input.workspace_id, () => shells.signal(input)),
+    closeShell: (input) => used(input.workspace_id, () => shells.close(input)),
+    startService: (input) => used(input.workspace_id, () => services.start(input), input.ready_timeout_seconds),
+    listServices: (input) => used(input.workspace_id, () => services.list(input.workspace_id)),
+    statusService: (input) => used(input.workspace_id, () => services.status(input)),
+    logsService: (input) => used(input.workspace_id, () => services.logs(input)),
+    stopService: (input) => used(input.workspace_id, () => services.stop(input)),
   };
 }

@@ -122,7 +122,7 @@ export const networkInfoVm = defineOperation({
 
 export const reapExpired = defineOperation({
   mcp: "vm_reap_expired",
-  summary: "Delete every VM and workspace whose TTL has passed",
+  summary: "Delete every expired VM (ttl_seconds after create) and every expired workspace (idle for its ttl_seconds), with their machines and files",
   input: z.object({}),
   result: z.object({
     reaped_vms: z.array(z.string()),

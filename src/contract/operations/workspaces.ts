@@ -3,6 +3,7 @@ import { defineOperation } from "../operation.js";
 import {
   allowHostCompat,
   backendChoice,
+  boundedInt,
   backendName,
   commandResultFields,
   environmentName,
@@ -12,10 +13,9 @@ import {
   networkPolicy,
   shellCommand,
   timeoutSeconds,
-  ttlSeconds,
   vcpuCount,
 } from "../common.js";
-import { DEFAULTS } from "../defaults.js";
+import { DEFAULTS, LIMITS } from "../defaults.js";
 
 /** `NAME` or `NAME=ENV_VAR`: which secret to expose to one call, under which variable. */
 export const secretEnv = z
@@ -45,9 +45,9 @@ export const workspaceInfo = z.object({
   vcpu_count: z.number().int(),
   mem_mib: z.number().int(),
   network_policy: z.string(),
-  ttl_seconds: z.number().int(),
+  ttl_seconds: z.number().int().describe("Idle timeout: every operation on the workspace except status, list, logs and snapshot_list moves expires_at to now + ttl_seconds"),
   created_at: z.string(),
-  expires_at: z.string(),
+  expires_at: z.string().describe("When the workspace is deleted unless it is used before (its TTL is an idle timeout)"),
   workspace_seed: workspaceSeed,
   secrets: z.array(z.object({ name: z.string(), source: z.enum(["literal", "file"]) })),
   command_count: z.number().int(),
@@ -63,7 +63,7 @@ export const createWorkspace = defineOperation({
     environment: environmentName,
     vcpu_count: vcpuCount,
     mem_mib: memMib,
-    ttl_seconds: ttlSeconds,
+    ttl_seconds: boundedInt(LIMITS.ttl_seconds, DEFAULTS.ttl_seconds, "Idle timeout in seconds: the workspace is deleted once unused this long (every operation but status, list, logs and snapshot_list extends it)"),
     network_policy: networkPolicy,
     allow_host_compat: allowHostCompat,
     backend: backendChoice,
