@@ -9,6 +9,7 @@ import {
   environmentName,
   executionMode,
   id,
+  limitsEnforced,
   memMib,
   shellCommand,
   timeoutSeconds,
@@ -29,6 +30,7 @@ export const vmInfo = z.object({
   execution_mode: executionMode,
   vcpu_count: z.number().int(),
   mem_mib: z.number().int(),
+  limits_enforced: limitsEnforced,
   network: z.boolean(),
   ttl_seconds: z.number().int(),
   created_at: z.string(),
@@ -52,6 +54,7 @@ const oneShotResult = z.object({
   vm_id: z.string(),
   environment: z.string(),
   ...commandResultFields,
+  limits_enforced: limitsEnforced,
   cleanup: cleanupResult,
 });
 
