@@ -1,9 +1,10 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Pyro } from "../../src/index.js";
 import { ensureEnvironment } from "../../src/environments/index.js";
-import { createMachineCgroup, findHierarchies } from "../../src/runtime/sandbox/cgroup.js";
+import { spawn } from "node:child_process";
+import { createMachineCgroup, findHierarchies, removeMachineCgroup, sweepStaleCgroups } from "../../src/runtime/sandbox/cgroup.js";
 import { SANDBOX_PIDS_MAX } from "../../src/runtime/sandbox/limits.js";
 import { SUITE_BACKENDS } from "../helpers/backends.js";
 import { TEST_CACHE_DIR, tempStateDir } from "../helpers/env.js";
@@ -61,6 +62,25 @@ describe("sandbox resource limits", () => {
     const run = await pyro.execWorkspace({ workspace_id: workspaceId, command: "nproc" });
     expect(run.stdout).toBe("1\n");
   });
+
+  it.skipIf(!cgroupsUsable)(`vcpu_count is a CPU-time cap even when the guest widens its affinity (needs ${needs})`, async () => {
+    // Two busy loops on every host CPU: uncapped they take about half their CPU time in wall time on 2+ CPUs.
+    const run = await pyro.execWorkspace({
+      workspace_id: workspaceId,
+      command:
+        "taskset -a -p -c 0-63 $$ >/dev/null 2>&1; nproc; s=$(date +%s%N); " +
+        "for j in 1 2; do (i=0; while [ $i -lt 1000000 ]; do i=$((i+1)); done) & done; wait; " +
+        "echo $(( ($(date +%s%N) - s) / 1000000 )); times",
+      timeout_seconds: 60,
+    });
+    // `times` prints the shell's own times, then its children's.
+    const [cpus, wallMs, , childTimes] = run.stdout.trim().split("\n");
+    const [, minutes, seconds] = /^(\d+)m([\d.]+)s/.exec(childTimes ?? "")!;
+    const cpuMs = (Number(minutes) * 60 + Number(seconds)) * 1000;
+    expect(Number(cpus)).toBeGreaterThan(1); // the guest did widen it (this host has 2+ CPUs)
+    expect(cpuMs).toBeGreaterThan(500);
+    expect(Number(wallMs)).toBeGreaterThan(cpuMs * 0.85);
+  }, 120_000);
 
   it.skipIf(!cgroupsUsable)(`a fork bomb stops at the pids limit; the guest recovers once it is gone (needs ${needs})`, async () => {
     // Memory enough for ~1000 processes (at 128 MiB the OOM killer would end the bomb first).
@@ -129,6 +149,28 @@ describe("cgroup discovery and honesty", () => {
     ]);
     // No cgroup mounts at all: nothing to enforce with.
     expect(findHierarchies("31 23 0:28 / /proc rw - proc proc rw", "0::/")).toEqual([]);
+  });
+
+  it.skipIf(!cgroupsUsable)(`sweeps empty groups a minute old (a tied spare's, a crash's), never one with a process in it (needs ${needs})`, async () => {
+    // A base of this test's own, so no real machine's group is touched.
+    const own = hierarchies.map((h) => ({ ...h, base: `${h.base}-sweep-test-${process.pid}` }));
+    const empty = await createMachineCgroup("vm-00000000aaaa", { memMib: 128, vcpuCount: 1, pidsMax: 10 }, own);
+    const busy = await createMachineCgroup("vm-00000000bbbb", { memMib: 128, vcpuCount: 1, pidsMax: 10 }, own);
+    const sleeper = spawn("sleep", ["30"], { stdio: "ignore" });
+    try {
+      for (const dir of busy.dirs) writeFileSync(join(dir, "cgroup.procs"), String(sleeper.pid));
+      await sweepStaleCgroups(own); // everything is young: nothing goes
+      for (const dir of [...empty.dirs, ...busy.dirs]) expect(existsSync(dir)).toBe(true);
+      await sweepStaleCgroups(own, Date.now() + 120_000);
+      for (const dir of empty.dirs) expect(existsSync(dir)).toBe(false);
+      for (const dir of busy.dirs) expect(existsSync(dir)).toBe(true);
+    } finally {
+      sleeper.kill("SIGKILL");
+      await new Promise((resolve) => sleeper.once("exit", resolve));
+      await removeMachineCgroup([...empty.dirs, ...busy.dirs]);
+      await removeMachineCgroup([...new Set(own.map((h) => h.base))]);
+    }
+    for (const base of new Set(own.map((h) => h.base))) expect(existsSync(base)).toBe(false);
   });
 
   it("never claims a limit it could not write", async () => {
