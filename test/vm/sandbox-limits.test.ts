@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Pyro } from "../../src/index.js";
@@ -147,6 +148,15 @@ describe("cgroup discovery and honesty", () => {
       { controller: "cpu", version: 1, mount: "/sys/fs/cgroup/cpu,cpuacct", base: "/sys/fs/cgroup/cpu,cpuacct/pyro" },
       { controller: "pids", version: 1, mount: "/sys/fs/cgroup/pids", base: "/sys/fs/cgroup/pids/pyro" },
     ]);
+    // Pure v2 (the unified mount lists the controllers): one group dir under <mount>/pyro for all three.
+    const unified = mkdtempSync(join(tmpdir(), "pyro-cgroup2-"));
+    try {
+      writeFileSync(join(unified, "cgroup.controllers"), "cpuset cpu io memory pids\n");
+      const v2 = findHierarchies(`40 31 0:40 / ${unified} rw,nosuid - cgroup2 cgroup2 rw`, "0::/user.slice/session-1.scope");
+      expect(v2).toEqual(["memory", "cpu", "pids"].map((controller) => ({ controller, version: 2, mount: unified, base: join(unified, "pyro") })));
+    } finally {
+      rmSync(unified, { recursive: true, force: true });
+    }
     // No cgroup mounts at all: nothing to enforce with.
     expect(findHierarchies("31 23 0:28 / /proc rw - proc proc rw", "0::/")).toEqual([]);
   });
