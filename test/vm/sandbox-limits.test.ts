@@ -59,6 +59,27 @@ describe("sandbox resource limits", () => {
     expect(after.stdout).toBe("alive\n");
   }, 120_000);
 
+  it.skipIf(!cgroupsUsable)(`many small processes over mem_mib 128 lose to the OOM killer; the agent survives (needs ${needs})`, async () => {
+    // The agent (PID 1) has the largest RSS here; guest processes carry a raised OOM score so they go first.
+    // (The agent raises a process right after starting it: a command that forks at once may beat it, hence the sleep.)
+    expect((await pyro.execWorkspace({ workspace_id: workspaceId, command: "sleep 0.1; cat /proc/self/oom_score_adj /proc/1/oom_score_adj" })).stdout).toBe("500\n0\n");
+    await pyro
+      .execWorkspace({
+        workspace_id: workspaceId,
+        command: "(i=0; while [ $i -lt 900 ]; do sleep 600 </dev/null >/dev/null 2>&1 & i=$((i+1)); done) >/dev/null 2>&1; echo finished",
+        timeout_seconds: 120,
+      })
+      .catch(() => undefined); // the exec's own shell may be among the killed
+    let cleared = "";
+    for (let attempt = 0; attempt < 20 && cleared !== "cleared\n"; attempt += 1) {
+      cleared = (await pyro.execWorkspace({ workspace_id: workspaceId, command: "pkill -x sleep; echo cleared" }).catch(() => ({ stdout: "" }))).stdout;
+    }
+    expect(cleared).toBe("cleared\n");
+    expect((await pyro.statusWorkspace({ workspace_id: workspaceId })).state).toBe("running");
+    const memoryGroup = recordedGroups(state.dir, workspaceId).find((dir) => existsSync(join(dir, "memory.oom_control")));
+    if (memoryGroup) expect(readFileSync(join(memoryGroup, "memory.oom_control"), "utf8")).toMatch(/oom_kill [1-9]/);
+  }, 180_000);
+
   it.skipIf(!cgroupsUsable)(`nproc in the guest says vcpu_count (needs ${needs})`, async () => {
     const run = await pyro.execWorkspace({ workspace_id: workspaceId, command: "nproc" });
     expect(run.stdout).toBe("1\n");
