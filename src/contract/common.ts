@@ -76,6 +76,17 @@ export const commandResultFields = {
 export const OUTPUT_NOTE =
   `stdout and stderr keep at most ${sizeText(LIMITS.max_output_bytes)} each; past that, output is dropped and stdout_truncated/stderr_truncated is true. ` +
   "The text content of the result carries a summary and a bounded excerpt of the output; structuredContent carries all of it.";
+/** How a machine is held to mem_mib and vcpu_count; only what is really enforced is claimed. */
+export const limitsEnforced = z
+  .object({
+    mem_mib: z.enum(["vm", "cgroup", "none"]).describe("vm: the guest's own memory; cgroup: a memory cgroup on the host; none: NOT enforced"),
+    vcpu_count: z
+      .enum(["vm", "cgroup", "affinity", "none"])
+      .describe("vm: the guest's vCPUs; cgroup: a CPU-time quota; affinity: pinned CPUs only (not a hard cap); none: NOT enforced"),
+    pids_max: z.number().int().nullable().describe("Most processes the machine may run; null when no process limit applies"),
+  })
+  .nullable()
+  .describe("How the machine's resource limits are enforced; null while no machine runs to report it (sandbox backend)");
 
 /** How a one-shot machine was disposed of. */
 export const cleanupResult = z.object({

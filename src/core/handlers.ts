@@ -11,6 +11,7 @@ import { WorkspaceService } from "./workspaces/service.js";
 import { createSnapshot, deleteSnapshot, listSnapshots } from "./workspaces/snapshots.js";
 import { pushSync } from "./workspaces/sync.js";
 import { withWorkspaceRedaction } from "./workspaces/guard.js";
+import { withUse } from "./workspaces/ttl.js";
 import { ServiceService } from "./workspaces/services.js";
 import { ShellService } from "./workspaces/shells.js";
 
@@ -35,6 +36,9 @@ export function createHandlers(context: CoreContext): Handlers {
     <K extends WorkspaceOperation>(name: K, fn: Handler<K>): Handler<K> =>
     (input) =>
       withWorkspaceRedaction(workspaces, (input as { workspace_id: string }).workspace_id, OPERATIONS[name].result, () => fn(input));
+  // A workspace's TTL is an idle timeout: every operation that acts on it extends it (ttl.ts);
+  // only status, list, logs and snapshot list, which read pyro's own records, do not.
+  const used = <R>(workspaceId: string, fn: () => Promise<R>, busySeconds = 0): Promise<R> => withUse(workspaces, workspaceId, fn, busySeconds);
   const shells = new ShellService(workspaces);
   const services = new ServiceService(workspaces);
   return {
@@ -58,31 +62,31 @@ export function createHandlers(context: CoreContext): Handlers {
     doctor: () => runDoctor(context),
     createWorkspace: (input) => workspaces.create(input),
     listWorkspaces: () => workspaces.list(),
-    pushWorkspaceSync: guarded("pushWorkspaceSync", (input) => pushSync(workspaces, input)),
-    execWorkspace: guarded("execWorkspace", (input) => workspaces.exec(input)),
+    pushWorkspaceSync: guarded("pushWorkspaceSync", (input) => used(input.workspace_id, () => pushSync(workspaces, input))),
+    execWorkspace: guarded("execWorkspace", (input) => used(input.workspace_id, () => workspaces.exec(input), input.timeout_seconds)),
     statusWorkspace: guarded("statusWorkspace", (input) => workspaces.status(input.workspace_id)),
     logsWorkspace: guarded("logsWorkspace", (input) => workspaces.logs(input.workspace_id)),
     deleteWorkspace: guarded("deleteWorkspace", (input) => workspaces.delete(input.workspace_id)),
-    diffWorkspace: guarded("diffWorkspace", (input) => diffWorkspace(workspaces, input.workspace_id)),
-    exportWorkspace: guarded("exportWorkspace", (input) => exportWorkspace(workspaces, input)),
-    createSnapshot: guarded("createSnapshot", (input) => createSnapshot(workspaces, input)),
+    diffWorkspace: guarded("diffWorkspace", (input) => used(input.workspace_id, () => diffWorkspace(workspaces, input.workspace_id))),
+    exportWorkspace: guarded("exportWorkspace", (input) => used(input.workspace_id, () => exportWorkspace(workspaces, input))),
+    createSnapshot: guarded("createSnapshot", (input) => used(input.workspace_id, () => createSnapshot(workspaces, input))),
     listSnapshots: guarded("listSnapshots", (input) => listSnapshots(workspaces, input.workspace_id)),
-    deleteSnapshot: guarded("deleteSnapshot", (input) => deleteSnapshot(workspaces, input)),
-    resetWorkspace: guarded("resetWorkspace", (input) => resetWorkspace(workspaces, input)),
-    stopWorkspace: guarded("stopWorkspace", (input) => workspaces.stop(input.workspace_id)),
-    startWorkspace: guarded("startWorkspace", (input) => workspaces.start(input.workspace_id)),
-    listWorkspaceDisk: guarded("listWorkspaceDisk", (input) => listWorkspaceDisk(workspaces, input)),
-    readWorkspaceDisk: guarded("readWorkspaceDisk", (input) => readWorkspaceDisk(workspaces, input)),
-    exportWorkspaceDisk: guarded("exportWorkspaceDisk", (input) => exportWorkspaceDisk(workspaces, input)),
-    openShell: guarded("openShell", (input) => shells.open(input)),
-    readShell: guarded("readShell", (input) => shells.read(input)),
-    writeShell: guarded("writeShell", (input) => shells.write(input)),
-    signalShell: guarded("signalShell", (input) => shells.signal(input)),
-    closeShell: guarded("closeShell", (input) => shells.close(input)),
-    startService: guarded("startService", (input) => services.start(input)),
-    listServices: guarded("listServices", (input) => services.list(input.workspace_id)),
-    statusService: guarded("statusService", (input) => services.status(input)),
-    logsService: guarded("logsService", (input) => services.logs(input)),
-    stopService: guarded("stopService", (input) => services.stop(input)),
+    deleteSnapshot: guarded("deleteSnapshot", (input) => used(input.workspace_id, () => deleteSnapshot(workspaces, input))),
+    resetWorkspace: guarded("resetWorkspace", (input) => used(input.workspace_id, () => resetWorkspace(workspaces, input))),
+    stopWorkspace: guarded("stopWorkspace", (input) => used(input.workspace_id, () => workspaces.stop(input.workspace_id))),
+    startWorkspace: guarded("startWorkspace", (input) => used(input.workspace_id, () => workspaces.start(input.workspace_id))),
+    listWorkspaceDisk: guarded("listWorkspaceDisk", (input) => used(input.workspace_id, () => listWorkspaceDisk(workspaces, input))),
+    readWorkspaceDisk: guarded("readWorkspaceDisk", (input) => used(input.workspace_id, () => readWorkspaceDisk(workspaces, input))),
+    exportWorkspaceDisk: guarded("exportWorkspaceDisk", (input) => used(input.workspace_id, () => exportWorkspaceDisk(workspaces, input))),
+    openShell: guarded("openShell", (input) => used(input.workspace_id, () => shells.open(input))),
+    readShell: guarded("readShell", (input) => used(input.workspace_id, () => shells.read(input))),
+    writeShell: guarded("writeShell", (input) => used(input.workspace_id, () => shells.write(input))),
+    signalShell: guarded("signalShell", (input) => used(input.workspace_id, () => shells.signal(input))),
+    closeShell: guarded("closeShell", (input) => used(input.workspace_id, () => shells.close(input))),
+    startService: guarded("startService", (input) => used(input.workspace_id, () => services.start(input), input.ready_timeout_seconds)),
+    listServices: guarded("listServices", (input) => used(input.workspace_id, () => services.list(input.workspace_id))),
+    statusService: guarded("statusService", (input) => used(input.workspace_id, () => services.status(input))),
+    logsService: guarded("logsService", (input) => used(input.workspace_id, () => services.logs(input))),
+    stopService: guarded("stopService", (input) => used(input.workspace_id, () => services.stop(input))),
   };
 }

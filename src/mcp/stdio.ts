@@ -1,6 +1,7 @@
 import type { Pyro } from "../sdk/index.js";
 import { LIMITS } from "../contract/index.js";
 import { LineTransport } from "./line-transport.js";
+import { reapIntervalMs, startBackgroundReaper } from "./reaper.js";
 import { createServer } from "./server.js";
 
 /**
@@ -9,6 +10,8 @@ import { createServer } from "./server.js";
  * exits normally, so what it tied to itself (warm spares) is cleaned up.
  * A message over {@link LIMITS.mcp_message_bytes} is answered with an error
  * and skipped; the session goes on. Problems are logged on stderr, never stdout.
+ * Meanwhile it reaps expired VMs and workspaces in the background
+ * (`PYRO_REAP_INTERVAL_SECONDS`, default 60, 0 = off).
  */
 export async function serveMcpOverStdio(pyro: Pyro): Promise<void> {
   const server = createServer({ pyro });
@@ -20,6 +23,9 @@ export async function serveMcpOverStdio(pyro: Pyro): Promise<void> {
     process.once("SIGINT", () => resolve());
   });
   await server.connect(transport);
+  const interval = reapIntervalMs(process.env);
+  const stopReaping = interval === null ? () => undefined : startBackgroundReaper(pyro, interval, (line) => process.stderr.write(line));
   await closed;
+  stopReaping();
   await server.close();
 }

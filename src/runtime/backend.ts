@@ -68,6 +68,19 @@ export interface MachineSpec {
 }
 
 /**
+ * How a machine is held to its resources, as results report it
+ * (`limits_enforced`): never claim a limit that nothing enforces.
+ */
+export interface EnforcedLimits {
+  /** `vm`: the guest's own memory; `cgroup`: a memory cgroup; `none`: not enforced. */
+  mem_mib: "vm" | "cgroup" | "none";
+  /** `vm`: the guest's vCPUs; `cgroup`: a CPU quota; `affinity`: pinned CPUs only (the guest may widen them); `none`. */
+  vcpu_count: "vm" | "cgroup" | "affinity" | "none";
+  /** Most processes the machine may run, or null when no process limit applies. */
+  pids_max: number | null;
+}
+
+/**
  * What a backend persists about a started machine so that a later process can
  * reconnect, check or kill it. Stored verbatim in the VM/workspace record.
  */
@@ -79,6 +92,8 @@ export interface MachineHandle {
   pidStartTime?: string;
   /** The guest's own network address, when it has a network device with one. */
   guest_ip?: string;
+  /** How its limits are enforced, when the backend decides it per machine (the sandbox); VMs leave it out. */
+  limits?: EnforcedLimits;
   /** Backend-specific, JSON-serialisable fields (socket paths, ports…). */
   [key: string]: unknown;
 }

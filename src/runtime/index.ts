@@ -8,6 +8,7 @@ export type {
   BackendAvailability,
   BackendCapabilities,
   BackendName,
+  EnforcedLimits,
   ExecutionMode,
   MachineHandle,
   MachineSpec,

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"pyro-mcp/agent/internal/agenterr"
+	"pyro-mcp/agent/internal/oomscore"
 )
 
 // process is one started exec: its own process group, and either pipes or a
@@ -86,6 +87,7 @@ func startProcess(s startSpec) (*process, error) {
 	if err := cmd.Start(); err != nil {
 		return fail(err)
 	}
+	oomscore.Raise(cmd.Process.Pid)
 	p.pgid = cmd.Process.Pid
 	return p, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"pyro-mcp/agent/internal/oomscore"
 	"pyro-mcp/agent/internal/procwait"
 	"strings"
 	"syscall"
@@ -30,6 +31,7 @@ func (p *Prober) checkCommand(ctx context.Context, command string) (bool, string
 	if err := cmd.Start(); err != nil {
 		return false, fmt.Sprintf("command: %v", err)
 	}
+	oomscore.Raise(cmd.Process.Pid)
 	var ws syscall.WaitStatus
 	var werr error
 	done := make(chan struct{})

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"pyro-mcp/agent/internal/agenterr"
+	"pyro-mcp/agent/internal/oomscore"
 	"pyro-mcp/agent/internal/probe"
 )
 
@@ -230,6 +231,7 @@ func (s *service) launch(env []string) (*exec.Cmd, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, agenterr.Wrap(agenterr.BadRequest, err, "start service %s", s.state.Name)
 	}
+	oomscore.Raise(cmd.Process.Pid)
 	s.update(func(st *State) {
 		st.PID = cmd.Process.Pid
 		st.StartedAt = time.Now().UTC()

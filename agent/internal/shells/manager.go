@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"pyro-mcp/agent/internal/agenterr"
+	"pyro-mcp/agent/internal/oomscore"
 )
 
 // Defaults for zero Config fields and zero arguments.
@@ -121,6 +122,7 @@ func (m *Manager) Open(opts OpenOptions) (id string, pid int, err error) {
 		master.Close()
 		return "", 0, agenterr.Wrap(agenterr.IO, err, "start %s", argv[0])
 	}
+	oomscore.Raise(cmd.Process.Pid)
 	s := &shell{id: newID(), pid: cmd.Process.Pid, master: master, out: newRing(m.cfg.BufferSize), exited: make(chan struct{})}
 	pumped := make(chan struct{})
 	go s.pump(pumped)

@@ -9,6 +9,7 @@ import {
   environmentName,
   executionMode,
   id,
+  limitsEnforced,
   OUTPUT_NOTE,
   memMib,
   shellCommand,
@@ -30,6 +31,7 @@ export const vmInfo = z.object({
   execution_mode: executionMode,
   vcpu_count: z.number().int(),
   mem_mib: z.number().int(),
+  limits_enforced: limitsEnforced,
   network: z.boolean(),
   ttl_seconds: z.number().int(),
   created_at: z.string(),
@@ -53,6 +55,7 @@ const oneShotResult = z.object({
   vm_id: z.string(),
   environment: z.string(),
   ...commandResultFields,
+  limits_enforced: limitsEnforced,
   cleanup: cleanupResult,
 });
 
@@ -125,7 +128,7 @@ export const networkInfoVm = defineOperation({
 
 export const reapExpired = defineOperation({
   mcp: "vm_reap_expired",
-  summary: "Delete every VM and workspace whose TTL has passed",
+  summary: "Delete every expired VM (ttl_seconds after create) and every expired workspace (idle for its ttl_seconds), with their machines and files",
   details: "Deletes expired workspaces with all their files, snapshots and logs.",
   input: z.object({}),
   result: z.object({

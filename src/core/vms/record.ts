@@ -1,3 +1,4 @@
+import { enforcedLimits } from "../machines/limits.js";
 import type { BackendName, ExecutionMode, MachineHandle } from "../../runtime/backend.js";
 
 /** What pyro persists about one VM (`<state>/vms/<id>/record.json`). */
@@ -30,6 +31,7 @@ export function vmInfo(record: VmRecord) {
     execution_mode: record.execution_mode,
     vcpu_count: record.vcpu_count,
     mem_mib: record.mem_mib,
+    limits_enforced: enforcedLimits(record),
     network: record.network,
     ttl_seconds: record.ttl_seconds,
     created_at: record.created_at,

@@ -13,6 +13,7 @@ import { execShell, shutdownMachine, withAgent, type MachineRef } from "../machi
 import { backendFromEnv } from "../machines/select.js";
 import { RecordStore } from "../store/records.js";
 import { isExpired, vmInfo, type VmRecord } from "./record.js";
+import { enforcedLimits } from "../machines/limits.js";
 import { SpareMachines, type AdoptedSpare } from "./spares.js";
 
 
@@ -206,6 +207,7 @@ export class VmService {
       duration_ms: result.duration_ms,
       backend: record.backend,
       execution_mode: record.execution_mode,
+      limits_enforced: enforcedLimits({ execution_mode: record.execution_mode, handle: machine.handle }),
       cleanup: { deleted: true, reason: "post_exec_cleanup", vm_id: id },
     };
   }

@@ -1,3 +1,4 @@
+import { enforcedLimits } from "../machines/limits.js";
 import type { BackendName, ExecutionMode, MachineHandle, NetworkPolicy, PublishedPort } from "../../runtime/backend.js";
 
 /** How `/workspace` began. */
@@ -54,6 +55,7 @@ export function workspaceInfo(record: WorkspaceRecord) {
     execution_mode: record.execution_mode,
     vcpu_count: record.vcpu_count,
     mem_mib: record.mem_mib,
+    limits_enforced: enforcedLimits(record),
     network_policy: record.network_policy,
     ttl_seconds: record.ttl_seconds,
     created_at: record.created_at,

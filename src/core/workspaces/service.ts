@@ -246,15 +246,26 @@ export class WorkspaceService {
     return workspaceInfo(record);
   }
 
-  /** Delete every workspace whose TTL has passed. */
+  /** Delete every workspace idle past its TTL (every use extends it: see ttl.ts). */
   async reapExpired(now = Date.now()): Promise<string[]> {
     const reaped: string[] = [];
     for (const id of await this.records.ids()) {
       const record = await this.records.read(id).catch(() => undefined);
-      if (record && isExpired(record, now)) {
-        await this.destroy(id);
-        reaped.push(id);
-      }
+      if (!record || !isExpired(record, now)) continue;
+      // Decide again under the lock: a use may have extended it since the read above.
+      const expired = await this.records
+        .locked(id, async () => {
+          const current = await this.records.read(id);
+          if (!isExpired(current, now)) return false;
+          await this.destroy(id);
+          return true;
+        })
+        .catch((error: unknown) => {
+          // Deleted by someone else meanwhile: nothing left to reap.
+          if (error instanceof PyroError && error.code === "not_found") return false;
+          throw error;
+        });
+      if (expired) reaped.push(id);
     }
     return reaped;
   }

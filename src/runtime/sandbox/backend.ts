@@ -10,6 +10,8 @@ import { agentBinaryPath } from "../../util/paths.js";
 import { isProcessAlive, processStartTime, signalProcess, waitFor } from "../../util/process.js";
 import type { Backend, BackendAvailability, MachineHandle, MachineSpec, StartOptions } from "../backend.js";
 import { SANDBOX_READY_FD, sandboxCommand, sandboxPaths } from "./command.js";
+import { removeMachineCgroup } from "./cgroup.js";
+import { describeSandboxLimits, prepareSandboxLimits } from "./limits.js";
 
 /** What the sandbox backend persists in a record. */
 interface SandboxHandle extends MachineHandle {
@@ -19,6 +21,8 @@ interface SandboxHandle extends MachineHandle {
   agentPidStartTime?: string;
   /** Inode of the agent socket the launcher bound; connect refuses any other file. */
   socketInode?: number;
+  /** The machine's cgroup directories (limits.ts), removed once it is dead. */
+  cgroups?: string[];
 }
 
 function asSandboxHandle(handle: MachineHandle): SandboxHandle {
@@ -54,7 +58,7 @@ export class SandboxBackend implements Backend {
         details: {},
       };
     }
-    return { usable: true, details: { isolation: "namespaces (bubblewrap)", root: process.getuid?.() === 0 } };
+    return { usable: true, details: { isolation: "namespaces (bubblewrap)", root: process.getuid?.() === 0, limits: describeSandboxLimits() } };
   }
 
   async start(spec: MachineSpec, options: StartOptions): Promise<MachineHandle> {
@@ -67,7 +71,8 @@ export class SandboxBackend implements Backend {
         hint: "build it with `npm run build:agent` (needs Go), or set PYRO_AGENT_BIN",
       });
     }
-    const [command, ...args] = sandboxCommand(spec, agent, { tiedToCaller: options.tiedToCaller ?? false });
+    const limits = await prepareSandboxLimits(spec);
+    const [command, ...args] = sandboxCommand(spec, agent, { tiedToCaller: options.tiedToCaller ?? false, limits });
     const log = openSync(paths.log, "a", 0o600);
     const child = spawn(command!, args, { detached: true, stdio: ["ignore", log, log, "pipe", "pipe"] });
     closeSync(log);
@@ -82,6 +87,8 @@ export class SandboxBackend implements Backend {
     if (launcherPid === undefined || childPid === undefined) {
       readyStream.destroy();
       if (launcherPid !== undefined) signalProcess(launcherPid, "SIGKILL");
+      if (launcherPid !== undefined) await waitFor(() => !isProcessAlive(launcherPid), 2000, 5);
+      await removeMachineCgroup(limits.cgroupDirs);
       throw new PyroError("guest_failure", `the sandbox did not start: ${(await logTail(paths.log)) || "(no output)"}`, {
         hint: "run `pyro doctor`; the sandbox needs bubblewrap and overlayfs",
       });
@@ -92,6 +99,8 @@ export class SandboxBackend implements Backend {
       pidStartTime: processStartTime(launcherPid),
       agentPid: childPid,
       agentPidStartTime: processStartTime(childPid),
+      limits: limits.enforced,
+      cgroups: limits.cgroupDirs,
     };
     if ((await ready) !== "READY") {
       await this.kill(handle);
@@ -134,6 +143,7 @@ export class SandboxBackend implements Backend {
       timer.abort();
     }
     await waitFor(() => !isProcessAlive(h.pid, h.pidStartTime), 2000, 5);
+    await removeMachineCgroup(h.cgroups ?? []);
   }
 
   async cleanup(spec: MachineSpec): Promise<void> {

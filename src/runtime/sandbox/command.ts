@@ -26,10 +26,18 @@ export function sandboxPaths(dir: string) {
   };
 }
 
-// Mounts the writable overlay inside a private mount namespace, then becomes bwrap.
+// Joins the machine's cgroups first (N, then N cgroup.procs files), so everything it forks is
+// limited; mounts the writable overlay inside a private mount namespace, then becomes bwrap.
 // The overlay disappears with the namespace, so a dead sandbox leaks no mount.
 const LAUNCHER =
+  'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 125; shift; n=$((n - 1)); done; ' +
   'mount -t overlay overlay -o "lowerdir=$1,upperdir=$2,workdir=$3" "$4" && shift 4 && exec "$@"';
+
+/** What the launcher applies before bwrap (see limits.ts). */
+export interface LauncherLimits {
+  cgroupProcs: string[];
+  prefix: string[];
+}
 
 /**
  * The argv that starts one sandbox: the agent binary in its host mode binds
@@ -39,7 +47,8 @@ const LAUNCHER =
  * bwrap writes `{"child-pid": N}` to fd 3 (`--info-fd`); the agent writes
  * `READY` to fd 4 once it serves ({@link SANDBOX_READY_FD}).
  */
-export function sandboxCommand(spec: MachineSpec, agentBinary: string, options: { tiedToCaller?: boolean } = {}): string[] {
+export function sandboxCommand(spec: MachineSpec, agentBinary: string, options: { tiedToCaller?: boolean; limits?: LauncherLimits } = {}): string[] {
+  const limits = options.limits ?? { cgroupProcs: [], prefix: [] };
   const paths = sandboxPaths(spec.dir);
   const asRoot = process.getuid?.() === 0;
   const bwrap = [
@@ -75,7 +84,9 @@ export function sandboxCommand(spec: MachineSpec, agentBinary: string, options: 
     "--mount",
     "--propagation", "private",
     "/bin/sh", "-c", LAUNCHER, "pyro-sandbox",
+    String(limits.cgroupProcs.length), ...limits.cgroupProcs,
     spec.environment.rootfsDir, paths.upper, paths.work, paths.merged,
+    ...limits.prefix,
     ...bwrap,
   ];
 }

@@ -1,0 +1,27 @@
+// Package oomscore makes the guest's processes, not the agent, the OOM
+// killer's first choice.
+//
+// A sandbox's memory cgroup holds the agent with the guest's processes; when
+// the guest fills it with many small processes, the agent has the largest
+// RSS and would be killed, ending the sandbox (it is PID 1) or a VM's command
+// channel. Lowering the agent's own score needs CAP_SYS_RESOURCE on the host,
+// which some hosts withhold even from root; raising a child's never needs a
+// privilege. So each process started for the guest gets GuestScore.
+package oomscore
+
+import (
+	"os"
+	"strconv"
+)
+
+// GuestScore is the oom_score_adj of every process the agent starts for the
+// guest: it adds half the memory limit to their badness, so any of them goes
+// before an agent that uses less than half of it.
+const GuestScore = 500
+
+// Raise sets the oom_score_adj of pid, a process the agent just started for
+// the guest, to GuestScore. Its children inherit it. Errors are ignored: the
+// process may have exited already.
+func Raise(pid int) {
+	_ = os.WriteFile("/proc/"+strconv.Itoa(pid)+"/oom_score_adj", []byte(strconv.Itoa(GuestScore)), 0)
+}

@@ -1,0 +1,15 @@
+import type { EnforcedLimits, ExecutionMode, MachineHandle } from "../../runtime/backend.js";
+
+/** A guest kernel is held to its memory and vCPUs by the VM itself; its processes stay inside the VM. */
+const VM_LIMITS: EnforcedLimits = { mem_mib: "vm", vcpu_count: "vm", pids_max: null };
+
+/**
+ * How a machine's `mem_mib` and `vcpu_count` are enforced, for results
+ * (`limits_enforced`): what its backend reported at start, the VM itself for
+ * guest-booting backends, or null when no sandbox runs to say (stopped, or
+ * started by a pyro that did not record it).
+ */
+export function enforcedLimits(record: { execution_mode: ExecutionMode; handle: MachineHandle | null }): EnforcedLimits | null {
+  if (record.handle?.limits) return record.handle.limits;
+  return record.execution_mode === "host_compat" ? null : VM_LIMITS;
+}
