@@ -11,7 +11,10 @@ package oomscore
 
 import (
 	"os"
+	"os/exec"
 	"strconv"
+	"strings"
+	"sync"
 )
 
 // GuestScore is the oom_score_adj of every process the agent starts for the
@@ -24,4 +27,28 @@ const GuestScore = 500
 // process may have exited already.
 func Raise(pid int) {
 	_ = os.WriteFile("/proc/"+strconv.Itoa(pid)+"/oom_score_adj", []byte(strconv.Itoa(GuestScore)), 0)
+}
+
+// startMu serialises Start: the agent's own score is raised around each fork.
+var startMu sync.Mutex
+
+// Start starts cmd with GuestScore from its first instant: the agent raises
+// its own score, forks, and lowers it back (allowed without privilege down
+// to the score it had), so the child is born with the raised score and
+// nothing it forks at once can be born with the agent's. Raise then makes
+// sure of it where the agent could not change its own score.
+func Start(cmd *exec.Cmd) error {
+	startMu.Lock()
+	own, err := os.ReadFile("/proc/self/oom_score_adj")
+	raised := err == nil && os.WriteFile("/proc/self/oom_score_adj", []byte(strconv.Itoa(GuestScore)), 0) == nil
+	err = cmd.Start()
+	if raised {
+		_ = os.WriteFile("/proc/self/oom_score_adj", []byte(strings.TrimSpace(string(own))), 0)
+	}
+	startMu.Unlock()
+	if err != nil {
+		return err
+	}
+	Raise(cmd.Process.Pid)
+	return nil
 }

@@ -40,3 +40,25 @@ func TestRaiseMakesAChildTheOOMKillersFirstChoice(t *testing.T) {
 func TestRaiseIgnoresAProcessThatIsGone(t *testing.T) {
 	Raise(1 << 30)
 }
+
+func TestStartGivesTheChildTheScoreBeforeItRuns(t *testing.T) {
+	own := score(t, "self")
+	// The child reads its own score as its first act: Raise after Start would be too late.
+	cmd := exec.Command("cat", "/proc/self/oom_score_adj")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Start(cmd); err != nil {
+		t.Fatal(err)
+	}
+	raw := make([]byte, 16)
+	n, _ := out.Read(raw)
+	_ = cmd.Wait()
+	if got := strings.TrimSpace(string(raw[:n])); got != strconv.Itoa(GuestScore) {
+		t.Fatalf("the child was born with %q, want %d", got, GuestScore)
+	}
+	if got := score(t, "self"); got != own {
+		t.Fatalf("the agent's own score changed from %d to %d", own, got)
+	}
+}

@@ -84,10 +84,9 @@ func startProcess(s startSpec) (*process, error) {
 		}
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	}
-	if err := cmd.Start(); err != nil {
+	if err := oomscore.Start(cmd); err != nil {
 		return fail(err)
 	}
-	oomscore.Raise(cmd.Process.Pid)
 	p.pgid = cmd.Process.Pid
 	return p, nil
 }

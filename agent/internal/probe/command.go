@@ -28,10 +28,9 @@ func (p *Prober) checkCommand(ctx context.Context, command string) (bool, string
 	cmd.Env = p.Env
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	if err := oomscore.Start(cmd); err != nil {
 		return false, fmt.Sprintf("command: %v", err)
 	}
-	oomscore.Raise(cmd.Process.Pid)
 	var ws syscall.WaitStatus
 	var werr error
 	done := make(chan struct{})

@@ -228,10 +228,9 @@ func (s *service) launch(env []string) (*exec.Cmd, error) {
 	}
 	cmd := &exec.Cmd{Path: path, Args: s.argv, Dir: s.cwd, Env: env, Stdout: stdout, Stderr: stderr,
 		SysProcAttr: &syscall.SysProcAttr{Setsid: true}}
-	if err := cmd.Start(); err != nil {
+	if err := oomscore.Start(cmd); err != nil {
 		return nil, agenterr.Wrap(agenterr.BadRequest, err, "start service %s", s.state.Name)
 	}
-	oomscore.Raise(cmd.Process.Pid)
 	s.update(func(st *State) {
 		st.PID = cmd.Process.Pid
 		st.StartedAt = time.Now().UTC()

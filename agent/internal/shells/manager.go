@@ -118,11 +118,10 @@ func (m *Manager) Open(opts OpenOptions) (id string, pid int, err error) {
 	cmd.Env = buildEnv(m.cfg.BaseEnv, opts.Env)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
-	if err := cmd.Start(); err != nil {
+	if err := oomscore.Start(cmd); err != nil {
 		master.Close()
 		return "", 0, agenterr.Wrap(agenterr.IO, err, "start %s", argv[0])
 	}
-	oomscore.Raise(cmd.Process.Pid)
 	s := &shell{id: newID(), pid: cmd.Process.Pid, master: master, out: newRing(m.cfg.BufferSize), exited: make(chan struct{})}
 	pumped := make(chan struct{})
 	go s.pump(pumped)
