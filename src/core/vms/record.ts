@@ -1,4 +1,4 @@
-import { enforcedLimits } from "../machines/limits.js";
+import { machineInfo } from "../machines/limits.js";
 import type { BackendName, ExecutionMode, MachineHandle } from "../../runtime/backend.js";
 
 /** What pyro persists about one VM (`<state>/vms/<id>/record.json`). */
@@ -25,13 +25,8 @@ export interface VmRecord {
 export function vmInfo(record: VmRecord) {
   return {
     vm_id: record.vm_id,
-    environment: record.environment,
     state: record.state,
-    backend: record.backend,
-    execution_mode: record.execution_mode,
-    vcpu_count: record.vcpu_count,
-    mem_mib: record.mem_mib,
-    limits_enforced: enforcedLimits(record),
+    ...machineInfo(record),
     network: record.network,
     ttl_seconds: record.ttl_seconds,
     created_at: record.created_at,

@@ -3,14 +3,14 @@ import { rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { OperationResult, ParsedInput } from "../../contract/index.js";
 import { LIMITS } from "../../contract/index.js";
-import { ensureEnvironment, type InstalledEnvironment } from "../../environments/index.js";
+import type { InstalledEnvironment } from "../../environments/index.js";
 import type { Backend, MachineSpec } from "../../runtime/backend.js";
 import { PyroError } from "../../util/errors.js";
 import { sparesRoot, vmsRoot, type CoreContext } from "../context.js";
 import { checkId, newId } from "../ids.js";
-import { BOOT_TIMEOUT_MS, destroyMachine, environmentOf, machineGone, SHUTDOWN_GRACE_MS } from "../machines/lifecycle.js";
-import { execShell, shutdownMachine, withAgent, type MachineRef } from "../machines/session.js";
-import { backendFromEnv } from "../machines/select.js";
+import { MachineFleet } from "../machines/fleet.js";
+import { SHUTDOWN_GRACE_MS } from "../machines/lifecycle.js";
+import { execOutcome, type Machine } from "../machines/machine.js";
 import { RecordStore } from "../store/records.js";
 import { isExpired, vmInfo, type VmRecord } from "./record.js";
 import { enforcedLimits } from "../machines/limits.js";
@@ -25,10 +25,16 @@ export class VmService {
   readonly records: RecordStore<VmRecord>;
 
   private readonly spares: SpareMachines;
+  private readonly machines: MachineFleet<VmRecord>;
 
   constructor(private readonly context: CoreContext) {
     this.records = new RecordStore<VmRecord>(vmsRoot(context), "VM", "VM ids look like vm-0123456789ab; a deleted or reaped VM is gone");
     this.spares = new SpareMachines(sparesRoot(context));
+    this.machines = new MachineFleet(context, this.records, {
+      idOf: (record) => record.vm_id,
+      specOf: (record) => this.specOf(record),
+      deadDetail: (record) => `the ${record.backend} process (pid ${record.handle?.pid}) exited unexpectedly`,
+    });
   }
 
   async create(input: ParsedInput<"createVm">, options: { durable?: boolean } = {}): Promise<VmInfo> {
@@ -39,24 +45,10 @@ export class VmService {
     input: ParsedInput<"createVm">,
     options: { durable?: boolean },
   ): Promise<{ record: VmRecord; environment: InstalledEnvironment }> {
-    const { backend, environment } = await this.resolve(input);
+    const { backend, environment } = await this.machines.resolve(input);
     const record = this.newRecord(input, backend, newId("vm"));
     await this.records.create(record.vm_id, record, options);
     return { record, environment };
-  }
-
-  /** The backend and installed environment a new VM gets. */
-  private async resolve(input: ParsedInput<"createVm">): Promise<{ backend: Backend; environment: InstalledEnvironment }> {
-    const backend = await this.context.backends.select({
-      requested: input.backend ?? backendFromEnv(this.context.env),
-      allowHostCompat: input.allow_host_compat,
-    });
-    const environment = await ensureEnvironment(input.environment, {
-      cacheDir: this.context.cacheDir,
-      onProgress: this.context.progress,
-      kernel: backend.capabilities.vm_boot,
-    });
-    return { backend, environment };
   }
 
   /** A created (not yet started) VM record. */
@@ -84,41 +76,30 @@ export class VmService {
   /** Boot a created VM. */
   async start(vmId: string): Promise<VmInfo> {
     const id = checkId(vmId, "vm", "VM");
-    const record = await this.records.update(id, async (current) => {
-      const machine = await this.machineFor(current);
-      machine.spec.environment = await ensureEnvironment(current.environment, {
-        cacheDir: this.context.cacheDir,
-        onProgress: this.context.progress,
-        kernel: machine.backend.capabilities.vm_boot,
-      });
-      return this.boot(current, machine);
-    });
+    const record = await this.records.update(id, async (current) => this.boot(current, await this.machines.machine(current)));
     return vmInfo(record);
   }
 
   /** Start the machine of a record the caller holds the lock of; the record as it is now running. */
-  private async boot(current: VmRecord, machine: MachineRef): Promise<VmRecord> {
+  private async boot(current: VmRecord, machine: Machine): Promise<VmRecord> {
     if (current.state === "running") {
       throw new PyroError("failed_precondition", `VM ${current.vm_id} is already running`);
     }
     this.context.progress(`[run] phase=start vm_id=${current.vm_id} backend=${current.backend}`);
-    const handle = await machine.backend.start(machine.spec, {
-      bootTimeoutMs: BOOT_TIMEOUT_MS,
-      onProgress: (line) => this.context.progress(`[run] ${line}`),
-    });
+    const handle = await machine.boot("[run]");
     return { ...current, state: "running", handle, started_at: new Date().toISOString(), detail: null };
   }
 
   /** Run one command in a started VM, then delete the VM (`vm_exec`). */
   async exec(input: ParsedInput<"execVm">): Promise<OneShot> {
     const id = checkId(input.vm_id, "vm", "VM");
-    const record = await this.refreshed(await this.records.read(id));
+    const record = await this.machines.refreshed(await this.records.read(id));
     if (record.state !== "running" || !record.handle) {
       throw new PyroError("failed_precondition", `VM ${id} is ${record.state}, not running`, {
         hint: record.state === "created" ? "start it first (vm_start)" : "create a new VM",
       });
     }
-    return this.execThenDestroy(record, await this.machineFor(record), input.command, input.timeout_seconds);
+    return this.execThenDestroy(record, await this.machines.machine(record), input.command, input.timeout_seconds);
   }
 
   /**
@@ -129,18 +110,19 @@ export class VmService {
    */
   async run(input: ParsedInput<"runInVm">): Promise<OneShot> {
     this.context.progress(`[run] phase=create environment=${input.environment}`);
-    const { backend, environment } = await this.resolve(input);
+    const { backend, environment } = await this.machines.resolve(input);
     const spareKey = this.context.warmSpares && backend.capabilities.warm_spares ? spareKeyOf(backend, environment, input) : null;
     const spare = spareKey ? await this.spares.take(spareKey) : null;
     const fresh = this.newRecord(input, backend, spare?.id ?? newId("vm"));
-    const machine = this.machineWith(fresh, environment);
+    const machine = await this.machines.machine(fresh, environment);
     const running = spare ? await this.adopt(fresh, machine, spare) : await this.bootOneShot(fresh, machine);
+    machine.handle = running.handle!;
     let result: OneShot;
     try {
-      result = await this.execThenDestroy(running, { ...machine, handle: running.handle! }, input.command, input.timeout_seconds);
+      result = await this.execThenDestroy(running, machine, input.command, input.timeout_seconds);
     } finally {
       // After the run, not during it: a spare starting beside the command would slow it down.
-      if (spareKey) this.spares.prepare(spareKey, backend, (id, dir) => ({ ...this.machineWith({ ...fresh, vm_id: id }, environment).spec, dir }));
+      if (spareKey) this.spares.prepare(spareKey, backend, (id, dir) => ({ ...this.specOf({ ...fresh, vm_id: id }), environment, dir }));
     }
     this.context.progress(
       `[run] environment=${result.environment} execution_mode=${result.execution_mode} exit_code=${result.exit_code} duration_ms=${result.duration_ms}`,
@@ -149,7 +131,7 @@ export class VmService {
   }
 
   /** Record a one-shot VM as running on a spare started for its id, moving the spare's directory into the record's. */
-  private async adopt(fresh: VmRecord, machine: MachineRef, spare: AdoptedSpare): Promise<VmRecord> {
+  private async adopt(fresh: VmRecord, machine: Machine, spare: AdoptedSpare): Promise<VmRecord> {
     const running: VmRecord = { ...fresh, state: "running", handle: spare.handle, started_at: new Date().toISOString() };
     try {
       await this.records.create(running.vm_id, running, { durable: false, populate: () => rename(spare.dir, machine.spec.dir) });
@@ -164,7 +146,7 @@ export class VmService {
   }
 
   /** Create and boot a one-shot VM; its record needs atomicity, not fsync. */
-  private async bootOneShot(fresh: VmRecord, machine: MachineRef): Promise<VmRecord> {
+  private async bootOneShot(fresh: VmRecord, machine: Machine): Promise<VmRecord> {
     await this.records.create(fresh.vm_id, fresh, { durable: false });
     try {
       return await this.records.locked(fresh.vm_id, async () => {
@@ -178,19 +160,12 @@ export class VmService {
     }
   }
 
-  private async execThenDestroy(record: VmRecord, machine: MachineRef, command: string, timeoutSeconds: number): Promise<OneShot> {
+  private async execThenDestroy(record: VmRecord, machine: Machine, command: string, timeoutSeconds: number): Promise<OneShot> {
     const id = record.vm_id;
     this.context.progress(`[run] phase=execute vm_id=${id}`);
     let result;
     try {
-      result = await withAgent(machine, (client) =>
-        execShell(client, {
-          command,
-          cwd: "/workspace",
-          timeoutMs: timeoutSeconds * 1000,
-          maxOutputBytes: LIMITS.max_output_bytes,
-        }),
-      );
+      result = await machine.exec({ command, cwd: "/workspace", timeoutMs: timeoutSeconds * 1000, maxOutputBytes: LIMITS.max_output_bytes });
     } finally {
       await this.destroy(id, machine);
     }
@@ -198,13 +173,9 @@ export class VmService {
       vm_id: id,
       environment: record.environment,
       command,
-      exit_code: result.exit_code,
       stdout: result.stdout,
       stderr: result.stderr,
-      stdout_truncated: result.stdout_truncated,
-      stderr_truncated: result.stderr_truncated,
-      timed_out: result.timed_out,
-      duration_ms: result.duration_ms,
+      ...execOutcome(result),
       backend: record.backend,
       execution_mode: record.execution_mode,
       limits_enforced: enforcedLimits({ execution_mode: record.execution_mode, handle: machine.handle }),
@@ -216,8 +187,8 @@ export class VmService {
     const id = checkId(vmId, "vm", "VM");
     const record = await this.records.update(id, async (current) => {
       if (current.handle) {
-        const machine = await this.machineFor(current);
-        await shutdownMachine(machine, SHUTDOWN_GRACE_MS);
+        const machine = await this.machines.machine(current);
+        await machine.shutdown(SHUTDOWN_GRACE_MS);
         await machine.backend.cleanup(machine.spec);
       }
       return { ...current, state: "stopped", handle: null };
@@ -227,18 +198,17 @@ export class VmService {
 
   async delete(vmId: string): Promise<{ vm_id: string; deleted: boolean }> {
     const id = checkId(vmId, "vm", "VM");
-    await this.records.read(id);
-    await this.destroy(id);
+    await this.machines.delete(id);
     return { vm_id: id, deleted: true };
   }
 
   async status(vmId: string): Promise<VmInfo> {
     const id = checkId(vmId, "vm", "VM");
-    return vmInfo(await this.refreshed(await this.records.read(id)));
+    return vmInfo(await this.machines.refreshed(await this.records.read(id)));
   }
 
   async networkInfo(vmId: string): Promise<OperationResult<"networkInfoVm">> {
-    const record = await this.refreshed(await this.records.read(checkId(vmId, "vm", "VM")));
+    const record = await this.machines.refreshed(await this.records.read(checkId(vmId, "vm", "VM")));
     return {
       vm_id: record.vm_id,
       network_enabled: record.network,
@@ -249,66 +219,27 @@ export class VmService {
     };
   }
 
-  /** Delete every VM whose TTL has passed; returns their ids. */
-  async reapExpired(now = Date.now()): Promise<string[]> {
-    const reaped: string[] = [];
-    for (const id of await this.records.ids()) {
-      let record: VmRecord;
-      try {
-        record = await this.records.read(id);
-      } catch {
-        continue;
-      }
-      if (isExpired(record, now)) {
-        await this.destroy(id);
-        reaped.push(id);
-      }
-    }
-    return reaped;
+  /** Delete every VM whose TTL has passed (counted from create); returns their ids. */
+  reapExpired(now = Date.now()): Promise<string[]> {
+    return this.machines.reap((record, at) => isExpired(record, at), now);
   }
 
-  /** Mark a running record dead when its machine process is gone. */
-  private async refreshed(record: VmRecord): Promise<VmRecord> {
-    if (!machineGone(this.context.backends, record)) return record;
-    return this.records.update(record.vm_id, (current) => ({
-      ...current,
-      state: "dead",
-      detail: `the ${current.backend} process (pid ${current.handle?.pid}) exited unexpectedly`,
-    }));
+  /** Kill the machine (the one just used, or the record's) and remove the record and all its files. */
+  private destroy(id: string, known?: Machine): Promise<void> {
+    return this.machines.destroy(id, known);
   }
 
-  /**
-   * Kill the machine if needed and remove the record and all its files.
-   * `known` is the machine as the caller just used it; without it, the
-   * record on disk says what to kill.
-   */
-  private async destroy(id: string, known?: MachineRef): Promise<void> {
-    if (known) {
-      await destroyMachine(known, known.handle);
-    } else {
-      const record = await this.records.read(id).catch(() => undefined);
-      if (record) await destroyMachine(await this.machineFor(record), record.handle);
-    }
-    await this.records.remove(id);
-  }
-
-  private async machineFor(record: VmRecord): Promise<MachineRef> {
-    return this.machineWith(record, await environmentOf(record.environment, this.context.cacheDir));
-  }
-
-  private machineWith(record: VmRecord, environment: InstalledEnvironment): MachineRef {
-    const backend: Backend = this.context.backends.get(record.backend);
-    const spec: MachineSpec = {
+  /** The spec of a VM's machine, but for its environment. */
+  private specOf(record: VmRecord): Omit<MachineSpec, "environment"> {
+    return {
       id: record.vm_id,
       dir: join(this.records.dir(record.vm_id), "machine"),
-      environment,
       vcpuCount: record.vcpu_count,
       memMib: record.mem_mib,
       network: record.network ? "egress" : "off",
       publishedPorts: [],
       hostname: record.vm_id,
     };
-    return { backend, spec, handle: record.handle ?? { backend: record.backend, pid: 0 } };
   }
 }
 

@@ -3,7 +3,6 @@ import { createTwoFilesPatch } from "diff";
 import type { ReadEntry } from "tar";
 import type { OperationResult } from "../../contract/index.js";
 import { PyroError } from "../../util/errors.js";
-import { withAgent } from "../machines/session.js";
 import { WORKSPACE_ROOT } from "./guest-paths.js";
 import { maxArchiveBytes } from "./limits.js";
 import type { WorkspaceService } from "./service.js";
@@ -118,7 +117,7 @@ export async function diffWorkspace(service: WorkspaceService, workspaceId: stri
     if (relative === null) throw new PyroError("guest_failure", `the guest sent an entry outside /workspace: ${JSON.stringify(entry.path)}`);
     keepLive(entry, relative);
   });
-  await withAgent(await service.machine(record), (client) => client.getArchive(WORKSPACE_ROOT, sink, maxArchiveBytes(service.context)));
+  await (await service.machine(record)).session((client) => client.getArchive(WORKSPACE_ROOT, sink, maxArchiveBytes(service.context)));
 
   const files: OperationResult<"diffWorkspace">["files"] = [];
   const oldContent = new Set<string>();

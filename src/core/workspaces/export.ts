@@ -2,7 +2,6 @@ import { lstat, mkdir, mkdtemp, rename, rm } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import type { OperationResult, ParsedInput } from "../../contract/index.js";
 import { PyroError } from "../../util/errors.js";
-import { withAgent } from "../machines/session.js";
 import { checkResolvesInside, workspacePath } from "./guest-paths.js";
 import { HostExtractor } from "./host-extract.js";
 import { maxArchiveBytes } from "./limits.js";
@@ -49,7 +48,7 @@ export async function exportWorkspace(service: WorkspaceService, input: ParsedIn
   try {
     const top = basename(guestPath);
     const extractor = new HostExtractor({ root: temp, top, maxBytes: maxArchiveBytes(service.context) });
-    await withAgent(await service.machine(record), async (client) => {
+    await (await service.machine(record)).session(async (client) => {
       await checkResolvesInside(client, guestPath, "export path");
       await client.getArchive(guestPath, extractor.sink, maxArchiveBytes(service.context));
     }).catch((error: unknown) => {

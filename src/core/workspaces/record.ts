@@ -1,4 +1,4 @@
-import { enforcedLimits } from "../machines/limits.js";
+import { machineInfo } from "../machines/limits.js";
 import type { BackendName, ExecutionMode, MachineHandle, NetworkPolicy, PublishedPort } from "../../runtime/backend.js";
 
 /** How `/workspace` began. */
@@ -49,13 +49,8 @@ export interface WorkspaceCreation {
 export function workspaceInfo(record: WorkspaceRecord) {
   return {
     workspace_id: record.workspace_id,
-    environment: record.environment,
     state: record.state,
-    backend: record.backend,
-    execution_mode: record.execution_mode,
-    vcpu_count: record.vcpu_count,
-    mem_mib: record.mem_mib,
-    limits_enforced: enforcedLimits(record),
+    ...machineInfo(record),
     network_policy: record.network_policy,
     ttl_seconds: record.ttl_seconds,
     created_at: record.created_at,

@@ -1,6 +1,5 @@
 import { createReadStream } from "node:fs";
 import type { OperationResult, ParsedInput } from "../../contract/index.js";
-import { withAgent } from "../machines/session.js";
 import { checkId } from "../ids.js";
 import { PyroError } from "../../util/errors.js";
 import { maxArchiveBytes } from "./limits.js";
@@ -36,7 +35,7 @@ export async function resetWorkspace(service: WorkspaceService, input: ParsedInp
     service.context.progress(`[workspace] phase=reset workspace_id=${id} snapshot=${name}`);
     const started = await service.boot({ ...current, handle: null });
     try {
-      await withAgent(started, async (client) => {
+      await started.session(async (client) => {
         // Names are "workspace/…", so "/" is the destination; the agent still refuses anything unsafe.
         if (archive) await client.putArchive("/", createReadStream(archive), maxArchiveBytes(service.context));
         await service.materialiseSecrets(client, await loadSecrets(service.files(id).secrets));

@@ -1,17 +1,16 @@
 import { createWriteStream } from "node:fs";
-import { mkdir, rename, rm } from "node:fs/promises";
+import { rename, rm } from "node:fs/promises";
 import type { OperationResult, ParsedInput } from "../../contract/index.js";
 import { LIMITS } from "../../contract/index.js";
 import type { AgentClient } from "../../agent-client/index.js";
-import { ensureEnvironment } from "../../environments/index.js";
 import type { MachineSpec } from "../../runtime/backend.js";
 import { PyroError } from "../../util/errors.js";
 import { isProcessAlive, processStartTime } from "../../util/process.js";
 import { workspacesRoot, type CoreContext } from "../context.js";
 import { checkId, newId } from "../ids.js";
-import { backendFromEnv } from "../machines/select.js";
-import { BOOT_TIMEOUT_MS, destroyMachine, environmentOf, killUntracked, machineGone, SHUTDOWN_GRACE_MS } from "../machines/lifecycle.js";
-import { execShell, shutdownMachine, withAgent, type MachineRef } from "../machines/session.js";
+import { MachineFleet } from "../machines/fleet.js";
+import { SHUTDOWN_GRACE_MS } from "../machines/lifecycle.js";
+import { execOutcome, type Machine } from "../machines/machine.js";
 import { RecordStore } from "../store/records.js";
 import { isExpired } from "../vms/record.js";
 import { appendHistory, clip, readHistory } from "./history.js";
@@ -46,6 +45,7 @@ type Info = OperationResult<"statusWorkspace">;
 /** Persistent workspaces: one machine kept alive across calls, with its /workspace, history and secrets. */
 export class WorkspaceService {
   readonly records: RecordStore<WorkspaceRecord>;
+  private readonly machines: MachineFleet<WorkspaceRecord>;
 
   constructor(readonly context: CoreContext) {
     this.records = new RecordStore<WorkspaceRecord>(
@@ -53,6 +53,12 @@ export class WorkspaceService {
       "workspace",
       "workspace ids look like ws-0123456789ab; `pyro workspace list` shows them",
     );
+    this.machines = new MachineFleet(context, this.records, {
+      idOf: (record) => record.workspace_id,
+      specOf: (record) => this.specOf(record),
+      deadDetail: (record) =>
+        `the ${record.backend} process (pid ${record.handle?.pid}) exited unexpectedly; reset recovers /workspace from the baseline or a snapshot`,
+    });
   }
 
   /** The files of a workspace. */
@@ -61,17 +67,9 @@ export class WorkspaceService {
   }
 
   async create(input: ParsedInput<"createWorkspace">): Promise<Info> {
-    const backend = await this.context.backends.select({
-      requested: input.backend ?? backendFromEnv(this.context.env),
-      allowHostCompat: input.allow_host_compat,
-    });
     const seedSource = input.seed_path ? await openSource(input.seed_path) : undefined;
     const secrets = await resolveSecrets(input.secrets ?? []);
-    await ensureEnvironment(input.environment, {
-      cacheDir: this.context.cacheDir,
-      onProgress: this.context.progress,
-      kernel: backend.capabilities.vm_boot,
-    });
+    const { backend, environment } = await this.machines.resolve(input);
     const id = newId("ws");
     const now = Date.now();
     const record: WorkspaceRecord = {
@@ -102,11 +100,11 @@ export class WorkspaceService {
     try {
       await saveSecrets(this.files(id).secrets, secrets.values);
       this.context.progress(`[workspace] phase=start workspace_id=${id} backend=${backend.name}`);
-      const started = await this.boot(record);
+      const started = await this.machines.machine(record, environment);
       // Record the machine at once: if seeding fails (or this process dies), delete finds it and kills it.
-      await this.setCreation(id, "seed", { handle: started.handle });
+      await this.setCreation(id, "seed", { handle: await started.boot("[workspace]") });
       let seed: WorkspaceSeed = record.workspace_seed;
-      await withAgent(started, async (client) => {
+      await started.session(async (client) => {
         await this.materialiseSecrets(client, secrets.values);
         if (seedSource) {
           this.context.progress(`[workspace] phase=seed workspace_id=${id} source=${seedSource.sourcePath}`);
@@ -162,9 +160,8 @@ export class WorkspaceService {
     const env = secretEnvironment(input.secret_env, secrets);
     const startedAt = new Date().toISOString();
     // The command runs without the lock so that calls from several processes overlap.
-    const result = await withAgent(await this.machine(record), (client) =>
-      execShell(client, { command: input.command, cwd: "/workspace", timeoutMs: input.timeout_seconds * 1000, maxOutputBytes: LIMITS.max_output_bytes, env }),
-    );
+    const machine = await this.machine(record);
+    const result = await machine.exec({ command: input.command, cwd: "/workspace", timeoutMs: input.timeout_seconds * 1000, maxOutputBytes: LIMITS.max_output_bytes, env });
     const stdout = redact(result.stdout, secrets);
     const stderr = redact(result.stderr, secrets);
     const command = redact(input.command, secrets);
@@ -185,13 +182,9 @@ export class WorkspaceService {
       workspace_id: id,
       sequence: updated.command_count,
       command,
-      exit_code: result.exit_code,
       stdout,
       stderr,
-      stdout_truncated: result.stdout_truncated,
-      stderr_truncated: result.stderr_truncated,
-      timed_out: result.timed_out,
-      duration_ms: result.duration_ms,
+      ...execOutcome(result),
       backend: record.backend,
       execution_mode: record.execution_mode,
     };
@@ -199,8 +192,7 @@ export class WorkspaceService {
 
   async delete(workspaceId: string): Promise<OperationResult<"deleteWorkspace">> {
     const id = checkId(workspaceId, "ws", "workspace");
-    await this.records.read(id);
-    await this.destroy(id);
+    await this.machines.delete(id);
     return { workspace_id: id, deleted: true };
   }
 
@@ -213,11 +205,9 @@ export class WorkspaceService {
       if (current.state === "stopped") return current;
       if (current.handle) {
         const machine = await this.machine(current);
-        if (machine.backend.isRunning(current.handle)) {
-          await withAgent(machine, (client) => client.request("sync", {})).catch(() => undefined);
-        }
-        await shutdownMachine(machine, SHUTDOWN_GRACE_MS);
-        await machine.backend.kill(current.handle);
+        if (machine.running) await machine.session((client) => client.request("sync", {})).catch(() => undefined);
+        await machine.shutdown(SHUTDOWN_GRACE_MS);
+        await machine.kill();
       }
       return { ...current, state: "stopped", handle: null, detail: null };
     });
@@ -230,15 +220,15 @@ export class WorkspaceService {
     await this.refreshed(await this.records.read(id));
     const record = await this.records.update(id, async (current) => {
       refuseIncomplete(current);
-      if (current.state === "running" && current.handle && (await this.machine(current)).backend.isRunning(current.handle)) {
+      if (current.state === "running" && current.handle && (await this.machine(current)).running) {
         throw new PyroError("failed_precondition", `workspace ${id} is already running`);
       }
       const started = await this.boot(current);
       try {
-        await withAgent(started, async (client) => this.materialiseSecrets(client, await loadSecrets(this.files(id).secrets)));
+        await started.session(async (client) => this.materialiseSecrets(client, await loadSecrets(this.files(id).secrets)));
       } catch (error) {
         // The record never learns of this machine: it must not outlive the failed start.
-        await started.backend.kill(started.handle);
+        await started.kill();
         throw error;
       }
       return { ...current, state: "running", handle: started.handle, detail: null };
@@ -246,28 +236,12 @@ export class WorkspaceService {
     return workspaceInfo(record);
   }
 
-  /** Delete every workspace idle past its TTL (every use extends it: see ttl.ts). */
-  async reapExpired(now = Date.now()): Promise<string[]> {
-    const reaped: string[] = [];
-    for (const id of await this.records.ids()) {
-      const record = await this.records.read(id).catch(() => undefined);
-      if (!record || !isExpired(record, now)) continue;
-      // Decide again under the lock: a use may have extended it since the read above.
-      const expired = await this.records
-        .locked(id, async () => {
-          const current = await this.records.read(id);
-          if (!isExpired(current, now)) return false;
-          await this.destroy(id);
-          return true;
-        })
-        .catch((error: unknown) => {
-          // Deleted by someone else meanwhile: nothing left to reap.
-          if (error instanceof PyroError && error.code === "not_found") return false;
-          throw error;
-        });
-      if (expired) reaped.push(id);
-    }
-    return reaped;
+  /**
+   * Delete every workspace idle past its TTL (every use extends it: see
+   * ttl.ts). One being created by a live process is left to its creator.
+   */
+  reapExpired(now = Date.now()): Promise<string[]> {
+    return this.machines.reap((record, at) => record.state !== "creating" && isExpired(record, at), now);
   }
 
   /** The record of a workspace that must be running (or stopped, when allowed); dead machines are noticed here. */
@@ -285,30 +259,23 @@ export class WorkspaceService {
     });
   }
 
-  /** Boot the machine of a record (its disk kept from earlier runs) and return a reference to it. */
-  async boot(record: WorkspaceRecord): Promise<MachineRef> {
+  /** Boot the machine of a record (its disk kept from earlier runs). */
+  async boot(record: WorkspaceRecord): Promise<Machine> {
     const machine = await this.machine(record);
-    machine.spec.environment = await ensureEnvironment(record.environment, {
-      cacheDir: this.context.cacheDir,
-      onProgress: this.context.progress,
-      kernel: machine.backend.capabilities.vm_boot,
-    });
-    await mkdir(machine.spec.dir, { recursive: true, mode: 0o700 });
-    const handle = await machine.backend.start(machine.spec, {
-      bootTimeoutMs: BOOT_TIMEOUT_MS,
-      onProgress: (line) => this.context.progress(`[workspace] ${line}`),
-    });
-    return { ...machine, handle };
+    await machine.boot("[workspace]");
+    return machine;
   }
 
-  /** A reference to a record's machine (which may or may not be running). */
-  async machine(record: WorkspaceRecord): Promise<MachineRef> {
-    const backend = this.context.backends.get(record.backend);
-    const environment = await environmentOf(record.environment, this.context.cacheDir);
-    const spec: MachineSpec = {
+  /** A record's machine (which may or may not be running). */
+  machine(record: WorkspaceRecord): Promise<Machine> {
+    return this.machines.machine(record);
+  }
+
+  /** The spec of a workspace's machine, but for its environment. */
+  private specOf(record: WorkspaceRecord): Omit<MachineSpec, "environment"> {
+    return {
       id: record.workspace_id,
       dir: this.files(record.workspace_id).machine,
-      environment,
       vcpuCount: record.vcpu_count,
       memMib: record.mem_mib,
       network: record.network_policy,
@@ -316,7 +283,6 @@ export class WorkspaceService {
       hostname: record.workspace_id,
       rootDisk: "raw",
     };
-    return { backend, spec, handle: record.handle ?? { backend: record.backend, pid: 0 } };
   }
 
   /** Write the workspace's secrets to /run/pyro-secrets in the guest. */
@@ -347,21 +313,14 @@ export class WorkspaceService {
    */
   async refreshed(record: WorkspaceRecord): Promise<WorkspaceRecord> {
     if (creationInterrupted(record)) return this.abandonCreation(record.workspace_id);
-    if (!machineGone(this.context.backends, record)) return record;
-    return this.records.update(record.workspace_id, (current) => ({
-      ...current,
-      state: "dead",
-      detail: `the ${current.backend} process (pid ${current.handle?.pid}) exited unexpectedly; reset recovers /workspace from the baseline or a snapshot`,
-    }));
+    return this.machines.refreshed(record);
   }
 
   /** Turn a record whose creator died into a dead one that says so; no machine or partial file of it is left. */
   private async abandonCreation(id: string): Promise<WorkspaceRecord> {
     return this.records.update(id, async (current) => {
       if (!creationInterrupted(current)) return current;
-      const machine = await this.machine(current);
-      if (current.handle) await machine.backend.kill(current.handle);
-      await killUntracked(machine);
+      await (await this.machine(current)).kill();
       await removePartials(this.records.dir(id));
       const phase = current.creation?.phase;
       return {
@@ -376,9 +335,7 @@ export class WorkspaceService {
   }
 
   /** Kill the machine and remove every file of the workspace. */
-  async destroy(id: string): Promise<void> {
-    const record = await this.records.read(id).catch(() => undefined);
-    if (record) await destroyMachine(await this.machine(record), record.handle);
-    await this.records.remove(id);
+  destroy(id: string): Promise<void> {
+    return this.machines.destroy(id);
   }
 }

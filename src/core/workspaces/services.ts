@@ -1,7 +1,6 @@
 import type { AgentClient } from "../../agent-client/index.js";
 import type { OperationResult, ParsedInput } from "../../contract/index.js";
 import type { PublishedPort } from "../../runtime/backend.js";
-import { withAgent } from "../machines/session.js";
 import { PortService, type ServicePorts } from "./ports.js";
 import { redactDeep, withRedactedErrors } from "./redaction.js";
 import type { WorkspaceRecord } from "./record.js";
@@ -122,7 +121,7 @@ export class ServiceService {
   private async call<R>(record: WorkspaceRecord, fn: (client: AgentClient, secrets: SecretValues) => Promise<R>): Promise<R> {
     const secrets = await loadSecrets(this.workspaces.files(record.workspace_id).secrets);
     const machine = await this.workspaces.machine(record);
-    return withRedactedErrors(secrets, () => withAgent(machine, (client) => fn(client, secrets)));
+    return withRedactedErrors(secrets, () => machine.session((client) => fn(client, secrets)));
   }
 }
 

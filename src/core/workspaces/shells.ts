@@ -1,6 +1,5 @@
 import type { AgentClient } from "../../agent-client/index.js";
 import type { OperationResult, ParsedInput } from "../../contract/index.js";
-import { withAgent } from "../machines/session.js";
 import { withRedactedErrors, secretPatterns } from "./redaction.js";
 import { loadSecrets, secretEnvironment, type SecretValues } from "./secrets.js";
 import type { WorkspaceService } from "./service.js";
@@ -108,7 +107,7 @@ export class ShellService {
     const record = await this.workspaces.running(workspaceId);
     const secrets = await loadSecrets(this.workspaces.files(record.workspace_id).secrets);
     const machine = await this.workspaces.machine(record);
-    return withRedactedErrors(secrets, () => withAgent(machine, (client) => fn(client, secrets)));
+    return withRedactedErrors(secrets, () => machine.session((client) => fn(client, secrets)));
   }
 }
 

@@ -4,7 +4,6 @@ import { join } from "node:path";
 import type { OperationResult, ParsedInput } from "../../contract/index.js";
 import { writeFileAtomic } from "../../util/atomic-file.js";
 import { PyroError } from "../../util/errors.js";
-import { withAgent } from "../machines/session.js";
 import type { WorkspaceService } from "./service.js";
 import { readWorkspaceTar } from "./workspace-tar.js";
 
@@ -106,7 +105,7 @@ export async function createSnapshot(service: WorkspaceService, input: ParsedInp
     }
     service.context.progress(`[workspace] phase=snapshot workspace_id=${id} name=${name}`);
     const archive = snapshotArchive(service, id, name);
-    const result = await withAgent(await service.machine(record), (client) => service.captureTree(client, archive));
+    const result = await (await service.machine(record)).session((client) => service.captureTree(client, archive));
     const meta: SnapshotMeta = { name, created_at: new Date().toISOString(), entries: result.entries, bytes: result.bytes };
     await writeFileAtomic(metaPath(service, id, name), JSON.stringify(meta), { mode: 0o600 });
     return { workspace_id: id, ...meta };

@@ -1,6 +1,5 @@
 import type { OperationResult, ParsedInput } from "../../contract/index.js";
 import { PyroError } from "../../util/errors.js";
-import { withAgent } from "../machines/session.js";
 import { checkResolvesInside, workspacePath } from "./guest-paths.js";
 import { maxArchiveBytes } from "./limits.js";
 import { openSource } from "./seed.js";
@@ -20,7 +19,7 @@ export async function pushSync(service: WorkspaceService, input: ParsedInput<"pu
   try {
     return await service.records.locked(id, async () => {
       service.context.progress(`[workspace] phase=sync workspace_id=${id} source=${source.sourcePath} dest=${dest}`);
-      const result = await withAgent(await service.machine(record), async (client) => {
+      const result = await (await service.machine(record)).session(async (client) => {
         await checkResolvesInside(client, dest, "sync destination");
         return client.putArchive(dest, source.open(), limit);
       });

@@ -1,0 +1,129 @@
+import { ensureEnvironment, type InstalledEnvironment } from "../../environments/index.js";
+import type { Backend, BackendName, MachineHandle, MachineSpec } from "../../runtime/backend.js";
+import { PyroError } from "../../util/errors.js";
+import type { CoreContext } from "../context.js";
+import type { RecordStore } from "../store/records.js";
+import { environmentOf, machineGone } from "./lifecycle.js";
+import { Machine } from "./machine.js";
+import { backendFromEnv } from "./select.js";
+
+/** The fields every machine-owning record has (VM and workspace records alike). */
+export interface MachineRecord {
+  schema: number;
+  environment: string;
+  state: string;
+  backend: BackendName;
+  handle: MachineHandle | null;
+  detail: string | null;
+  expires_at: string;
+}
+
+/** What a kind of record (VMs, workspaces) tells the fleet about its machines. */
+export interface MachineKind<R extends MachineRecord> {
+  /** The record's id. */
+  idOf(record: R): string;
+  /** The machine's spec, but for its environment. */
+  specOf(record: R): Omit<MachineSpec, "environment">;
+  /** The detail of a record whose machine process died. */
+  deadDetail(record: R): string;
+}
+
+/** What a new machine is asked for with: the environment and which backend. */
+export interface MachineRequest {
+  environment: string;
+  backend?: BackendName;
+  allow_host_compat: boolean;
+}
+
+/**
+ * The machines of one kind of record: choosing the backend and environment of
+ * a new one, reaching a record's machine, noticing dead ones, destroying and
+ * reaping. VMs and workspaces each own one; the records stay theirs.
+ */
+export class MachineFleet<R extends MachineRecord> {
+  constructor(
+    readonly context: CoreContext,
+    readonly records: RecordStore<R>,
+    private readonly kind: MachineKind<R>,
+  ) {}
+
+  /** The backend a new machine gets and its environment, made ready for that backend (once). */
+  async resolve(request: MachineRequest): Promise<{ backend: Backend; environment: InstalledEnvironment }> {
+    const backend = await this.context.backends.select({
+      requested: request.backend ?? backendFromEnv(this.context.env),
+      allowHostCompat: request.allow_host_compat,
+    });
+    const environment = await ensureEnvironment(request.environment, {
+      cacheDir: this.context.cacheDir,
+      onProgress: this.context.progress,
+      kernel: backend.capabilities.vm_boot,
+    });
+    return { backend, environment };
+  }
+
+  /**
+   * The machine of a record (running or not). With `environment`, the one
+   * {@link resolve} just made ready; without, the installed one, or a
+   * placeholder when it was pruned (reaching, stopping or destroying a
+   * machine never needs it).
+   */
+  async machine(record: R, environment?: InstalledEnvironment): Promise<Machine> {
+    const env = environment ?? (await environmentOf(record.environment, this.context.cacheDir));
+    const spec: MachineSpec = { ...this.kind.specOf(record), environment: env };
+    return new Machine(this.context, this.context.backends.get(record.backend), spec, record.handle, environment !== undefined);
+  }
+
+  /** The record as it is now: a running one whose machine process died is marked dead. */
+  async refreshed(record: R): Promise<R> {
+    if (!machineGone(this.context.backends, record)) return record;
+    return this.records.update(this.kind.idOf(record), (current) =>
+      machineGone(this.context.backends, current) ? { ...current, state: "dead", detail: this.kind.deadDetail(current) } : current,
+    );
+  }
+
+  /**
+   * Kill the machine and remove the record with all its files. `known` is
+   * the machine as the caller just used it; without it, the record on disk
+   * says what to kill (and the machine directory what else still runs).
+   */
+  async destroy(id: string, known?: Machine): Promise<void> {
+    if (known) {
+      await known.destroy();
+    } else {
+      const record = await this.records.read(id).catch(() => undefined);
+      if (record) await (await this.machine(record)).destroy();
+    }
+    await this.records.remove(id);
+  }
+
+  /** Delete a record that must exist (`not_found` otherwise) with its machine and files. */
+  async delete(id: string): Promise<void> {
+    await this.records.read(id);
+    await this.destroy(id);
+  }
+
+  /**
+   * Destroy every record that `expired` says is due at `now`, deciding again
+   * under its lock (a use may have extended it since). Returns their ids.
+   */
+  async reap(expired: (record: R, now: number) => boolean, now = Date.now()): Promise<string[]> {
+    const reaped: string[] = [];
+    for (const id of await this.records.ids()) {
+      const record = await this.records.read(id).catch(() => undefined);
+      if (!record || !expired(record, now)) continue;
+      const done = await this.records
+        .locked(id, async () => {
+          if (!expired(await this.records.read(id), now)) return false;
+          await this.destroy(id);
+          return true;
+        })
+        .catch((error: unknown) => {
+          // Deleted by someone else meanwhile: nothing left to reap.
+          if (error instanceof PyroError && error.code === "not_found") return false;
+          throw error;
+        });
+      if (done) reaped.push(id);
+    }
+    return reaped;
+  }
+}
