@@ -11,7 +11,7 @@ const layers = {
   mcp: ["sdk", "contract"],
   sdk: ["core", "contract"],
   core: ["runtime", "environments", "net", "agent-client", "protocol", "contract", "util"],
-  runtime: ["agent-client", "protocol", "environments", "util", "contract"],
+  runtime: ["agent-client", "protocol", "environments", "net", "util", "contract"],
   environments: ["util", "contract"],
   net: ["util", "contract"],
   "agent-client": ["protocol", "util", "contract"],

@@ -118,7 +118,8 @@ export function buildQemuArgs(input: QemuArgsInput): string[] {
   if (input.network !== "off") {
     const forwards =
       input.network === "egress+published-ports"
-        ? input.publishedPorts.map((p) => `,hostfwd=tcp:127.0.0.1:${p.host_port}-:${p.guest_port}`).join("")
+        ? // Inside the machine's own namespace: slirp4netns forwards the host's 127.0.0.1 port to this one.
+          input.publishedPorts.map((p) => `,hostfwd=tcp::${p.host_port}-:${p.guest_port}`).join("")
         : "";
     args.push("-netdev", `user,id=net0${forwards}`, "-device", `virtio-net-${bus},netdev=net0`);
   }

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { prepareNetworkFiles, slirpForward } from "../../net/index.js";
 import { existsSync } from "node:fs";
 import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -19,7 +20,7 @@ import { ensureRootDisk, type RootDiskMode } from "./disk.js";
 import { findQemu, findQemuImg, hostTscKhz } from "./host.js";
 import { checkSocketPaths, qemuLayout, type QemuLayout } from "./layout.js";
 import { openAgentPort } from "./ports.js";
-import { commandLineMentions, readPidFile, spawnQemu } from "./process.js";
+import { commandLineMentions, readPidFile, spawnQemu, spawnQemuInNamespace } from "./process.js";
 import { qmpCommand } from "./qmp.js";
 import { saveSnapshot, snapshotKey, VMSTATE_FILE, type SnapshotShape } from "./snapshot.js";
 
@@ -268,7 +269,8 @@ export class QemuBackend implements Backend {
     }
     const socket = this.handleOf(spec, handle).qmp_socket;
     for (const port of ports) {
-      const rule = `tcp:127.0.0.1:${port.host_port}-:${port.guest_port}`;
+      // QEMU listens on the port inside the machine's namespace; slirp4netns brings the host's 127.0.0.1 port to it.
+      const rule = `tcp::${port.host_port}-:${port.guest_port}`;
       // HMP reports failure as text in the return value, not as a QMP error.
       const answer = await qmpCommand(socket, "human-monitor-command", { "command-line": `hostfwd_add net0 ${rule}` });
       if (typeof answer === "string" && answer.trim() !== "") {
@@ -276,11 +278,14 @@ export class QemuBackend implements Backend {
           hint: "the host port is probably in use; pick another one",
         });
       }
+      await slirpForward(netFiles(spec.dir).slirpSocket, port.host_port, port.host_port);
     }
   }
 
   /** SIGKILL QEMU and wait until it is gone. */
   async kill(handle: MachineHandle): Promise<void> {
+    // The stack would exit by itself once QEMU is gone; a kill should not wait for that.
+    if (typeof handle.slirpPid === "number") signalProcess(handle.slirpPid, "SIGKILL", handle.slirpPidStartTime as string | undefined);
     if (!this.isRunning(handle)) return;
     signalProcess(handle.pid, "SIGKILL");
     await waitFor(() => !this.isRunning(handle), 5000, 10);
@@ -311,7 +316,8 @@ export class QemuBackend implements Backend {
     const { layout } = input;
     await writeFile(layout.consoleLog, "", { mode: 0o600 });
     if (!input.incomingState) progress(`phase=boot machine=${input.machine} accel=${input.accel} binary=${qemu}`);
-    const proc = await spawnQemu(qemu, buildQemuArgs(input), layout.qemuLog, spec.dir, this.env);
+    const networked = spec.network === "off" ? undefined : await this.spawnNetworked(spec, qemu, input, bootTimeoutMs);
+    const proc = networked ?? (await spawnQemu(qemu, buildQemuArgs(input), layout.qemuLog, spec.dir, this.env));
     const handle: QemuHandle = {
       backend: "qemu",
       pid: proc.pid,
@@ -326,6 +332,7 @@ export class QemuBackend implements Backend {
       root_disk: input.rootDisk,
       root_disk_format: input.rootFormat,
       ...(spec.network === "off" ? {} : { guest_ip: USER_NET.address.split("/")[0] }),
+      ...(networked ? { slirpPid: networked.slirp.pid, slirpPidStartTime: networked.slirp.startTime } : {}),
     };
     try {
       return { handle, session: await this.waitForAgent(handle, layout, deadline, bootTimeoutMs, progress) };
@@ -333,6 +340,26 @@ export class QemuBackend implements Backend {
       await this.kill(handle);
       throw toPyroError(error);
     }
+  }
+
+  /** Start QEMU in a network namespace of its own (src/net) and forward its published ports from the host's 127.0.0.1. */
+  private async spawnNetworked(spec: MachineSpec, qemu: string, input: QemuArgsInput, timeoutMs: number) {
+    const files = netFiles(spec.dir);
+    await prepareNetworkFiles({ rulesFile: files.rules, resolvConf: files.resolvConf });
+    const proc = await spawnQemuInNamespace(qemu, buildQemuArgs(input), input.layout.qemuLog, spec.dir, this.env, {
+      rulesFile: files.rules,
+      slirpSocket: files.slirpSocket,
+      slirpLog: files.slirpLog,
+      timeoutMs,
+    });
+    try {
+      if (spec.network === "egress+published-ports") for (const p of spec.publishedPorts) await slirpForward(files.slirpSocket, p.host_port, p.host_port);
+    } catch (error) {
+      signalProcess(proc.pid, "SIGKILL", proc.startTime);
+      signalProcess(proc.slirp.pid, "SIGKILL", proc.slirp.startTime);
+      throw error;
+    }
+    return proc;
   }
 
   /**
@@ -483,4 +510,9 @@ async function bootFailure(code: "timeout" | "guest_failure", what: string, layo
         : "read the console and QEMU lines above; re-pull the environment if its kernel or image is damaged",
     details: { console_log: layout.consoleLog, qemu_log: layout.qemuLog, console_tail: consoleTail, ...(qemuTail ? { qemu_tail: qemuTail } : {}) },
   });
+}
+
+/** The files of a networked machine's namespace (src/net). */
+function netFiles(dir: string) {
+  return { rules: join(dir, "egress.nft"), resolvConf: join(dir, "resolv.conf"), slirpSocket: join(dir, "slirp.sock"), slirpLog: join(dir, "slirp.log") };
 }

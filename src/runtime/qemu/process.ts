@@ -1,5 +1,9 @@
-import { readFileSync } from "node:fs";
-import { spawnDetached, type DetachedProcess } from "../../util/process.js";
+import { spawn } from "node:child_process";
+import { closeSync, openSync, readFileSync } from "node:fs";
+import type { Socket } from "node:net";
+import { NET_SIGNAL_FD, netStage, startSlirp, type SlirpProcess } from "../../net/index.js";
+import { PyroError } from "../../util/errors.js";
+import { processStartTime, signalProcess, spawnDetached, type DetachedProcess } from "../../util/process.js";
 
 /**
  * Start QEMU detached (own session, survives the caller), stdin from
@@ -32,5 +36,56 @@ export function commandLineMentions(pid: number, needle: string): boolean {
     return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").some((arg) => arg.includes(needle));
   } catch {
     return false;
+  }
+}
+
+/** A networked QEMU's own namespace (see src/net). */
+export interface QemuNet {
+  rulesFile: string;
+  slirpSocket: string;
+  slirpLog: string;
+  timeoutMs: number;
+}
+
+/**
+ * Start QEMU detached inside a network namespace of its own, whose only way
+ * out is slirp4netns behind the egress filter: QEMU's user-mode network then
+ * maps 10.0.2.2 to that namespace's loopback, never the host's. Resolves once
+ * the stack is attached (QEMU starts right after).
+ */
+export async function spawnQemuInNamespace(
+  qemu: string,
+  args: string[],
+  logPath: string,
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  net: QemuNet,
+): Promise<DetachedProcess & { slirp: SlirpProcess }> {
+  const asRoot = process.getuid?.() === 0;
+  const argv = [
+    ...(asRoot ? [] : ["--user", "--map-root-user"]),
+    "--net",
+    ...netStage(net.rulesFile),
+    "/bin/sh", "-c", 'umask 077 && exec "$0" "$@"', qemu, ...args,
+  ];
+  const log = openSync(logPath, "a", 0o600);
+  let child;
+  try {
+    child = spawn("unshare", argv, { detached: true, cwd, env, stdio: ["ignore", log, log, "ignore", "ignore", "ignore", "pipe"] });
+  } finally {
+    closeSync(log);
+  }
+  const pid = await new Promise<number>((resolve, reject) => {
+    child.once("error", (error) => reject(new PyroError("unavailable", `cannot start unshare for QEMU: ${error.message}`, { hint: "apt-get install util-linux" })));
+    child.once("spawn", () => resolve(child.pid!));
+  });
+  child.unref();
+  const startTime = processStartTime(pid);
+  try {
+    const slirp = await startSlirp({ targetPid: pid, signal: (child.stdio as unknown as Socket[])[NET_SIGNAL_FD]!, apiSocket: net.slirpSocket, log: net.slirpLog, timeoutMs: net.timeoutMs });
+    return { pid, startTime, slirp };
+  } catch (error) {
+    signalProcess(pid, "SIGKILL", startTime);
+    throw error;
   }
 }

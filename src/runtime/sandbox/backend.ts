@@ -8,7 +8,8 @@ import { PyroError } from "../../util/errors.js";
 import { logTail } from "../../util/log-tail.js";
 import { agentBinaryPath } from "../../util/paths.js";
 import { isProcessAlive, processStartTime, signalProcess, waitFor } from "../../util/process.js";
-import type { Backend, BackendAvailability, MachineHandle, MachineSpec, StartOptions } from "../backend.js";
+import { NET_SIGNAL_FD, prepareNetworkFiles, slirpForward, SLIRP_GUEST, startSlirp } from "../../net/index.js";
+import type { Backend, BackendAvailability, MachineHandle, MachineSpec, PublishedPort, StartOptions } from "../backend.js";
 import { SANDBOX_READY_FD, sandboxCommand, sandboxPaths } from "./command.js";
 import { removeMachineCgroup } from "./cgroup.js";
 import { describeSandboxLimits, prepareSandboxLimits } from "./limits.js";
@@ -23,6 +24,9 @@ interface SandboxHandle extends MachineHandle {
   socketInode?: number;
   /** The machine's cgroup directories (limits.ts), removed once it is dead. */
   cgroups?: string[];
+  /** The user-mode network stack of a networked sandbox (it also exits by itself with the machine). */
+  slirpPid?: number;
+  slirpPidStartTime?: string;
 }
 
 function asSandboxHandle(handle: MachineHandle): SandboxHandle {
@@ -72,9 +76,11 @@ export class SandboxBackend implements Backend {
       });
     }
     const limits = await prepareSandboxLimits(spec);
-    const [command, ...args] = sandboxCommand(spec, agent, { tiedToCaller: options.tiedToCaller ?? false, limits });
+    // A networked sandbox gets a namespace of its own whose only way out is slirp4netns, filtered (src/net).
+    const net = spec.network === "off" ? undefined : await prepareNetworkFiles({ rulesFile: paths.rules, resolvConf: paths.resolvConf });
+    const [command, ...args] = sandboxCommand(spec, agent, { tiedToCaller: options.tiedToCaller ?? false, limits, net });
     const log = openSync(paths.log, "a", 0o600);
-    const child = spawn(command!, args, { detached: true, stdio: ["ignore", log, log, "pipe", "pipe"] });
+    const child = spawn(command!, args, { detached: true, stdio: ["ignore", log, log, "pipe", "pipe", ...(net ? (["ignore", "pipe"] as const) : [])] });
     closeSync(log);
     child.unref();
     const launcherPid = child.pid;
@@ -83,13 +89,23 @@ export class SandboxBackend implements Backend {
     }
     const readyStream = child.stdio[SANDBOX_READY_FD] as Socket;
     const ready = readLine(readyStream, options.bootTimeoutMs);
+    // The stack attaches while bwrap waits behind the namespace stage; a failure shows as bwrap never starting.
+    const slirp =
+      net && launcherPid !== undefined
+        ? startSlirp({ targetPid: launcherPid, signal: (child.stdio as unknown as Socket[])[NET_SIGNAL_FD]!, apiSocket: paths.slirpSocket, log: paths.slirpLog, timeoutMs: options.bootTimeoutMs }).catch(
+            (error: unknown) => error as Error,
+          )
+        : undefined;
     const childPid = await readChildPid(child.stdio[3] as Socket, options.bootTimeoutMs).catch(() => undefined);
-    if (launcherPid === undefined || childPid === undefined) {
+    const stack = await slirp;
+    if (launcherPid === undefined || childPid === undefined || stack instanceof Error) {
       readyStream.destroy();
       if (launcherPid !== undefined) signalProcess(launcherPid, "SIGKILL");
       if (launcherPid !== undefined) await waitFor(() => !isProcessAlive(launcherPid), 2000, 5);
       await removeMachineCgroup(limits.cgroupDirs);
-      throw new PyroError("guest_failure", `the sandbox did not start: ${(await logTail(paths.log)) || "(no output)"}`, {
+      if (stack && !(stack instanceof Error)) signalProcess(stack.pid, "SIGKILL", stack.startTime);
+      const why = stack instanceof Error ? `${stack.message}; ` : "";
+      throw new PyroError("guest_failure", `the sandbox did not start: ${why}${(await logTail(paths.log)) || "(no output)"}`, {
         hint: "run `pyro doctor`; the sandbox needs bubblewrap and overlayfs",
       });
     }
@@ -101,6 +117,7 @@ export class SandboxBackend implements Backend {
       agentPidStartTime: processStartTime(childPid),
       limits: limits.enforced,
       cgroups: limits.cgroupDirs,
+      ...(stack ? { slirpPid: stack.pid, slirpPidStartTime: stack.startTime, guest_ip: SLIRP_GUEST.address } : {}),
     };
     if ((await ready) !== "READY") {
       await this.kill(handle);
@@ -143,7 +160,19 @@ export class SandboxBackend implements Backend {
       timer.abort();
     }
     await waitFor(() => !isProcessAlive(h.pid, h.pidStartTime), 2000, 5);
+    // It would exit by itself once the machine's last process is gone; a kill should not wait for that.
+    if (h.slirpPid) signalProcess(h.slirpPid, "SIGKILL", h.slirpPidStartTime);
     await removeMachineCgroup(h.cgroups ?? []);
+  }
+
+  /** Forward `127.0.0.1:host_port` to each guest port, through the sandbox's user-mode stack. */
+  async publishPorts(spec: MachineSpec, handle: MachineHandle, ports: PublishedPort[]): Promise<void> {
+    if (spec.network !== "egress+published-ports" || !asSandboxHandle(handle).slirpPid) {
+      throw new PyroError("failed_precondition", `machine ${spec.id} was started without network policy egress+published-ports`, {
+        hint: "create it with --network-policy egress+published-ports",
+      });
+    }
+    for (const port of ports) await slirpForward(sandboxPaths(spec.dir).slirpSocket, port.host_port, port.guest_port);
   }
 
   async cleanup(spec: MachineSpec): Promise<void> {

@@ -1,3 +1,4 @@
+import { netStage } from "../../net/index.js";
 import type { MachineSpec } from "../backend.js";
 
 /** Where the host's agent binary is bound inside the sandbox. */
@@ -23,6 +24,10 @@ export function sandboxPaths(dir: string) {
     agentDir: `${dir}/agent`,
     socket: `${dir}/agent/agent.sock`,
     log: `${dir}/sandbox.log`,
+    rules: `${dir}/egress.nft`,
+    resolvConf: `${dir}/resolv.conf`,
+    slirpSocket: `${dir}/slirp.sock`,
+    slirpLog: `${dir}/slirp.log`,
   };
 }
 
@@ -47,7 +52,17 @@ export interface LauncherLimits {
  * bwrap writes `{"child-pid": N}` to fd 3 (`--info-fd`); the agent writes
  * `READY` to fd 4 once it serves ({@link SANDBOX_READY_FD}).
  */
-export function sandboxCommand(spec: MachineSpec, agentBinary: string, options: { tiedToCaller?: boolean; limits?: LauncherLimits } = {}): string[] {
+/** A networked sandbox's own namespace (see src/net): its egress filter and resolver files. */
+export interface SandboxNet {
+  rulesFile: string;
+  resolvConf: string;
+}
+
+export function sandboxCommand(
+  spec: MachineSpec,
+  agentBinary: string,
+  options: { tiedToCaller?: boolean; limits?: LauncherLimits; net?: SandboxNet } = {},
+): string[] {
   const limits = options.limits ?? { cgroupProcs: [], prefix: [] };
   const paths = sandboxPaths(spec.dir);
   const asRoot = process.getuid?.() === 0;
@@ -61,7 +76,8 @@ export function sandboxCommand(spec: MachineSpec, agentBinary: string, options: 
     "--ro-bind", agentBinary, GUEST_AGENT_BIN,
     "--unshare-all",
     "--unshare-user",
-    ...(spec.network === "off" ? [] : ["--share-net"]),
+    // Off: bwrap's own empty namespace. Networked: the machine's namespace the launcher made.
+    ...(options.net ? ["--share-net", "--ro-bind", options.net.resolvConf, "/etc/resolv.conf"] : []),
     "--uid", "0",
     "--gid", "0",
     // Capabilities inside the sandbox's own user namespace only.
@@ -81,12 +97,14 @@ export function sandboxCommand(spec: MachineSpec, agentBinary: string, options: 
     agentBinary, "--bind-unix", paths.socket, "--bind-fd", String(SANDBOX_LISTEN_FD), "--",
     "unshare",
     ...(asRoot ? [] : ["--user", "--map-root-user"]),
+    ...(options.net ? ["--net"] : []),
     "--mount",
     "--propagation", "private",
     "/bin/sh", "-c", LAUNCHER, "pyro-sandbox",
     String(limits.cgroupProcs.length), ...limits.cgroupProcs,
     spec.environment.rootfsDir, paths.upper, paths.work, paths.merged,
     ...limits.prefix,
+    ...(options.net ? netStage(options.net.rulesFile) : []),
     ...bwrap,
   ];
 }
