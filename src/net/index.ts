@@ -4,3 +4,4 @@ export { egressRuleset, hostAddresses, type EgressRules } from "./ruleset.js";
 export { NET_SIGNAL_FD, netStage } from "./launch.js";
 export { slirpForward, startSlirp, type SlirpProcess, type StartSlirpOptions } from "./slirp.js";
 export { prepareNetworkFiles, type NetworkFiles } from "./files.js";
+export { networkSupport } from "./availability.js";

@@ -44,6 +44,8 @@ export function egressRuleset(rules: EgressRules = {}): string {
     "  chain output {",
     "    type filter hook output priority 0; policy accept;",
     '    oifname "lo" accept',
+    // Replies on connections opened from outside (published ports arrive from the stack's gateway, 10.0.2.2).
+    "    ct state established,related accept",
     `    ip daddr ${SLIRP_DNS} meta l4proto { tcp, udp } th dport 53 accept`,
     ...(allow4.length ? [`    ip daddr { ${allow4.join(", ")} } accept`] : []),
     ...(allow6.length ? [`    ip6 daddr { ${allow6.join(", ")} } accept`] : []),

@@ -9,9 +9,11 @@ export interface CliRun {
 }
 
 /** Run the built `pyro` CLI as a real process. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv, options: { timeoutMs?: number; input?: string } = {}): Promise<CliRun> {
+export function runCli(args: string[], env: NodeJS.ProcessEnv, options: { timeoutMs?: number; input?: string; wrap?: string[] } = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ["pipe", "pipe", "pipe"] });
+    // `wrap` runs the CLI under another command (e.g. `ip netns exec NS`).
+    const [file, ...argv] = [...(options.wrap ?? []), process.execPath, CLI, ...args];
+    const child = spawn(file!, argv, { env, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));

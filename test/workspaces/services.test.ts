@@ -1,4 +1,5 @@
 import { createConnection } from "node:net";
+import { networkInterfaces } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Pyro } from "../../src/index.js";
 import { ensureEnvironment } from "../../src/environments/index.js";
@@ -17,10 +18,10 @@ function httpServer(port: number): string {
   return `exec perl -MIO::Socket::INET -e '${script}'`;
 }
 
-/** GET http://127.0.0.1:port/ on the host with a raw socket; resolves with the whole answer. */
-function hostGet(port: number): Promise<string> {
+/** GET http://HOST:port/ on the host (127.0.0.1 by default) with a raw socket; resolves with the whole answer. */
+function hostGet(port: number, host = "127.0.0.1"): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = createConnection({ host: "127.0.0.1", port });
+    const socket = createConnection({ host, port });
     let answer = "";
     socket.setEncoding("utf8");
     socket.on("connect", () => socket.write("GET / HTTP/1.0\r\n\r\n"));
@@ -36,8 +37,8 @@ describe.each(SUITE_BACKENDS)("workspace services on $name", ({ name: backend, a
   const env = pyroEnv(state.dir);
   let pyro: Pyro;
   let ws: string;
-  // qemu forwards published ports; the sandbox's policy stays off, so publishing there is refused.
-  const policy = backend === "qemu" ? "egress+published-ports" : "off";
+  // Both backends publish ports (host 127.0.0.1 -> slirp4netns -> the machine's namespace: docs/networking.md).
+  const policy = "egress+published-ports";
   const guestPort = 18000 + Math.floor(Math.random() * 1000);
   const hostPort = 28000 + Math.floor(Math.random() * 1000);
 
@@ -97,27 +98,21 @@ describe.each(SUITE_BACKENDS)("workspace services on $name", ({ name: backend, a
     await pyro.stopService({ workspace_id: ws, service_name: "cmd-ready" });
   });
 
-  it.skipIf(!available)("judges http readiness in the guest, and publishes the port on qemu", async () => {
+  it.skipIf(!available)("judges http readiness in the guest, and publishes the port on 127.0.0.1 only", async () => {
     const publish = [{ host_port: hostPort, guest_port: guestPort }];
-    if (backend !== "qemu") {
-      const refused = await expectPyroError(
-        pyro.startService({ workspace_id: ws, service_name: "web", command: httpServer(guestPort), published_ports: publish }),
-        "failed_precondition",
-      );
-      expect(refused.message).toContain("egress+published-ports");
-    }
     const started = await pyro.startService({
       workspace_id: ws,
       service_name: "web",
       command: httpServer(guestPort),
       readiness: { kind: "http", url: `http://127.0.0.1:${guestPort}/` },
-      ...(backend === "qemu" ? { published_ports: publish } : {}),
+      published_ports: publish,
     });
-    expect(started).toMatchObject({ state: "ready", readiness: { kind: "http", ready: true }, published_ports: backend === "qemu" ? publish : [] });
-    if (backend === "qemu") {
-      expect(await hostGet(hostPort)).toContain("pyro!");
-      expect((await pyro.statusWorkspace({ workspace_id: ws })).network_policy).toBe("egress+published-ports");
-    }
+    expect(started).toMatchObject({ state: "ready", readiness: { kind: "http", ready: true }, published_ports: publish });
+    expect(await hostGet(hostPort)).toContain("pyro!");
+    expect((await pyro.statusWorkspace({ workspace_id: ws })).network_policy).toBe("egress+published-ports");
+    // The host's other addresses do not have it (connecting to one's own address stays on this machine).
+    const other = Object.values(networkInterfaces()).flatMap((l) => l ?? []).find((a) => a.family === "IPv4" && !a.internal);
+    if (other) await expect(hostGet(hostPort, other.address)).rejects.toThrow(/ECONNREFUSED/);
     const stopped = await pyro.stopService({ workspace_id: ws, service_name: "web" });
     expect(stopped.state).toBe("stopped");
   });

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { prepareNetworkFiles, slirpForward } from "../../net/index.js";
+import { networkSupport, prepareNetworkFiles, slirpForward } from "../../net/index.js";
 import { existsSync } from "node:fs";
 import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -101,6 +101,7 @@ export class QemuBackend implements Backend {
     const kernel = this.options.kernel ?? installedKernel(environmentCacheDir(this.env));
     const machine = this.machine();
     const details: BackendAvailability["details"] = {
+      network: networkSupport(),
       binary: qemu ?? "missing",
       qemu_img: qemuImg ?? "missing",
       machine,

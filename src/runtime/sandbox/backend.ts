@@ -8,7 +8,7 @@ import { PyroError } from "../../util/errors.js";
 import { logTail } from "../../util/log-tail.js";
 import { agentBinaryPath } from "../../util/paths.js";
 import { isProcessAlive, processStartTime, signalProcess, waitFor } from "../../util/process.js";
-import { NET_SIGNAL_FD, prepareNetworkFiles, slirpForward, SLIRP_GUEST, startSlirp } from "../../net/index.js";
+import { NET_SIGNAL_FD, networkSupport, prepareNetworkFiles, slirpForward, SLIRP_GUEST, startSlirp } from "../../net/index.js";
 import type { Backend, BackendAvailability, MachineHandle, MachineSpec, PublishedPort, StartOptions } from "../backend.js";
 import { SANDBOX_READY_FD, sandboxCommand, sandboxPaths } from "./command.js";
 import { removeMachineCgroup } from "./cgroup.js";
@@ -62,7 +62,7 @@ export class SandboxBackend implements Backend {
         details: {},
       };
     }
-    return { usable: true, details: { isolation: "namespaces (bubblewrap)", root: process.getuid?.() === 0, limits: describeSandboxLimits() } };
+    return { usable: true, details: { isolation: "namespaces (bubblewrap)", root: process.getuid?.() === 0, limits: describeSandboxLimits(), network: networkSupport() } };
   }
 
   async start(spec: MachineSpec, options: StartOptions): Promise<MachineHandle> {
