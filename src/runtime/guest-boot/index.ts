@@ -4,4 +4,4 @@
  * identity.ts; protocol/boot/vectors.json pins both sides.
  */
 export { BOOT_KEYS, checkHostname, renderCmdline, type AgentTransport, type GuestBootArgs, type GuestNet } from "./cmdline.js";
-export { activateGuest, activateRequest } from "./identity.js";
+export { activateGuest, activateRequest, type GuestIdentity } from "./identity.js";

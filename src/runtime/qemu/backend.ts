@@ -367,7 +367,7 @@ export class QemuBackend implements Backend {
   /** Give the guest its identity and a writable root (the shared identity step, guest-boot), then close `session`. */
   private async activate(spec: MachineSpec, session: AgentClient): Promise<void> {
     try {
-      await activateGuest(session, { hostname: spec.hostname, environmentName: spec.environment.name });
+      await activateGuest(session, { hostname: spec.hostname, environmentName: spec.environment.name, resumable: true });
     } finally {
       await session.close();
     }
