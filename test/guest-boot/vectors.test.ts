@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BOOT_KEYS, renderCmdline } from "../../src/runtime/guest-boot/index.js";
+import { activateRequest, BOOT_KEYS, renderCmdline } from "../../src/runtime/guest-boot/index.js";
 import { kernelCmdline, qemuBootArgs, qemuLayout, type QemuArgsInput } from "../../src/runtime/qemu/index.js";
 import { bootArgs, buildVmConfig, firecrackerBootArgs } from "../../src/runtime/firecracker/boot-config.js";
 import { vmLayout } from "../../src/runtime/firecracker/layout.js";
@@ -67,5 +67,21 @@ describe("guest boot vectors (protocol/boot/vectors.json)", () => {
     expect(() => renderCmdline({ panic: 1, net: { address: "10.0.0.2/24", gateway: "10.0.0.1,x", dns: "1.1.1.1" } })).toThrow(PyroError);
     expect(() => renderCmdline({ panic: 1, transport: { kind: "vsock", port: 0 } })).toThrow(/vsock port/);
     expect(() => renderCmdline({ panic: 1, hostname: "bad name" })).toThrow(/hostname/);
+  });
+});
+
+describe("the identity step", () => {
+  it("a resumable state gets the host's clock and fresh entropy; a cold boot only its hostname", () => {
+    const before = Date.now();
+    const warm = activateRequest({ hostname: "vm-1", resumable: true });
+    expect(warm.hostname).toBe("vm-1");
+    expect(warm.unix_time_ms).toBeGreaterThanOrEqual(before);
+    expect(Buffer.from(warm.entropy ?? "", "base64")).toHaveLength(64);
+    expect(activateRequest({ hostname: "vm-1", resumable: true }).entropy).not.toBe(warm.entropy);
+    expect(activateRequest({ hostname: "vm-1", resumable: false })).toEqual({ hostname: "vm-1" });
+  });
+
+  it("refuses a hostname the guest would not take", () => {
+    expect(() => activateRequest({ hostname: "-bad host", resumable: false })).toThrow(/hostname/);
   });
 });

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { AgentClient } from "../../agent-client/index.js";
 import { PyroError } from "../../util/errors.js";
+import { checkHostname } from "./cmdline.js";
 
 /** The machine an identity step is for. */
 export interface GuestIdentity {
@@ -42,8 +43,9 @@ export async function activateGuest(session: AgentClient, machine: GuestIdentity
   await session.request("activate", activateRequest(machine));
 }
 
-/** The `activate` request body for `machine`, stamped now. */
+/** The `activate` request body for `machine`, stamped now; `invalid_argument` for a hostname a guest would refuse. */
 export function activateRequest(machine: Pick<GuestIdentity, "hostname" | "resumable">): { hostname: string; unix_time_ms?: number; entropy?: string } {
-  if (!machine.resumable) return { hostname: machine.hostname };
-  return { hostname: machine.hostname, unix_time_ms: Date.now(), entropy: randomBytes(64).toString("base64") };
+  const hostname = checkHostname(machine.hostname);
+  if (!machine.resumable) return { hostname };
+  return { hostname, unix_time_ms: Date.now(), entropy: randomBytes(64).toString("base64") };
 }
