@@ -1,16 +1,19 @@
 import { existsSync, readFileSync, statSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import type { Socket } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { MachineHandle, MachineSpec } from "../../src/runtime/backend.js";
 import { FirecrackerBackend } from "../../src/runtime/firecracker/backend.js";
-import { AGENT_VSOCK_PORT, VM_FILES } from "../../src/runtime/firecracker/constants.js";
+import { VM_FILES } from "../../src/runtime/firecracker/constants.js";
+import { AgentClient } from "../../src/agent-client/index.js";
 import { isProcessAlive } from "../../src/util/process.js";
 import { PyroError } from "../../src/util/errors.js";
 import type { RecordedCall } from "./fixtures/fake-api-server.mjs";
-import { AGENT_BIN, FAKE_FIRECRACKER, fakeMachine, tempDir } from "./helpers.js";
+import { AGENT_BIN, FAKE_FIRECRACKER, FAKE_GUEST_UNAVAILABLE, fakeGuestEnv, fakeMachine, tempDir } from "./helpers.js";
+import { bootVector } from "../guest-boot/vectors.js";
 
-const USE_AGENT = existsSync(AGENT_BIN);
+/** Tests that boot the fake guest (the real agent as PID 1 from the boot_args) need busybox and bwrap. */
+const itGuest = it.skipIf(FAKE_GUEST_UNAVAILABLE !== undefined);
+const MiB = 1024 * 1024;
 
 function readCalls(file: string): RecordedCall[] {
   if (!existsSync(file)) return [];
@@ -18,30 +21,6 @@ function readCalls(file: string): RecordedCall[] {
     .split("\n")
     .filter((l) => l !== "")
     .map((l) => JSON.parse(l) as RecordedCall);
-}
-
-function readSome(socket: Socket, n: number, timeoutMs = 5000): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    let got = Buffer.alloc(0);
-    const timer = setTimeout(() => reject(new Error(`read timeout, got ${JSON.stringify(got.toString("latin1"))}`)), timeoutMs);
-    socket.on("data", (chunk: Buffer) => {
-      got = Buffer.concat([got, chunk]);
-      if (got.length >= n) {
-        clearTimeout(timer);
-        resolve(got);
-      }
-    });
-  });
-}
-
-/** PYROSYNC + a hello CONTROL frame on stream 0 (protocol/SPEC.md). */
-function helloBytes(nonce: string): Buffer {
-  const payload = Buffer.from(JSON.stringify({ op: "hello", protocol_version: 1, nonce, client: "pyro-mcp/test" }));
-  const header = Buffer.alloc(9);
-  header.writeUInt32BE(payload.length, 0);
-  header.writeUInt8(1, 4);
-  header.writeUInt32BE(0, 5);
-  return Buffer.concat([Buffer.from("PYROSYNC"), header, payload]);
 }
 
 describe("FirecrackerBackend with a fake firecracker binary", () => {
@@ -57,7 +36,7 @@ describe("FirecrackerBackend with a fake firecracker binary", () => {
         PATH: process.env.PATH,
         PYRO_FIRECRACKER_BIN: FAKE_FIRECRACKER,
         FAKE_FC_RECORD: record,
-        FAKE_FC_VSOCK_MODE: "echo",
+        ...(FAKE_GUEST_UNAVAILABLE === undefined ? fakeGuestEnv(tmp.dir) : { FAKE_FC_VSOCK_MODE: "echo" }),
         ...extra,
       },
       ...options,
@@ -84,16 +63,15 @@ describe("FirecrackerBackend with a fake firecracker binary", () => {
     tmp.remove();
   });
 
-  it(`boots with the documented sequence and reaches the ${USE_AGENT ? "real pyro agent" : "echo"} over vsock`, async () => {
-    // Bridge to the real agent when it is built, else to an echo.
-    const fc = backend(USE_AGENT ? { FAKE_FC_VSOCK_MODE: "agent", FAKE_FC_AGENT_BIN: AGENT_BIN } : {});
+  itGuest("boots with the documented sequence; the agent comes up from the command line the backend wrote and is activated", async () => {
+    const fc = backend();
     const phases: string[] = [];
     const handle = await fc.start(spec, { bootTimeoutMs: 10_000, onProgress: (m) => phases.push(m) });
     started.push(handle);
     expect(fc.isRunning(handle)).toBe(true);
     expect(handle.backend).toBe("firecracker");
     expect(handle.pidStartTime).toMatch(/^\d+$/);
-    expect(phases.some((p) => p.startsWith("phase=wait-agent"))).toBe(true);
+    expect(phases.filter((p) => /^phase=(wait-agent|activate|ready)/.test(p))).toEqual(["phase=wait-agent port=10000", "phase=activate", "phase=ready"]);
 
     const calls = readCalls(record);
     expect(calls.every((c) => c.status < 300), JSON.stringify(calls.filter((c) => c.status >= 300))).toBe(true);
@@ -113,7 +91,7 @@ describe("FirecrackerBackend with a fake firecracker binary", () => {
     expect(body("/boot-source")).toEqual({
       kernel_image_path: spec.environment.kernel?.vmlinux,
       initrd_path: spec.environment.kernel?.initramfs,
-      boot_args: `console=ttyS0 reboot=k panic=1 pci=off root=/dev/vda rw pyro.hostname=pyro-vm1 pyro.agent_vsock_port=${AGENT_VSOCK_PORT}`,
+      boot_args: bootVector("firecracker").cmdline,
     });
     expect(body("/drives/rootfs")).toEqual({
       drive_id: "rootfs",
@@ -130,28 +108,48 @@ describe("FirecrackerBackend with a fake firecracker binary", () => {
     const disk = join(spec.dir, VM_FILES.rootDisk);
     expect(readFileSync(disk)).toEqual(readFileSync(spec.environment.rootImage));
     expect(statSync(join(spec.dir, VM_FILES.log)).isFile()).toBe(true);
-    expect(readFileSync(join(spec.dir, VM_FILES.console), "utf8")).toContain("fake firecracker vm1");
+    const console = readFileSync(join(spec.dir, VM_FILES.console), "utf8");
+    expect(console).toContain("fake firecracker vm1");
+    // The initramfs's own argument lines chose the agent's flags from the boot_args.
+    expect(console).toContain("fake guest: switch_root /sbin/pyro-init --init");
 
-    const stream = (await fc.connect(spec, handle)) as Socket;
-    if (USE_AGENT) {
-      stream.write(helloBytes("abcd1234"));
-      // PYROSYNC, then the agent's hello frame echoing our nonce.
-      let answer = await readSome(stream, 17);
-      const at = answer.indexOf("PYROSYNC");
-      expect(at).toBeGreaterThanOrEqual(0);
-      const length = answer.readUInt32BE(at + 8);
-      if (answer.length < at + 17 + length) answer = Buffer.concat([answer, await readSome(stream, at + 17 + length - answer.length)]);
-      expect(answer.readUInt8(at + 12)).toBe(1);
-      const hello = JSON.parse(answer.subarray(at + 17, at + 17 + length).toString("utf8")) as { type: string; nonce: string };
-      expect(hello).toMatchObject({ type: "hello", nonce: "abcd1234" });
-    } else {
-      stream.write("hello vsock");
-      expect((await readSome(stream, 11)).toString()).toBe("hello vsock");
+    // The agent is the guest's init, read its transport from /proc/cmdline, and got its hostname from activate.
+    const client = await AgentClient.connect(await fc.connect(spec, handle), { helloTimeoutMs: 5000, clientName: "pyro-mcp/test" });
+    try {
+      expect(client.hello.hostname).toBe("pyro-vm1");
+      // PID 1 of the guest is the agent, started with the flags the initramfs took from pyro.init_args=.
+      const init = await client.exec({ argv: ["cat", "/proc/1/cmdline"] }, { maxBufferedBytes: MiB });
+      expect(init.stdout.split("\0").filter(Boolean)).toEqual([AGENT_BIN, "--init"]);
+      const cmdline = await client.exec({ argv: ["cat", "/proc/cmdline"] }, { maxBufferedBytes: MiB });
+      expect(cmdline.stdout.trim()).toBe(bootVector("firecracker").cmdline);
+      const hostname = await client.exec({ argv: ["hostname"] }, { maxBufferedBytes: MiB });
+      expect(hostname.stdout.trim()).toBe("pyro-vm1");
+    } finally {
+      await client.close();
     }
-    stream.destroy();
   });
 
-  it("passes the network interface when a TAP device is given", async () => {
+  itGuest("an agentPort option moves both the command line and the port the backend dials", async () => {
+    const fc = backend({}, { agentPort: 5005 });
+    const phases: string[] = [];
+    const handle = await fc.start(spec, { bootTimeoutMs: 10_000, onProgress: (m) => phases.push(m) });
+    started.push(handle);
+    expect(phases).toContain("phase=wait-agent port=5005");
+    const boot = readCalls(record).find((c) => c.path === "/boot-source")?.body as { boot_args: string };
+    expect(boot.boot_args).toBe(bootVector("firecracker-agent-port").cmdline);
+  });
+
+  itGuest("a guest whose command line names no vsock transport never answers: start fails, console says why", async () => {
+    // What the old boot args did (pyro.agent_vsock_port=, read by nothing): the
+    // initramfs started the agent on serial, and vsock stayed silent.
+    const fc = backend({ FAKE_FC_BOOT_ARGS_OVERRIDE: "console=ttyS0 root=/dev/vda rw panic=1 reboot=k pci=off pyro.agent_vsock_port=10000" });
+    const error = (await fc.start(spec, { bootTimeoutMs: 2500 }).catch((e: unknown) => e)) as PyroError;
+    expect(error).toBeInstanceOf(PyroError);
+    expect(error.code).toBe("timeout");
+    expect(String(error.details?.console)).toContain("switch_root /sbin/pyro-init --serial auto");
+  });
+
+  itGuest("passes the network interface when a TAP device is given", async () => {
     const fc = backend({}, { tapDevice: () => "tap-pyro0" });
     expect(fc.capabilities.guest_network).toBe(true);
     const handle = await fc.start({ ...spec, network: "egress" }, { bootTimeoutMs: 10_000 });
@@ -162,8 +160,8 @@ describe("FirecrackerBackend with a fake firecracker binary", () => {
     expect((net?.body as { guest_mac: string }).guest_mac).toMatch(/^06(:[0-9a-f]{2}){5}$/);
   });
 
-  it("retries the vsock connection until the agent listens", async () => {
-    const fc = backend({ FAKE_FC_VSOCK_MODE: "echo", FAKE_FC_AGENT_DELAY_MS: "400" });
+  itGuest("retries the vsock connection until the agent listens", async () => {
+    const fc = backend({ FAKE_FC_AGENT_DELAY_MS: "400" });
     const t0 = Date.now();
     const handle = await fc.start(spec, { bootTimeoutMs: 10_000 });
     started.push(handle);
@@ -189,7 +187,7 @@ describe("FirecrackerBackend with a fake firecracker binary", () => {
     expect(error.details?.fault_message).toBe("injected failure for PUT /boot-source");
   });
 
-  it("stop(): SendCtrlAltDel ends a guest that did not power off by itself", async () => {
+  itGuest("stop(): SendCtrlAltDel ends a guest that did not power off by itself", async () => {
     const fc = backend();
     const handle = await fc.start(spec, { bootTimeoutMs: 10_000 });
     started.push(handle);
@@ -205,7 +203,7 @@ describe("FirecrackerBackend with a fake firecracker binary", () => {
     await fc.stop(spec, handle, 2000); // idempotent
   });
 
-  it("stop(): kills firecracker after the deadline when Ctrl+Alt+Del is ignored", async () => {
+  itGuest("stop(): kills firecracker after the deadline when Ctrl+Alt+Del is ignored", async () => {
     const fc = backend({ FAKE_FC_IGNORE_CTRL_ALT_DEL: "1" });
     const handle = await fc.start(spec, { bootTimeoutMs: 10_000 });
     started.push(handle);
@@ -217,7 +215,7 @@ describe("FirecrackerBackend with a fake firecracker binary", () => {
     expect(readCalls(record).some((c) => (c.body as { action_type?: string } | undefined)?.action_type === "SendCtrlAltDel")).toBe(true);
   });
 
-  it("restarts over stale API and vsock socket files and keeps the root disk", async () => {
+  itGuest("restarts over stale API and vsock socket files and keeps the root disk", async () => {
     const fc = backend();
     const first = await fc.start(spec, { bootTimeoutMs: 10_000 });
     started.push(first);
@@ -240,7 +238,7 @@ describe("FirecrackerBackend with a fake firecracker binary", () => {
     expect(existsSync(join(spec.dir, VM_FILES.apiSocket))).toBe(false);
   });
 
-  it("isRunning() rejects a reused pid (start time mismatch)", async () => {
+  itGuest("isRunning() rejects a reused pid (start time mismatch)", async () => {
     const fc = backend();
     const handle = await fc.start(spec, { bootTimeoutMs: 10_000 });
     started.push(handle);

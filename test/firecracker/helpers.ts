@@ -1,8 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { MachineSpec } from "../../src/runtime/backend.js";
+import { INIT_ARGS, INIT_PROBE } from "../../src/environments/kernel/init-script.js";
 
 /** Directory of the fixtures (fake firecracker, fake jailer, spec). */
 export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), "fixtures");
@@ -47,4 +49,26 @@ export function fakeMachine(base: string, id = "vm1", overrides: Partial<Machine
     hostname: "pyro-vm1",
     ...overrides,
   };
+}
+
+/**
+ * Why the fake guest cannot boot on this host, or undefined when it can: it
+ * needs busybox (the initramfs's shell) and bubblewrap with user namespaces.
+ */
+export const FAKE_GUEST_UNAVAILABLE: string | undefined = (() => {
+  if (spawnSync("busybox", ["true"]).status !== 0) return "busybox is not installed";
+  const probe = spawnSync("bwrap", ["--unshare-user", "--uid", "0", "--unshare-pid", "--as-pid-1", "--bind", "/", "/", "true"]);
+  return probe.status === 0 ? undefined : "bwrap cannot create user and pid namespaces here";
+})();
+
+/**
+ * Environment for the fake firecracker to boot its fake guest (fake-guest.mjs):
+ * the real agent started from the backend's boot_args through the
+ * initramfs's own argument lines, written to `dir`.
+ */
+export function fakeGuestEnv(dir: string): NodeJS.ProcessEnv {
+  if (!existsSync(AGENT_BIN)) throw new Error(`the fake guest runs the real agent: build it first (npm run build), missing ${AGENT_BIN}`);
+  const initLines = join(dir, "init-lines.sh");
+  writeFileSync(initLines, `${INIT_PROBE}\n${INIT_ARGS}`);
+  return { FAKE_FC_VSOCK_MODE: "guest", FAKE_FC_AGENT_BIN: AGENT_BIN, FAKE_FC_INIT_LINES: initLines };
 }

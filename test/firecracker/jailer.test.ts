@@ -1,13 +1,13 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import type { Socket } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { MachineHandle } from "../../src/runtime/backend.js";
 import { FirecrackerBackend } from "../../src/runtime/firecracker/backend.js";
 import { jailerArgs } from "../../src/runtime/firecracker/jailer.js";
 import { jailerId, vmLayout } from "../../src/runtime/firecracker/layout.js";
 import type { RecordedCall } from "./fixtures/fake-api-server.mjs";
-import { FAKE_FIRECRACKER, FAKE_JAILER, fakeMachine, tempDir } from "./helpers.js";
+import { AgentClient } from "../../src/agent-client/index.js";
+import { FAKE_FIRECRACKER, FAKE_GUEST_UNAVAILABLE, FAKE_JAILER, fakeGuestEnv, fakeMachine, tempDir } from "./helpers.js";
 
 describe("jailer command line and chroot layout", () => {
   it("builds the documented jailer arguments", () => {
@@ -57,7 +57,8 @@ describe("FirecrackerBackend as root, through a fake jailer", () => {
     tmp.remove();
   });
 
-  it("runs firecracker under the jailer with a prepared chroot", async () => {
+  // The fake guest (the real agent booted from the boot_args) needs busybox and bwrap.
+  it.skipIf(FAKE_GUEST_UNAVAILABLE !== undefined)("runs firecracker under the jailer with a prepared chroot", async () => {
     const spec = fakeMachine(tmp.dir, "vm1");
     const record = join(tmp.dir, "calls.jsonl");
     const jailRecord = join(tmp.dir, "jailer.jsonl");
@@ -73,7 +74,7 @@ describe("FirecrackerBackend as root, through a fake jailer", () => {
         PYRO_JAILER_BIN: FAKE_JAILER,
         FAKE_FC_RECORD: record,
         FAKE_JAILER_RECORD: jailRecord,
-        FAKE_FC_VSOCK_MODE: "echo",
+        ...fakeGuestEnv(tmp.dir),
       },
     });
     const handle = await fc.start(spec, { bootTimeoutMs: 10_000 });
@@ -107,10 +108,10 @@ describe("FirecrackerBackend as root, through a fake jailer", () => {
     expect(body("/logger")).toMatchObject({ log_path: "/firecracker.log" });
     expect(readFileSync(join(root, "firecracker.log"), "utf8")).toContain("logger configured");
 
-    const stream = (await fc.connect(spec, handle)) as Socket;
-    stream.write("x");
-    await new Promise<void>((resolve) => stream.once("data", () => resolve()));
-    stream.destroy();
+    // The agent inside the chroot answers over the jailed vsock socket, activated with the machine's hostname.
+    const client = await AgentClient.connect(await fc.connect(spec, handle), { helloTimeoutMs: 5000, clientName: "pyro-mcp/test" });
+    expect(client.hello.hostname).toBe(spec.hostname);
+    await client.close();
 
     // A second start rebuilds the chroot (the stale one holds sockets and device nodes).
     await fc.kill(handle);

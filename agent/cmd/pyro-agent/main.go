@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"pyro-mcp/agent/internal/bootargs"
 	"pyro-mcp/agent/internal/ops"
 	"pyro-mcp/agent/internal/secrets"
 	"pyro-mcp/agent/internal/services"
@@ -24,6 +25,13 @@ import (
 
 	"golang.org/x/sys/unix"
 )
+
+// testVsockEnv names a path prefix that, when set, makes --vsock PORT serve a
+// Unix socket at PREFIX_PORT instead of AF_VSOCK: the fake Firecracker of
+// test/firecracker boots the agent from the backend's command line and
+// bridges CONNECT PORT to that socket (Firecracker's own naming for
+// guest-initiated connections). Nothing in a real guest sets it.
+const testVsockEnv = "PYRO_AGENT_TEST_VSOCK_UDS"
 
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "0.1.0"
@@ -43,6 +51,8 @@ type options struct {
 	bindUnix string
 	bindFd   int
 	command  []string
+	// boot is the kernel command line, read when acting as a VM's init.
+	boot bootargs.Args
 }
 
 func logf(format string, args ...any) {
@@ -50,10 +60,11 @@ func logf(format string, args ...any) {
 }
 
 // parseFlags parses the command line. As PID 1 it is lenient: the kernel
-// hands init the command-line words it does not know, and with no transport
-// flag the transport comes from the kernel command line (pyro.transport=
-// serial | vsock:PORT; serial by default).
-func parseFlags(args []string, pid1 bool) (*options, error) {
+// hands init the command-line words it does not know. As a VM's init (PID 1
+// or --init) with no transport flag, the transport comes from the kernel
+// command line that readBoot returns (pyro.transport= serial | vsock:PORT;
+// serial by default).
+func parseFlags(args []string, pid1 bool, readBoot func() (bootargs.Args, error)) (*options, error) {
 	o := &options{}
 	fs := flag.NewFlagSet("pyro-agent", flag.ContinueOnError)
 	fs.StringVar(&o.listen, "listen", "", "serve on a Unix socket: unix:/path/agent.sock, or fd:N for a listening socket inherited as descriptor N")
@@ -82,9 +93,19 @@ func parseFlags(args []string, pid1 bool) (*options, error) {
 	if fs.NArg() > 0 && !pid1 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	if pid1 && !o.worker && o.listen == "" && o.serial == "" && o.vsock == 0 {
-		if err := transportFromCmdline(o); err != nil {
-			return nil, err
+	if (pid1 || o.init) && !o.worker && !o.sandbox {
+		boot, err := readBoot()
+		o.boot = boot
+		if o.listen == "" && o.serial == "" && o.vsock == 0 {
+			if err != nil {
+				return nil, err
+			}
+			switch boot.Transport.Kind {
+			case "vsock":
+				o.vsock = uint(boot.Transport.Port)
+			default:
+				o.serial = "auto"
+			}
 		}
 	}
 	modes := 0
@@ -113,23 +134,6 @@ func listenFd(listen string) (int, error) {
 	return n, nil
 }
 
-func transportFromCmdline(o *options) error {
-	v, _ := sysinit.CmdlineValue("pyro.transport")
-	switch {
-	case v == "" || v == "serial":
-		o.serial = "auto"
-	case strings.HasPrefix(v, "vsock:"):
-		port, err := strconv.ParseUint(strings.TrimPrefix(v, "vsock:"), 10, 32)
-		if err != nil || port == 0 {
-			return fmt.Errorf("bad pyro.transport=%s on the kernel command line", v)
-		}
-		o.vsock = uint(port)
-	default:
-		return fmt.Errorf("unknown pyro.transport=%s on the kernel command line", v)
-	}
-	return nil
-}
-
 // workerArgs are the worker's flags: the transport and mode, resolved.
 func (o *options) workerArgs() []string {
 	args := []string{sysinit.WorkerFlag}
@@ -149,7 +153,7 @@ func (o *options) workerArgs() []string {
 }
 
 func main() {
-	o, err := parseFlags(os.Args[1:], os.Getpid() == 1)
+	o, err := parseFlags(os.Args[1:], os.Getpid() == 1, bootargs.Read)
 	if err != nil {
 		logf("%v", err)
 		os.Exit(2)
@@ -187,7 +191,7 @@ func runInit(o *options) int {
 		}
 		name := o.hostname
 		if name == "" && !o.sandbox {
-			name, _ = sysinit.CmdlineValue("pyro.hostname")
+			name = o.boot.Hostname
 		}
 		if name != "" {
 			if err := sysinit.SetHostname(name); err != nil {
@@ -206,7 +210,7 @@ func runInit(o *options) int {
 	}
 	if !o.sandbox && os.Getpid() == 1 {
 		sup.PowerOff = func() { sysinit.PowerOff(logf) }
-		if v, _ := sysinit.CmdlineValue("pyro.prewarm"); v != "0" {
+		if o.boot.Prewarm {
 			// The shell every exec goes through, and with it the dynamic loader and libc.
 			sup.Prewarm = []string{"/bin/sh", "-c", ":"}
 		}
@@ -257,6 +261,15 @@ func serve(o *options) error {
 		l, err := transport.ListenUnix(path)
 		if err != nil {
 			return fmt.Errorf("listen on %s: %w", path, err)
+		}
+		ready(o)
+		return transport.ServeListener(ctx, srv, l, logf)
+	case o.vsock != 0 && os.Getenv(testVsockEnv) != "":
+		// Test hook: a Unix socket stands in for the guest's vsock port.
+		path := fmt.Sprintf("%s_%d", os.Getenv(testVsockEnv), o.vsock)
+		l, err := transport.ListenUnix(path)
+		if err != nil {
+			return fmt.Errorf("listen on %s (vsock port %d): %w", path, o.vsock, err)
 		}
 		ready(o)
 		return transport.ServeListener(ctx, srv, l, logf)

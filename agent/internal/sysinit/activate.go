@@ -5,10 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"pyro-mcp/agent/internal/bootargs"
 )
 
 // Identity is what makes a booted (or restored) VM this particular machine:
@@ -90,13 +91,7 @@ func rootReadOnly() bool {
 
 // cmdlineDNS is the DNS server of pyro.net=ADDR/PREFIX,GATEWAY,DNS, if any.
 func cmdlineDNS() string {
-	v, ok := CmdlineValue("pyro.net")
-	if !ok {
-		return ""
-	}
-	parts := strings.Split(v, ",")
-	if len(parts) < 3 {
-		return ""
-	}
-	return parts[2]
+	// A bad pyro.transport cannot matter here: the agent is already serving.
+	a, _ := bootargs.Read()
+	return a.DNS
 }

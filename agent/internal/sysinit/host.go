@@ -1,28 +1,11 @@
 package sysinit
 
 import (
-	"os"
-	"strings"
-
 	"golang.org/x/sys/unix"
 )
 
 // maxHostname is the kernel's limit.
 const maxHostname = 64
-
-// CmdlineValue returns the value of key=value on the kernel command line.
-func CmdlineValue(key string) (string, bool) {
-	raw, err := os.ReadFile("/proc/cmdline")
-	if err != nil {
-		return "", false
-	}
-	for _, field := range strings.Fields(string(raw)) {
-		if v, ok := strings.CutPrefix(field, key+"="); ok {
-			return v, true
-		}
-	}
-	return "", false
-}
 
 // SetHostname sets the hostname (UTS namespace).
 func SetHostname(name string) error {

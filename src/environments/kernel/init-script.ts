@@ -1,4 +1,39 @@
 /**
+ * The `/init` lines that read `pyro.probe` from `$cmdline` (the boot keys are
+ * defined in src/runtime/guest-boot; test/guest-boot/init-script.test.ts runs
+ * these lines against protocol/boot/vectors.json).
+ */
+export const INIT_PROBE = `case " $cmdline " in
+  *" pyro.probe "*) echo "pyro-probe-ok"; poweroff -f ;;
+esac
+`;
+
+/**
+ * The `/init` lines that set its defaults and read the pyro keys from
+ * `$cmdline` into `root`, `rootfstype`, `init`, `init_args`, `net`,
+ * `skip_modules` and `root_mode` (tested like {@link INIT_PROBE}).
+ */
+export const INIT_ARGS = `root=/dev/vda
+rootfstype=ext4
+init=/sbin/pyro-init
+init_args="--serial auto"
+net=
+skip_modules=
+root_mode=rw
+for arg in $cmdline; do
+  case "$arg" in
+    root=*) root="\${arg#root=}" ;;
+    rootfstype=*) rootfstype="\${arg#rootfstype=}" ;;
+    pyro.init=*) init="\${arg#pyro.init=}" ;;
+    pyro.net=*) net="\${arg#pyro.net=}" ;;
+    pyro.activate) root_mode=ro ;;
+    pyro.skip_modules=*) skip_modules="\${arg#pyro.skip_modules=}" ;;
+    pyro.init_args=*) init_args="\${arg#pyro.init_args=}"; init_args="\${init_args//,/ }" ;;
+  esac
+done
+`;
+
+/**
  * The initramfs `/init`: a busybox shell script. It mounts the kernel
  * filesystems, loads the modules listed in `/lib/modules/load` (one line per
  * wave, waves in dependency order, each wave's modules in parallel) except
@@ -29,30 +64,9 @@ fail() {
 }
 mount -t proc -o nosuid,nodev,noexec proc /proc || fail "mount /proc"
 read -r cmdline < /proc/cmdline
-case " $cmdline " in
-  *" pyro.probe "*) echo "pyro-probe-ok"; poweroff -f ;;
-esac
-mount -t sysfs -o nosuid,nodev,noexec sysfs /sys || fail "mount /sys"
+${INIT_PROBE}mount -t sysfs -o nosuid,nodev,noexec sysfs /sys || fail "mount /sys"
 mount -t devtmpfs -o nosuid,mode=0755 devtmpfs /dev || fail "mount /dev"
-root=/dev/vda
-rootfstype=ext4
-init=/sbin/pyro-init
-init_args="--serial auto"
-net=
-skip_modules=
-root_mode=rw
-for arg in $cmdline; do
-  case "$arg" in
-    root=*) root="\${arg#root=}" ;;
-    rootfstype=*) rootfstype="\${arg#rootfstype=}" ;;
-    pyro.init=*) init="\${arg#pyro.init=}" ;;
-    pyro.net=*) net="\${arg#pyro.net=}" ;;
-    pyro.activate) root_mode=ro ;;
-    pyro.skip_modules=*) skip_modules="\${arg#pyro.skip_modules=}" ;;
-    pyro.init_args=*) init_args="\${arg#pyro.init_args=}"; init_args="\${init_args//,/ }" ;;
-  esac
-done
-while read -r wave; do
+${INIT_ARGS}while read -r wave; do
   for mod in $wave; do
     case ",$skip_modules," in *",\${mod%.ko},"*) continue ;; esac
     insmod "/lib/modules/$mod" || echo "pyro-initramfs: warning: insmod $mod failed" &

@@ -22,6 +22,11 @@ import { findBinary } from "../../util/binaries.js";
 import { logTail } from "../../util/log-tail.js";
 import { isProcessAlive, signalProcess, sleep, spawnDetached, waitForExit } from "../../util/process.js";
 import { connectVsock } from "./vsock.js";
+import { AgentClient } from "../../agent-client/index.js";
+import { activateGuest } from "../guest-boot/index.js";
+
+/** Client name of the host's boot-time session (hello). */
+const CLIENT = "pyro-mcp/firecracker-start";
 
 /** Options of {@link FirecrackerBackend}; defaults suit production. */
 export interface FirecrackerBackendOptions {
@@ -103,7 +108,11 @@ export class FirecrackerBackend implements Backend {
     });
   }
 
-  /** Boot the machine detached and return once the agent accepts a vsock connection. */
+  /**
+   * Boot the machine detached with the guest-boot command line, wait for the
+   * agent on vsock, give the guest its identity (`activate`, as on qemu) and
+   * return.
+   */
   async start(spec: MachineSpec, options: StartOptions): Promise<MachineHandle> {
     const deadline = Date.now() + options.bootTimeoutMs;
     const progress = options.onProgress ?? (() => undefined);
@@ -162,10 +171,17 @@ export class FirecrackerBackend implements Backend {
       const client = new FirecrackerApiClient(layout.apiSocket);
       await this.waitForApi(client, handle, layout, Math.min(deadline, Date.now() + (this.options.apiReadyTimeoutMs ?? 5000)));
       progress("phase=configure");
-      await configureAndStart(client, buildVmConfig(spec, layout, vmmKernel, tap));
+      await configureAndStart(client, buildVmConfig(spec, layout, vmmKernel, tap, this.port));
       progress(`phase=wait-agent port=${this.port}`);
-      const probe = await this.waitForAgent(handle, layout, deadline);
-      probe.destroy();
+      const stream = await this.waitForAgent(handle, layout, deadline);
+      progress("phase=activate");
+      const session = await AgentClient.connect(stream, { helloTimeoutMs: Math.max(1000, Math.min(10_000, deadline - Date.now())), clientName: CLIENT });
+      try {
+        await activateGuest(session, { hostname: spec.hostname, environmentName: spec.environment.name, resumable: false });
+      } finally {
+        await session.close();
+      }
+      progress("phase=ready");
       return handle;
     } catch (error) {
       await this.kill(handle);

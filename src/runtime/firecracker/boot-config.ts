@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import type { MachineSpec } from "../backend.js";
-import { PyroError } from "../../util/errors.js";
+import { renderCmdline, type GuestBootArgs } from "../guest-boot/index.js";
 import type { BootSource, Drive, Logger, MachineConfiguration, Metrics, NetworkInterface, Vsock } from "./api-types.js";
 import type { FirecrackerApiClient } from "./api-client.js";
-import { AGENT_VSOCK_PORT, BASE_BOOT_ARGS, GUEST_CID, NET_IFACE_ID, ROOT_DRIVE_ID } from "./constants.js";
+import { AGENT_VSOCK_PORT, GUEST_CID, NET_IFACE_ID, ROOT_DRIVE_ID } from "./constants.js";
 import type { VmLayout } from "./layout.js";
 
 /** Everything sent to Firecracker before InstanceStart, in request order. */
@@ -23,14 +23,25 @@ export interface VmmKernel {
   initrd?: string;
 }
 
-/** The kernel command line: base args, root device, hostname and agent port for the guest init. */
-export function bootArgs(hostname: string): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/.test(hostname)) {
-    throw new PyroError("invalid_argument", `invalid guest hostname ${JSON.stringify(hostname)}`, {
-      hint: "use letters, digits, dots and hyphens (at most 63 characters)",
-    });
-  }
-  return `${BASE_BOOT_ARGS} root=/dev/vda rw pyro.hostname=${hostname} pyro.agent_vsock_port=${AGENT_VSOCK_PORT}`;
+/**
+ * The typed kernel command line of a Firecracker guest (src/runtime/guest-boot):
+ * a writable root, `reboot=k` (the guest's reboot ends Firecracker), no PCI,
+ * and the agent on vsock `agentPort`. Nothing of one machine: the hostname
+ * comes with the `activate` op after boot, as on qemu.
+ */
+export function firecrackerBootArgs(agentPort: number = AGENT_VSOCK_PORT): GuestBootArgs {
+  return {
+    root: { device: "/dev/vda", mode: "rw" },
+    panic: 1,
+    reboot: "k",
+    pciOff: true,
+    transport: { kind: "vsock", port: agentPort },
+  };
+}
+
+/** The rendered kernel command line of {@link firecrackerBootArgs}. */
+export function bootArgs(agentPort: number = AGENT_VSOCK_PORT): string {
+  return renderCmdline(firecrackerBootArgs(agentPort));
 }
 
 /** A stable locally-administered MAC for a machine id. */
@@ -39,15 +50,15 @@ export function guestMac(id: string): string {
   return ["06", ...[...bytes].map((b) => b.toString(16).padStart(2, "0"))].join(":");
 }
 
-/** Build the pre-boot configuration of one machine. */
-export function buildVmConfig(spec: MachineSpec, layout: VmLayout, kernel: VmmKernel, tapDevice?: string): VmConfig {
+/** Build the pre-boot configuration of one machine; the guest agent listens on vsock `agentPort`. */
+export function buildVmConfig(spec: MachineSpec, layout: VmLayout, kernel: VmmKernel, tapDevice?: string, agentPort: number = AGENT_VSOCK_PORT): VmConfig {
   const config: VmConfig = {
     logger: { log_path: layout.vmm.log, level: "Info", show_level: true, show_log_origin: false },
     metrics: { metrics_path: layout.vmm.metrics },
     machine: { vcpu_count: spec.vcpuCount, mem_size_mib: spec.memMib, smt: false },
     bootSource: {
       kernel_image_path: kernel.kernel,
-      boot_args: bootArgs(spec.hostname),
+      boot_args: bootArgs(agentPort),
       ...(kernel.initrd ? { initrd_path: kernel.initrd } : {}),
     },
     rootDrive: {

@@ -46,9 +46,6 @@ export const JAIL_FILES = {
   metrics: "metrics.json",
 } as const;
 
-/** Kernel command line every pyro guest boots with (hostname is appended). */
-export const BASE_BOOT_ARGS = "console=ttyS0 reboot=k panic=1 pci=off";
-
 /** How long one API request may take before it is abandoned. */
 export const API_REQUEST_TIMEOUT_MS = 10_000;
 

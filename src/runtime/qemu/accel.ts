@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { writeFileAtomic } from "../../util/atomic-file.js";
 import type { QemuAccel } from "./args.js";
+import { renderCmdline } from "../guest-boot/index.js";
 
 /** What decided the accelerator, for `doctor` and errors. */
 export interface AccelDecision {
@@ -95,7 +96,7 @@ async function probeKvm(qemu: string, kernel: { vmlinuz: string; initramfs: stri
         "-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
         "-machine", "microvm,acpi=on,pit=on,pic=on,rtc=on", "-accel", "kvm", "-cpu", "host", "-smp", "1", "-m", "256M",
         "-kernel", kernel.vmlinuz, "-initrd", kernel.initramfs,
-        "-append", "console=ttyS0 quiet panic=-1 pci=off pyro.probe",
+        "-append", renderCmdline({ quiet: true, panic: -1, pciOff: true, probe: true }),
         "-serial", `file:${log}`,
       ],
       { stdio: "ignore" },

@@ -1,5 +1,6 @@
 import type { NetworkPolicy, PublishedPort } from "../backend.js";
 import { shellQuote } from "../../util/shell.js";
+import { renderCmdline, type GuestBootArgs } from "../guest-boot/index.js";
 import type { QemuLayout } from "./layout.js";
 
 /** The two machine types pyro can drive. */
@@ -39,13 +40,25 @@ export interface QemuArgsInput {
  * so one booted state can be snapshotted and resumed by many machines.
  */
 export function kernelCmdline(input: QemuArgsInput): string {
-  const words = ["console=ttyS0", "root=/dev/vda", "ro", "quiet", "panic=-1", "reboot=t", "pyro.activate"];
-  if (input.tscKhz) words.push(`tsc_early_khz=${input.tscKhz}`);
-  if (input.machine === "microvm") words.push("pci=off");
-  words.push(`pyro.skip_modules=${skippedModules(input).join(",")}`);
-  if (input.network !== "off") words.push(`pyro.net=${USER_NET.address},${USER_NET.gateway},${USER_NET.dns}`);
-  words.push(...(input.extraCmdline ?? []));
-  return words.join(" ");
+  return renderCmdline(qemuBootArgs(input));
+}
+
+/** The typed boot arguments of {@link kernelCmdline} (src/runtime/guest-boot). */
+export function qemuBootArgs(input: QemuArgsInput): GuestBootArgs {
+  return {
+    root: { device: "/dev/vda", mode: "ro" },
+    quiet: true,
+    panic: -1,
+    reboot: "t",
+    activate: true,
+    ...(input.tscKhz ? { tscKhz: input.tscKhz } : {}),
+    pciOff: input.machine === "microvm",
+    skipModules: skippedModules(input),
+    ...(input.network !== "off" ? { net: { address: USER_NET.address, gateway: USER_NET.gateway, dns: USER_NET.dns } } : {}),
+    // The agent serves virtio-serial ports: the default transport, no key.
+    transport: { kind: "serial" },
+    ...(input.extraCmdline ? { extra: input.extraCmdline } : {}),
+  };
 }
 
 /**

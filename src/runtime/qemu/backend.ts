@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { networkSupport, prepareNetworkFiles, slirpForward } from "../../net/index.js";
 import { existsSync } from "node:fs";
 import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
@@ -10,6 +9,7 @@ import { installedKernel } from "../../environments/kernel/index.js";
 import { discardSnapshot, draftSnapshot, findSnapshot, pruneSnapshots, type FileStamp, type SnapshotDraft } from "../../environments/snapshots.js";
 import type { PrunedEntry } from "../../environments/results.js";
 import { AgentClient } from "../../agent-client/index.js";
+import { activateGuest } from "../guest-boot/index.js";
 import { PyroError, toPyroError } from "../../util/errors.js";
 import { environmentCacheDir, stateDir } from "../../util/paths.js";
 import { isProcessAlive, signalProcess, waitFor } from "../../util/process.js";
@@ -392,15 +392,10 @@ export class QemuBackend implements Backend {
     return AgentClient.connect(stream, { helloTimeoutMs: Math.min(timeoutMs, 10_000), resyncAfterMs: 2_000, clientName: CLIENT });
   }
 
-  /** Give the guest its identity and a writable root (the agent's `activate` op), then close `session`. */
+  /** Give the guest its identity and a writable root (the shared identity step, guest-boot), then close `session`. */
   private async activate(spec: MachineSpec, session: AgentClient): Promise<void> {
     try {
-      if (!session.has("activate")) {
-        throw new PyroError("guest_failure", `the guest agent of ${spec.environment.name} (version ${session.hello.agent_version}) cannot be activated`, {
-          hint: `the environment was built for an older pyro; re-pull it (pyro env pull ${spec.environment.name})`,
-        });
-      }
-      await session.request("activate", { hostname: spec.hostname, unix_time_ms: Date.now(), entropy: randomBytes(64).toString("base64") });
+      await activateGuest(session, { hostname: spec.hostname, environmentName: spec.environment.name, resumable: true });
     } finally {
       await session.close();
     }
