@@ -29,6 +29,7 @@ export class VmService {
   constructor(private readonly context: CoreContext) {
     this.records = new RecordStore<VmRecord>(vmsRoot(context), "VM", "VM ids look like vm-0123456789ab; a deleted or reaped VM is gone");
     this.spares = new SpareMachines(sparesRoot(context));
+    context.lifetime.onClose(() => this.spares.close());
   }
 
   async create(input: ParsedInput<"createVm">, options: { durable?: boolean } = {}): Promise<VmInfo> {
