@@ -53,6 +53,19 @@ export default tseslint.config(
   },
   ...all.map(restrictionsFor),
   {
+    // The faces dispatch through `Pyro#call<K>`, typed by the operation: a cast to never would hide a type error there.
+    files: ["src/cli/**/*.ts", "src/mcp/**/*.ts"],
+    rules: {
+      "no-restricted-syntax": [
+        "error",
+        {
+          selector: "TSAsExpression > TSNeverKeyword.typeAnnotation",
+          message: "no `as never` in the faces: type the operation (OperationName generic, bindingOf) instead (docs/architecture.md).",
+        },
+      ],
+    },
+  },
+  {
     // Plain JavaScript fixtures run under Node; TypeScript already checks names in .ts files.
     files: ["**/*.mjs", "**/*.js"],
     rules: { "no-undef": "off" },

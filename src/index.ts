@@ -7,21 +7,27 @@
  */
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { createServer } from "./mcp/index.js";
-import { Pyro } from "./sdk/index.js";
+import { Pyro as SdkPyro } from "./sdk/index.js";
 
-declare module "./sdk/pyro.js" {
-  interface Pyro {
-    /** An MCP server exposing every pyro tool, backed by this instance. */
-    createServer(): McpServer;
+/**
+ * The pyro SDK (see the SDK layer's `Pyro`), plus {@link Pyro.createServer}:
+ * the SDK layer cannot import the MCP face, so the package entry joins them
+ * in this subclass.
+ *
+ * @example
+ * await using pyro = new Pyro();
+ * const result = await pyro.runInVm({ environment: "debian:12", command: "git --version" });
+ */
+export class Pyro extends SdkPyro {
+  /** An MCP server exposing every pyro tool, backed by this instance. */
+  createServer(): McpServer {
+    return createServer({ pyro: this });
   }
 }
 
-// The SDK layer cannot import the MCP face; the package entry joins them.
-Pyro.prototype.createServer = function createServerForPyro(this: Pyro): McpServer {
-  return createServer({ pyro: this });
-};
-
-export { Pyro, createServer };
+export { createServer };
 export { serveMcpOverStdio, mcpTools } from "./mcp/index.js";
 export { OPERATIONS, OPERATION_NAMES, DEFAULTS, LIMITS, PyroError, ERROR_CODES } from "./sdk/index.js";
 export type { PyroOptions, PyroMethods, OperationName, OperationInput, OperationResult, ErrorCode } from "./sdk/index.js";
+export { BACKEND_NAMES, EXECUTION_MODES, NETWORK_POLICIES } from "./sdk/index.js";
+export type { BackendName, ExecutionMode, NetworkPolicy } from "./sdk/index.js";

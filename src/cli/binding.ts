@@ -6,16 +6,26 @@ export interface Output {
   stderr: (text: string) => void;
 }
 
-/** A flag the schema cannot describe by itself (objects, `NAME=VALUE` pairs…). */
-export interface ExtraOption {
+interface ExtraOptionBase {
   /** Commander flag syntax, e.g. `--secret <NAME=VALUE>`. */
   flags: string;
   description: string;
-  /** May be given several times; `apply` then receives every value. */
-  repeatable?: boolean;
-  /** Fold the flag's value into the operation input. */
-  apply: (input: Record<string, unknown>, value: never) => void;
 }
+
+/** A flag the schema cannot describe by itself (objects, `NAME=VALUE` pairs…). */
+export type ExtraOption =
+  | (ExtraOptionBase & {
+      /** Given once; `apply` receives its value. */
+      repeatable?: false;
+      /** Fold the flag's value into the operation input. */
+      apply: (input: Record<string, unknown>, value: string) => void;
+    })
+  | (ExtraOptionBase & {
+      /** May be given several times; `apply` receives every value. */
+      repeatable: true;
+      /** Fold the flag's values into the operation input. */
+      apply: (input: Record<string, unknown>, values: string[]) => void;
+    });
 
 /** How one operation appears on the command line. */
 export interface CliBinding<K extends OperationName> {
@@ -43,3 +53,9 @@ export interface NoCliBinding {
 
 /** One entry per operation: a missing one fails the typecheck. */
 export type CliBindings = { [K in OperationName]: CliBinding<K> | NoCliBinding };
+
+/** The command-line binding of `name` in `bindings`, typed by the operation; undefined for SDK- and MCP-only operations. */
+export function bindingOf<K extends OperationName>(bindings: CliBindings, name: K): CliBinding<K> | undefined {
+  const binding: CliBinding<K> | NoCliBinding = bindings[name];
+  return "none" in binding ? undefined : binding;
+}

@@ -1,6 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { Pyro, PyroError, type OperationName } from "../sdk/index.js";
-import type { CliBinding, Output } from "./binding.js";
+import { bindingOf, type Output } from "./binding.js";
 import { CLI_BINDINGS } from "./bindings.js";
 import { registerDemoCommands } from "./demo.js";
 import { EXIT_CODES, USAGE_EXIT_CODE } from "./exit-codes.js";
@@ -33,14 +33,15 @@ export interface CliDependencies {
 export async function main(argv: string[], dependencies: CliDependencies): Promise<number> {
   // `pyro mcp serve` is the one long-lived CLI process: only it keeps warm spares.
   const pyro = new Pyro({ onProgress: (line) => output.stderr(`${line}\n`), warmSpares: argv[0] === "mcp" });
-  const run = async (name: OperationName, input: Record<string, unknown>, json: boolean): Promise<number> => {
+  // Generic over the operation, so its result and its binding's printer share one type.
+  const run = async <K extends OperationName>(name: K, input: Record<string, unknown>, json: boolean): Promise<number> => {
     try {
       const result = await pyro.call(name, input);
-      const binding = CLI_BINDINGS[name] as CliBinding<typeof name>;
+      const binding = bindingOf(CLI_BINDINGS, name);
       if (json) output.stdout(`${JSON.stringify(result, null, 2)}\n`);
-      else if (binding.print) binding.print(result as never, output);
-      else printFields(result as object, output);
-      return binding.exitCode ? binding.exitCode(result as never) : 0;
+      else if (binding?.print) binding.print(result, output);
+      else printFields(result, output);
+      return binding?.exitCode ? binding.exitCode(result) : 0;
     } catch (error) {
       return reportError(error, json);
     }
@@ -57,6 +58,8 @@ export async function main(argv: string[], dependencies: CliDependencies): Promi
         .description("Serve every pyro tool over MCP on stdin/stdout (stdout carries protocol messages only)")
         .action(async () => {
           await dependencies.serveMcp(pyro);
+          // Kill the warm spare and wait for it, rather than leaving it to die with the process.
+          await pyro.close();
         });
       registerDemoCommands(root, pyro, output, reportError);
     },

@@ -1,11 +1,11 @@
 import { Command, CommanderError, Option } from "commander";
 import { OPERATIONS, type OperationName } from "../contract/index.js";
-import type { CliBinding, ExtraOption, Output } from "./binding.js";
+import { bindingOf, type CliBinding, type ExtraOption, type Output } from "./binding.js";
 import { CLI_BINDINGS } from "./bindings.js";
 import { deriveFlag, kebab } from "./schema-options.js";
 
 /** What a command run leaves for the caller: the exit code to use. */
-export type CommandRunner = (name: OperationName, input: Record<string, unknown>, json: boolean) => Promise<number>;
+export type CommandRunner = <K extends OperationName>(name: K, input: Record<string, unknown>, json: boolean) => Promise<number>;
 
 /** Find or create the subcommand chain `path` under `root`. */
 function commandAt(root: Command, path: string[], description: string): Command {
@@ -54,7 +54,7 @@ function addOperationCommand<K extends OperationName>(root: Command, name: K, bi
   const flags = new Map<string, string>();
   for (const [field, schema] of Object.entries(operation.input.shape)) {
     if (taken.has(field)) continue;
-    const flag = deriveFlag(field, schema as never);
+    const flag = deriveFlag(field, schema);
     if (!flag) continue;
     const flagName = kebab(binding.rename?.[field] ?? field);
     let option: Option;
@@ -99,7 +99,9 @@ function addOperationCommand<K extends OperationName>(root: Command, name: K, bi
       const value = values[attribute];
       if (value === undefined) continue;
       try {
-        extra.apply(input, value as never);
+        // Commander hands a repeatable flag's values as the array its parser collected.
+        if (extra.repeatable) extra.apply(input, Array.isArray(value) ? value.map(String) : [String(value)]);
+        else extra.apply(input, String(value));
       } catch (error) {
         throw new CommanderError(2, "pyro.invalidOption", (error as Error).message);
       }
@@ -126,9 +128,10 @@ export function buildProgram(options: {
     .showHelpAfterError("(run with --help for usage)")
     .configureOutput({ writeOut: options.output.stdout, writeErr: options.output.stderr })
     .exitOverride();
-  for (const [name, binding] of Object.entries(CLI_BINDINGS) as Array<[OperationName, (typeof CLI_BINDINGS)[OperationName]]>) {
-    if ("none" in binding) continue;
-    addOperationCommand(program, name, binding as CliBinding<typeof name>, options.run);
+  // In the bindings' order, which is the order of `pyro --help`.
+  for (const name of Object.keys(CLI_BINDINGS) as OperationName[]) {
+    const binding = bindingOf(CLI_BINDINGS, name);
+    if (binding) addOperationCommand(program, name, binding, options.run);
   }
   options.extraCommands(program);
   const exitOverride = (command: Command) => {

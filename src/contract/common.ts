@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { DEFAULTS, LIMITS } from "./defaults.js";
+import { BACKEND_NAMES, CPU_ENFORCEMENTS, EXECUTION_MODES, MEMORY_ENFORCEMENTS, NETWORK_POLICIES } from "../util/vocabulary.js";
 
 /** A bounded integer with a default, described for `--help` and MCP. */
 export function boundedInt(bounds: { min: number; max: number }, fallback: number, description: string) {
@@ -51,10 +52,11 @@ export const allowHostCompat = z
 
 export const id = (what: string) => z.string().trim().min(1, `${what} must not be empty`).describe(`The ${what}`);
 
-export const backendName = z.enum(["firecracker", "qemu", "sandbox"]);
-export const executionMode = z.enum(["guest_vsock", "guest_serial", "host_compat"]);
-export const networkPolicy = z
-  .enum(["off", "egress", "egress+published-ports"])
+export const backendName = z.enum(BACKEND_NAMES);
+export const executionMode = z.enum(EXECUTION_MODES);
+/** A network policy as results report it (see NETWORK_POLICIES for how `network` maps to it). */
+export const networkPolicyValue = z.enum(NETWORK_POLICIES);
+export const networkPolicy = networkPolicyValue
   .default("off")
   .describe("Guest network access (default off)");
 
@@ -79,9 +81,9 @@ export const OUTPUT_NOTE =
 /** How a machine is held to mem_mib and vcpu_count; only what is really enforced is claimed. */
 export const limitsEnforced = z
   .object({
-    mem_mib: z.enum(["vm", "cgroup", "none"]).describe("vm: the guest's own memory; cgroup: a memory cgroup on the host; none: NOT enforced"),
+    mem_mib: z.enum(MEMORY_ENFORCEMENTS).describe("vm: the guest's own memory; cgroup: a memory cgroup on the host; none: NOT enforced"),
     vcpu_count: z
-      .enum(["vm", "cgroup", "affinity", "none"])
+      .enum(CPU_ENFORCEMENTS)
       .describe("vm: the guest's vCPUs; cgroup: a CPU-time quota; affinity: pinned CPUs only (not a hard cap); none: NOT enforced"),
     pids_max: z.number().int().nullable().describe("Most processes the machine may run; null when no process limit applies"),
   })

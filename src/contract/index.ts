@@ -6,5 +6,7 @@ export type { Effect, OperationEffect } from "./effects.js";
 export { DEFAULTS, LIMITS } from "./defaults.js";
 export { ERROR_CODES, PyroError, toPyroError } from "../util/errors.js";
 export type { ErrorCode } from "../util/errors.js";
+// The shared words (backend names, modes, policies, states) live in util/ so every layer can use them; this is their public home.
+export * from "../util/vocabulary.js";
 /** The version of this package (its package.json), for `--version` and the MCP server info. */
 export { packageVersion } from "../util/paths.js";

@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import type { CoreLifetime } from "./lifetime.js";
 import type { BackendRegistry } from "./machines/select.js";
 
 /** Everything core code needs from its caller; one per `Pyro` instance. */
@@ -14,6 +15,8 @@ export interface CoreContext {
   progress: (line: string) => void;
   /** Keep a warm spare machine for the next one-shot run (long-lived callers; see vms/spares.ts). */
   warmSpares: boolean;
+  /** What this instance holds between calls (spares, pooled machines) registers its release here; `Pyro#close()` runs them. */
+  lifetime: CoreLifetime;
 }
 
 /** Where VM records live. */

@@ -3,6 +3,7 @@ import { createBackends } from "../runtime/index.js";
 import type { CoreContext } from "./context.js";
 import { createHandlers, type Handlers } from "./handlers.js";
 import { BackendRegistry } from "./machines/select.js";
+import { CoreLifetime } from "./lifetime.js";
 
 export type { Handler, Handlers } from "./handlers.js";
 export type { CoreContext } from "./context.js";
@@ -18,7 +19,7 @@ export interface CoreOptions {
 }
 
 /** Build the runtime behind one `Pyro`: context, backends and handlers. */
-export function createCore(options: CoreOptions = {}): { context: CoreContext; handlers: Handlers } {
+export function createCore(options: CoreOptions = {}): { context: CoreContext; handlers: Handlers; close: () => Promise<void> } {
   const env = options.env ?? process.env;
   const context: CoreContext = {
     stateDir: options.stateDir ?? stateDir(env),
@@ -27,6 +28,7 @@ export function createCore(options: CoreOptions = {}): { context: CoreContext; h
     backends: new BackendRegistry(createBackends(env)),
     progress: options.progress ?? (() => {}),
     warmSpares: options.warmSpares ?? true,
+    lifetime: new CoreLifetime(),
   };
-  return { context, handlers: createHandlers(context) };
+  return { context, handlers: createHandlers(context), close: () => context.lifetime.close() };
 }

@@ -49,7 +49,7 @@ export function createServer(options: { pyro?: Pyro } = {}): McpServer {
     const operation = operations.get(request.params.name);
     if (!operation) throw new McpError(ErrorCode.InvalidParams, `unknown tool ${JSON.stringify(request.params.name)}; tools/list names every tool`);
     try {
-      const result = (await pyro.call(operation, request.params.arguments ?? {})) as Record<string, unknown>;
+      const result: Record<string, unknown> = await pyro.call(operation, request.params.arguments ?? {});
       return { content: [{ type: "text", text: toolText(result) }], structuredContent: result };
     } catch (error) {
       return toolError(error);

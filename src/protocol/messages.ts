@@ -10,38 +10,6 @@ export const AGENT_ERROR_CODES = ["bad_request", "not_found", "exists", "io", "u
 /** One of {@link AGENT_ERROR_CODES}. */
 export type AgentErrorCode = (typeof AGENT_ERROR_CODES)[number];
 
-/** Capabilities an agent may list in its hello. */
-export type AgentCapability =
-  | "exec"
-  | "exec.stdin"
-  | "exec.pty"
-  | "files.tar"
-  | "shell"
-  | "service"
-  | "secrets"
-  | "probe"
-  | "sync"
-  | "shutdown";
-
-/** Host → agent hello (stream 0). */
-export interface HelloRequest {
-  op: "hello";
-  protocol_version: number;
-  nonce: string;
-  client: string;
-}
-
-/** Agent → host hello (stream 0). */
-export interface HelloReply {
-  type: "hello";
-  protocol_version: number;
-  agent_version: string;
-  nonce: string;
-  capabilities: string[];
-  pid: number;
-  hostname: string;
-}
-
 /** Terminal size of a PTY exec. */
 export interface PtySize {
   cols: number;
@@ -59,20 +27,8 @@ export interface ExecRequest {
   pty?: PtySize | null;
 }
 
-/** The final `result` of an exec, less its `type` field. */
-export interface ExecResultMessage {
-  exit_code: number;
-  signal: string | null;
-  timed_out: boolean;
-  stdout_bytes: number;
-  stderr_bytes: number;
-  stdout_truncated: boolean;
-  stderr_truncated: boolean;
-  duration_ms: number;
-}
-
-/** Signals the `signal` op accepts. */
-export type SignalName = "INT" | "TERM" | "KILL" | "HUP" | "QUIT" | "USR1" | "USR2";
+/** Signals the `signal` op accepts (the same words as the contract's `signal_name`). */
+export type { SignalName } from "../util/vocabulary.js";
 
 /** Result of `put_archive` and `get_archive`. */
 export interface ArchiveResult {

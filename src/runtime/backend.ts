@@ -1,17 +1,16 @@
 import type { Duplex } from "node:stream";
 import type { InstalledEnvironment } from "../environments/types.js";
+import type { BackendName, CpuEnforcement, ExecutionMode, MemoryEnforcement, NetworkPolicy } from "../util/vocabulary.js";
 
-/** The machine engines pyro can drive. */
-export type BackendName = "firecracker" | "qemu" | "sandbox";
-
-/** How a result's command reached the guest agent. */
-export type ExecutionMode = "guest_vsock" | "guest_serial" | "host_compat";
+// One vocabulary (util/vocabulary.ts): re-exported so backends keep importing their words from here.
+export type { BackendName, ExecutionMode, NetworkPolicy };
 
 /** What a backend can do; core code asks for these, never for a backend's name. */
 export interface BackendCapabilities {
   /** Boots a real guest kernel (not host compat). */
   vm_boot: boolean;
   guest_exec: boolean;
+  /** Can give a guest a network policy other than `off` (see NETWORK_POLICIES). */
   guest_network: boolean;
   /** Its writable root is a raw ext4 disk that debugfs can read offline. */
   disk_tools: boolean;
@@ -36,9 +35,6 @@ export interface BackendAvailability {
   /** Facts `doctor` prints, e.g. `{ binary: "/usr/bin/qemu-system-x86_64", accel: "tcg" }`. */
   details: Record<string, string | boolean | number>;
 }
-
-/** Network access of a machine. */
-export type NetworkPolicy = "off" | "egress" | "egress+published-ports";
 
 /** A host port forwarded to a guest port, bound on 127.0.0.1 only. */
 export interface PublishedPort {
@@ -73,9 +69,9 @@ export interface MachineSpec {
  */
 export interface EnforcedLimits {
   /** `vm`: the guest's own memory; `cgroup`: a memory cgroup; `none`: not enforced. */
-  mem_mib: "vm" | "cgroup" | "none";
+  mem_mib: MemoryEnforcement;
   /** `vm`: the guest's vCPUs; `cgroup`: a CPU quota; `affinity`: pinned CPUs only (the guest may widen them); `none`. */
-  vcpu_count: "vm" | "cgroup" | "affinity" | "none";
+  vcpu_count: CpuEnforcement;
   /** Most processes the machine may run, or null when no process limit applies. */
   pids_max: number | null;
 }

@@ -1,13 +1,17 @@
 import {
   OPERATIONS,
-  OPERATION_NAMES,
   PyroError,
   type OperationInput,
   type OperationName,
   type OperationResult,
 } from "../contract/index.js";
 import { createCore, type Handlers } from "../core/index.js";
+import { OperationMethods } from "./methods.generated.js";
 import { parseInput } from "./validate.js";
+
+// Node 20.4+ defines Symbol.asyncDispose; earlier 20.x do not. Its value is the
+// registered symbol Node and TypeScript's `await using` agree on.
+if (typeof Symbol.asyncDispose !== "symbol") Object.defineProperty(Symbol, "asyncDispose", { value: Symbol.for("nodejs.asyncDispose") });
 
 /** Options of {@link Pyro}. */
 export interface PyroOptions {
@@ -34,27 +38,34 @@ type MethodFor<K extends OperationName> = [RequiredKeys<OperationInput<K>>] exte
   ? (input?: OperationInput<K>) => Promise<OperationResult<K>>
   : (input: OperationInput<K>) => Promise<OperationResult<K>>;
 
-/** One camelCase method per operation, taking and returning snake_case objects. */
+/**
+ * One camelCase method per operation, taking and returning snake_case objects:
+ * the shape of {@link Pyro}'s operation methods (a test holds the generated
+ * class to it).
+ */
 export type PyroMethods = { [K in OperationName]: MethodFor<K> };
-
-// Declaration merging gives the class one typed method per catalog entry.
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unsafe-declaration-merging
-export interface Pyro extends PyroMethods {}
 
 /**
  * The pyro SDK: every operation of CONTRACT.md as a method. Inputs are
  * validated here (the edge); results are plain objects, identical to the MCP
  * tools' structured results and the CLI's `--json` output.
  *
+ * The methods come from the catalog at build time (`methods.generated.ts`,
+ * each documented with its operation's summary). A `Pyro` may keep a warm
+ * spare machine: `close()` it, or `await using` it, when done.
+ *
  * @example
  * const pyro = new Pyro();
  * const result = await pyro.runInVm({ environment: "debian:12", command: "git --version" });
+ * await pyro.close();
  */
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
-export class Pyro {
+export class Pyro extends OperationMethods implements AsyncDisposable {
   private readonly handlers: Handlers;
+  private readonly release: () => Promise<void>;
+  private closing: Promise<void> | null = null;
 
   constructor(options: PyroOptions = {}) {
+    super();
     const core = createCore({
       stateDir: options.stateDir,
       cacheDir: options.cacheDir,
@@ -63,10 +74,18 @@ export class Pyro {
       warmSpares: options.warmSpares,
     });
     this.handlers = core.handlers;
+    this.release = core.close;
   }
 
-  /** Call an operation by its SDK name with unvalidated input (what the CLI and MCP faces use). */
-  async call<K extends OperationName>(name: K, input: unknown): Promise<OperationResult<K>> {
+  /**
+   * Call an operation by its SDK name with unvalidated input: what the CLI
+   * and MCP faces use, typed by the operation's name. The input is validated
+   * against the operation's schema, the result against its contract.
+   */
+  override async call<K extends OperationName>(name: K, input?: unknown): Promise<OperationResult<K>> {
+    if (this.closing) {
+      throw new PyroError("failed_precondition", `this Pyro was closed; ${name} cannot run`, { hint: "create a new Pyro for more calls" });
+    }
     const operation = OPERATIONS[name];
     const parsed = parseInput(name, operation.input, input);
     const handler = this.handlers[name] as (input: unknown) => Promise<unknown>;
@@ -77,14 +96,20 @@ export class Pyro {
     }
     return result.data as OperationResult<K>;
   }
-}
 
-for (const name of OPERATION_NAMES) {
-  Object.defineProperty(Pyro.prototype, name, {
-    value: function (this: Pyro, input?: unknown) {
-      return this.call(name, input);
-    },
-    writable: true,
-    configurable: true,
-  });
+  /**
+   * Release what this instance keeps between calls: its warm spare machine
+   * (killed, its files removed) and, once pools exist, its pooled machines.
+   * VMs and workspaces it created are records in the state dir and stay.
+   * Later calls fail with `failed_precondition`. Idempotent.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.release();
+    return this.closing;
+  }
+
+  /** {@link close}, for `await using pyro = new Pyro()`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
 }

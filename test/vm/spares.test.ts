@@ -9,6 +9,7 @@ import { waitFor } from "../../src/util/process.js";
 import { SUITE_BACKENDS } from "../helpers/backends.js";
 import { CLI, pyroEnv, TEST_CACHE_DIR, tempStateDir } from "../helpers/env.js";
 import { pidsMentioning } from "../helpers/processes.js";
+import { expectPyroError } from "../helpers/errors.js";
 
 const sandbox = SUITE_BACKENDS.find((b) => b.name === "sandbox")!;
 const base = { environment: "debian:12", backend: "sandbox", allow_host_compat: true, command: "hostname" } as const;
@@ -81,6 +82,49 @@ describe.skipIf(!sandbox.available)(`warm spares for one-shot runs (needs ${sand
       expect(await until(() => !spareDirs(state.dir).includes(spare!))).toBe(true);
     } finally {
       for (const dir of spareDirs(state.dir)) for (const pid of pidsMentioning(dir)) process.kill(pid, "SIGKILL");
+      state.cleanup();
+    }
+  });
+
+  it("close() kills the running spare and removes its files before it resolves; later calls fail clearly", async () => {
+    const state = tempStateDir();
+    const pyro = new Pyro({ stateDir: state.dir, cacheDir: TEST_CACHE_DIR });
+    let spare: string | undefined;
+    try {
+      await pyro.runInVm(base);
+      [spare] = spareDirs(state.dir);
+      expect(spare).toBeDefined();
+      expect(await until(() => pidsMentioning(spare!).length > 0)).toBe(true);
+      await pyro.close();
+      // Gone when close() resolves, not eventually.
+      expect(pidsMentioning(spare!)).toEqual([]);
+      expect(spareDirs(state.dir)).toEqual([]);
+      const error = await expectPyroError(pyro.runInVm(base), "failed_precondition");
+      expect(error.message).toContain("closed");
+      // Idempotent, and no spare came back.
+      await pyro.close();
+      expect(spareDirs(state.dir)).toEqual([]);
+    } finally {
+      if (spare) for (const pid of pidsMentioning(spare)) process.kill(pid, "SIGKILL");
+      state.cleanup();
+    }
+  });
+
+  it("`await using` closes the Pyro at the end of its block, even while its spare is still starting", async () => {
+    const state = tempStateDir();
+    let spare: string | undefined;
+    try {
+      {
+        await using pyro = new Pyro({ stateDir: state.dir, cacheDir: TEST_CACHE_DIR });
+        await pyro.runInVm(base);
+        // The spare began to start as the run returned; the block ends at once.
+        [spare] = spareDirs(state.dir);
+        expect(spare).toBeDefined();
+      }
+      expect(pidsMentioning(spare!)).toEqual([]);
+      expect(spareDirs(state.dir)).toEqual([]);
+    } finally {
+      if (spare) for (const pid of pidsMentioning(spare)) process.kill(pid, "SIGKILL");
       state.cleanup();
     }
   });

@@ -3,6 +3,7 @@ import { defineOperation } from "../operation.js";
 import { boundedInt, boundedString, id, sizeText } from "../common.js";
 import { DEFAULTS, LIMITS } from "../defaults.js";
 import { secretEnv } from "./workspaces.js";
+import { SIGNAL_NAMES } from "../../util/vocabulary.js";
 
 const shellRef = z.object({ workspace_id: id("workspace id"), shell_id: id("shell id") });
 const shellState = z.object({
@@ -56,7 +57,7 @@ export const signalShell = defineOperation({
   mcp: "shell_signal",
   summary: "Send a signal to a shell's foreground process",
   input: shellRef.extend({
-    signal_name: z.enum(["INT", "TERM", "KILL", "HUP", "QUIT", "USR1", "USR2"]).default("INT").describe("Signal (default INT)"),
+    signal_name: z.enum(SIGNAL_NAMES).default("INT").describe("Signal (default INT)"),
   }),
   result: shellState.extend({ signal_name: z.string() }),
 });

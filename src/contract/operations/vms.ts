@@ -12,15 +12,18 @@ import {
   limitsEnforced,
   OUTPUT_NOTE,
   memMib,
+  networkPolicyValue,
   shellCommand,
   timeoutSeconds,
   ttlSeconds,
   vcpuCount,
 } from "../common.js";
+import { VM_STATES } from "../../util/vocabulary.js";
 
+// The VM face of the one network concept: true is the `egress` policy, false is `off` (util/vocabulary.ts).
 const network = z.boolean().default(false).describe("Give the guest outbound network access (default false)");
 
-const vmState = z.enum(["created", "running", "stopped", "dead"]);
+const vmState = z.enum(VM_STATES);
 
 /** A VM record as status and lifecycle calls report it. */
 export const vmInfo = z.object({
@@ -118,8 +121,8 @@ export const networkInfoVm = defineOperation({
   input: vmId,
   result: z.object({
     vm_id: z.string(),
-    network_enabled: z.boolean(),
-    policy: z.string(),
+    network_enabled: z.boolean().describe("The VM's `network` flag"),
+    policy: networkPolicyValue.describe("The network policy that flag maps to: true is egress, false is off"),
     backend: backendName,
     guest_ip: z.string().nullable(),
     published_ports: z.array(z.object({ host_port: z.number().int(), guest_port: z.number().int() })),

@@ -12,6 +12,7 @@ import {
   limitsEnforced,
   memMib,
   networkPolicy,
+  networkPolicyValue,
   OUTPUT_NOTE,
   shellCommand,
   sizeText,
@@ -20,6 +21,7 @@ import {
 } from "../common.js";
 import { DEFAULTS, LIMITS } from "../defaults.js";
 import { strictObject, unionMessage } from "../strict.js";
+import { SECRET_SOURCES, SEED_MODES, WORKSPACE_STATES } from "../../util/vocabulary.js";
 
 /** `NAME` or `NAME=ENV_VAR`: which secret to expose to one call, under which variable. */
 export const secretEnv = z
@@ -47,7 +49,7 @@ const secretDefinition = z
   .describe("One secret: {name, value} or {name, file_path}");
 
 const workspaceSeed = z.object({
-  mode: z.enum(["empty", "directory", "archive"]),
+  mode: z.enum(SEED_MODES),
   source_path: z.string().nullable(),
   entries: z.number().int(),
   bytes: z.number().int(),
@@ -58,19 +60,19 @@ export const workspaceInfo = z.object({
   workspace_id: z.string(),
   environment: z.string(),
   state: z
-    .enum(["creating", "running", "stopped", "dead"])
+    .enum(WORKSPACE_STATES)
     .describe("creating: being created right now; dead: its machine died, or its creation was interrupted (detail says which; reset recovers, delete removes)"),
   backend: backendName,
   execution_mode: executionMode,
   vcpu_count: z.number().int(),
   mem_mib: z.number().int(),
   limits_enforced: limitsEnforced,
-  network_policy: z.string(),
+  network_policy: networkPolicyValue,
   ttl_seconds: z.number().int().describe("Idle timeout: every operation on the workspace except status, list, logs and snapshot_list moves expires_at to now + ttl_seconds"),
   created_at: z.string(),
   expires_at: z.string().describe("When the workspace is deleted unless it is used before (its TTL is an idle timeout)"),
   workspace_seed: workspaceSeed,
-  secrets: z.array(z.object({ name: z.string(), source: z.enum(["literal", "file"]) })),
+  secrets: z.array(z.object({ name: z.string(), source: z.enum(SECRET_SOURCES) })),
   command_count: z.number().int(),
   detail: z.string().nullable(),
 });

@@ -1,12 +1,13 @@
 import { machineInfo } from "../machines/limits.js";
 import type { BackendName, ExecutionMode, MachineHandle } from "../../runtime/backend.js";
+import type { VmState } from "../../util/vocabulary.js";
 
 /** What pyro persists about one VM (`<state>/vms/<id>/record.json`). */
 export interface VmRecord {
   schema: 1;
   vm_id: string;
   environment: string;
-  state: "created" | "running" | "stopped" | "dead";
+  state: VmState;
   backend: BackendName;
   execution_mode: ExecutionMode;
   vcpu_count: number;

@@ -1,3 +1,4 @@
+import { networkPolicyOf } from "../../util/vocabulary.js";
 import { statSync } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import { join } from "node:path";
@@ -35,6 +36,7 @@ export class VmService {
       specOf: (record) => this.specOf(record),
       deadDetail: (record) => `the ${record.backend} process (pid ${record.handle?.pid}) exited unexpectedly`,
     });
+    context.lifetime.onClose(() => this.spares.close());
   }
 
   async create(input: ParsedInput<"createVm">, options: { durable?: boolean } = {}): Promise<VmInfo> {
@@ -212,7 +214,7 @@ export class VmService {
     return {
       vm_id: record.vm_id,
       network_enabled: record.network,
-      policy: record.network ? "egress" : "off",
+      policy: networkPolicyOf(record.network),
       backend: record.backend,
       guest_ip: record.handle?.guest_ip ?? null,
       published_ports: [],
@@ -236,7 +238,7 @@ export class VmService {
       dir: join(this.records.dir(record.vm_id), "machine"),
       vcpuCount: record.vcpu_count,
       memMib: record.mem_mib,
-      network: record.network ? "egress" : "off",
+      network: networkPolicyOf(record.network),
       publishedPorts: [],
       hostname: record.vm_id,
     };

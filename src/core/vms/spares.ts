@@ -44,6 +44,7 @@ let exitHookInstalled = false;
 export class SpareMachines {
   private spare: Spare | null = null;
   private swept = false;
+  private closed = false;
 
   /** `root`: where spares live (`<state>/spares`). */
   constructor(private readonly root: string) {}
@@ -58,7 +59,7 @@ export class SpareMachines {
     this.forget(spare);
     const handle = await spare.handle;
     if (!handle || !spare.backend.isRunning(handle)) {
-      discardNow(spare, handle);
+      void discardNow(spare, handle);
       return null;
     }
     return { id: spare.id, dir: spare.home, handle };
@@ -70,7 +71,7 @@ export class SpareMachines {
    * Failures are silent: the next run starts its machine itself.
    */
   prepare(key: string, backend: Backend, specFor: (id: string, dir: string) => MachineSpec): void {
-    if (!backend.capabilities.warm_spares || this.spare?.key === key) return;
+    if (this.closed || !backend.capabilities.warm_spares || this.spare?.key === key) return;
     this.discard();
     this.sweep();
     const id = newId("vm");
@@ -95,6 +96,18 @@ export class SpareMachines {
     this.forget(spare);
     // A spare still starting is discarded once its start settles.
     void spare.handle.then((handle) => discardNow(spare, handle));
+  }
+
+  /**
+   * Kill the spare, if any (waiting for one still starting), remove its files,
+   * and prepare no other: the owner (`Pyro#close()`) is done with this pool.
+   */
+  async close(): Promise<void> {
+    this.closed = true;
+    const spare = this.spare;
+    if (!spare) return;
+    this.forget(spare);
+    await discardNow(spare, await spare.handle);
   }
 
   /**
@@ -134,11 +147,10 @@ export class SpareMachines {
   }
 }
 
-function discardNow(spare: Spare, handle: MachineHandle | null): void {
-  void (async () => {
-    if (handle) await spare.backend.kill(handle).catch(() => undefined);
-    rmSync(spare.home, { recursive: true, force: true });
-  })();
+/** Kill a spare's machine and remove its directory; settles when both are done. */
+async function discardNow(spare: Spare, handle: MachineHandle | null): Promise<void> {
+  if (handle) await spare.backend.kill(handle).catch(() => undefined);
+  rmSync(spare.home, { recursive: true, force: true });
 }
 
 function installExitHook(): void {

@@ -1,9 +1,10 @@
 import { machineInfo } from "../machines/limits.js";
 import type { BackendName, ExecutionMode, MachineHandle, NetworkPolicy, PublishedPort } from "../../runtime/backend.js";
+import type { SecretSource, SeedMode, WorkspaceState } from "../../util/vocabulary.js";
 
 /** How `/workspace` began. */
 export interface WorkspaceSeed {
-  mode: "empty" | "directory" | "archive";
+  mode: SeedMode;
   source_path: string | null;
   entries: number;
   bytes: number;
@@ -14,7 +15,7 @@ export interface WorkspaceRecord {
   schema: 1;
   workspace_id: string;
   environment: string;
-  state: "creating" | "running" | "stopped" | "dead";
+  state: WorkspaceState;
   backend: BackendName;
   execution_mode: ExecutionMode;
   vcpu_count: number;
@@ -26,7 +27,7 @@ export interface WorkspaceRecord {
   expires_at: string;
   workspace_seed: WorkspaceSeed;
   /** Names and sources only; values live in `secrets.json` (0600). */
-  secrets: Array<{ name: string; source: "literal" | "file" }>;
+  secrets: Array<{ name: string; source: SecretSource }>;
   command_count: number;
   handle: MachineHandle | null;
   detail: string | null;

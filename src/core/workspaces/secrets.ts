@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { PyroError } from "../../util/errors.js";
 import { writeFileAtomic } from "../../util/atomic-file.js";
-import { LIMITS } from "../../contract/index.js";
+import { LIMITS, type SecretSource } from "../../contract/index.js";
 
 const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 /** Largest secret pyro accepts (a token or a small config file); the schemas state it too. */
@@ -25,10 +25,10 @@ function checkName(name: string): void {
 /** Resolve create-time definitions into values and record-safe metadata; errors never include a value. */
 export async function resolveSecrets(definitions: SecretDefinition[]): Promise<{
   values: SecretValues;
-  metadata: Array<{ name: string; source: "literal" | "file" }>;
+  metadata: Array<{ name: string; source: SecretSource }>;
 }> {
   const values: SecretValues = {};
-  const metadata: Array<{ name: string; source: "literal" | "file" }> = [];
+  const metadata: Array<{ name: string; source: SecretSource }> = [];
   for (const definition of definitions) {
     checkName(definition.name);
     if (definition.name in values) {
