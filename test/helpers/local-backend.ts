@@ -44,6 +44,13 @@ export class LocalAgentBackend implements Backend {
     execution_mode: "host_compat",
   };
 
+  /**
+   * Ops at which the agent wedges: when the host sends one of these requests,
+   * the agent process is SIGSTOPped before the request reaches it (it keeps
+   * its socket open and never answers, as a hung guest would).
+   */
+  readonly wedgeOn = new Set<string>();
+
   constructor(readonly name: BackendName = "sandbox") {}
 
   async availability(): Promise<BackendAvailability> {
@@ -97,7 +104,9 @@ export class LocalAgentBackend implements Backend {
       });
       s.once("error", reject);
     });
-    return new PathMappingStream(socket, paths.root);
+    return new PathMappingStream(socket, paths.root, (op) => {
+      if (this.wedgeOn.has(op)) process.kill(handle.pid, "SIGSTOP");
+    });
   }
 
   isRunning(handle: MachineHandle): boolean {

@@ -24,9 +24,14 @@ export class PathMappingStream extends Duplex {
   /** Bytes of the leading `PYROSYNC` marker still expected from the host. */
   private marker = SYNC_MARKER.length;
 
+  /**
+   * @param onRequest called with each request's op before it is forwarded
+   *   (a test can wedge the agent at an exact point of a session)
+   */
   constructor(
     private readonly socket: Socket,
     private readonly root: string,
+    private readonly onRequest: (op: string) => void = () => {},
   ) {
     super();
     socket.on("data", (chunk: Buffer) => {
@@ -74,6 +79,7 @@ export class PathMappingStream extends Duplex {
       return;
     }
     const message = { ...frame.control };
+    this.onRequest(String(message.op));
     for (const field of PATH_FIELDS[String(message.op)] ?? []) {
       const value = message[field];
       if (typeof value === "string" && value.startsWith("/")) message[field] = join(this.root, value);

@@ -6,6 +6,7 @@ import { ensureEnvironment } from "../../src/environments/index.js";
 import { PyroError } from "../../src/util/errors.js";
 import { isProcessAlive } from "../../src/util/process.js";
 import { TEST_CACHE_DIR, tempStateDir } from "../helpers/env.js";
+import type { LocalAgentBackend } from "../helpers/local-backend.js";
 import { localCore, type CoreCall } from "../helpers/local-core.js";
 import { pidsMentioning } from "../helpers/processes.js";
 
@@ -17,11 +18,12 @@ describe("core operations on the local agent backend", () => {
   const state = tempStateDir();
   const host = mkdtempSync(join(tmpdir(), "pyro-local-"));
   let call: CoreCall;
+  let backend: LocalAgentBackend;
 
   beforeAll(async () => {
     // The environment is resolved as for any backend (its rootfs is not used).
     await ensureEnvironment("debian:12", { cacheDir: TEST_CACHE_DIR, kernel: false });
-    call = localCore(state.dir).call;
+    ({ call, backend } = localCore(state.dir));
   }, 900_000);
   afterAll(() => {
     state.cleanup();
@@ -80,4 +82,23 @@ describe("core operations on the local agent backend", () => {
     expect(pidsMentioning(state.dir)).toEqual([]);
     expect(readdirSync(join(state.dir, "vms"))).toEqual([]);
   }, 30_000);
+
+  it("stopping a VM whose agent wedges on shutdown ends after the request's deadline and the grace, with the machine killed", async () => {
+    const { vm_id: id } = await call("createVm", { environment: "debian:12", backend: "sandbox", allow_host_compat: true });
+    await call("startVm", { vm_id: id });
+    const { handle } = JSON.parse(readFileSync(join(state.dir, "vms", id, "record.json"), "utf8")) as { handle: { pid: number } };
+    backend.wedgeOn.add("shutdown");
+    try {
+      const started = Date.now();
+      expect((await call("stopVm", { vm_id: id })).state).toBe("stopped");
+      const elapsed = Date.now() - started;
+      // deadlineFor(SHUTDOWN_GRACE_MS) = 20 s for the answer, then the 10 s grace before the kill.
+      expect(elapsed).toBeGreaterThanOrEqual(29_000);
+      expect(elapsed).toBeLessThan(35_000);
+      expect(isProcessAlive(handle.pid)).toBe(false);
+    } finally {
+      backend.wedgeOn.clear();
+      await call("deleteVm", { vm_id: id });
+    }
+  }, 60_000);
 });

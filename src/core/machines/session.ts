@@ -1,5 +1,5 @@
 import type { Duplex } from "node:stream";
-import { AgentClient } from "../../agent-client/index.js";
+import { AgentClient, deadlineFor } from "../../agent-client/index.js";
 import type { ExecResult } from "../../agent-client/index.js";
 import type { ExecRequest } from "../../protocol/index.js";
 import type { Backend, MachineHandle, MachineSpec } from "../../runtime/backend.js";
@@ -92,14 +92,16 @@ export function execShell(client: AgentClient, request: { command: string; cwd: 
 }
 
 /**
- * Shut a machine down: ask the agent to sync and power off, wait for the host
- * process to exit, kill it after `graceMs`. Never throws for a machine that is
- * already dead.
+ * Shut a machine down: ask the agent to sync and power off (bounded by
+ * `graceMs` plus a margin: a wedged agent must not hang the stop), wait for the host
+ * process to exit, kill it after `graceMs`. Never throws for a machine that
+ * is already dead.
  */
 export async function shutdownMachine(machine: MachineRef, graceMs: number): Promise<void> {
   if (machine.backend.isRunning(machine.handle)) {
     try {
-      await withAgent(machine, (client) => client.request("shutdown", { action: "poweroff" }));
+      // The agent syncs the disk before it answers: the grace plus the usual margin.
+      await withAgent(machine, (client) => client.request("shutdown", { action: "poweroff" }, { deadlineMs: deadlineFor(graceMs) }));
     } catch {
       // An agent that cannot answer is killed below.
     }
