@@ -101,4 +101,34 @@ describe("core operations on the local agent backend", () => {
       await call("deleteVm", { vm_id: id });
     }
   }, 60_000);
+
+  it("workspace_exec whose agent wedges fails with timeout; the workspace stays, and reset brings it back", async () => {
+    const { workspace_id: id } = await call("createWorkspace", { environment: "debian:12", backend: "sandbox", allow_host_compat: true });
+    const machineDir = join(state.dir, "workspaces", id, "machine");
+    try {
+      await call("execWorkspace", { workspace_id: id, command: "echo kept > kept.txt" });
+      await call("createSnapshot", { workspace_id: id, snapshot_name: "one" });
+      backend.wedgeOn.add("exec");
+      const started = Date.now();
+      const error = await call("execWorkspace", { workspace_id: id, command: "true", timeout_seconds: 1 }).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      backend.wedgeOn.clear();
+      const elapsed = Date.now() - started;
+      expect(error).toMatchObject({ code: "timeout", message: expect.stringMatching(/did not answer exec within 11 s/), hint: expect.stringMatching(/reset the workspace/) });
+      expect(elapsed).toBeGreaterThanOrEqual(11_000);
+      expect(elapsed).toBeLessThan(14_000);
+      // Left as it is: the wedged agent still runs, the record says running.
+      expect((await call("statusWorkspace", { workspace_id: id })).state).toBe("running");
+      expect(pidsMentioning(machineDir).length).toBe(1);
+      await call("resetWorkspace", { workspace_id: id, snapshot: "one" });
+      expect((await call("execWorkspace", { workspace_id: id, command: "cat kept.txt" })).stdout).toBe("kept\n");
+      expect(pidsMentioning(machineDir).length).toBe(1);
+    } finally {
+      backend.wedgeOn.clear();
+      await call("deleteWorkspace", { workspace_id: id });
+    }
+    expect(pidsMentioning(machineDir)).toEqual([]);
+  }, 60_000);
 });
