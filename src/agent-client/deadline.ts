@@ -8,7 +8,7 @@ import { PyroError } from "../util/errors.js";
  * - a **deadline** for requests that may legitimately stay silent for a known
  *   time (an exec with its `timeout_ms`, a readiness wait): the request's own
  *   timeout plus {@link deadlineMargin};
- * - a **stall** watchdog for everything else (hello-less control requests,
+ * - a **stall** watchdog for everything else (short control requests,
  *   archive transfers of any size): the request fails once neither the agent
  *   sent a frame for it nor the transport took bytes of it for `stallMs`.
  *
