@@ -18,6 +18,7 @@ import type { Readable } from "node:stream";
 import type { ArchiveResult, ExecRequest } from "../protocol/index.js";
 import { runGetArchive, runPutArchive } from "./archive.js";
 import { agentError, connectionLost } from "./errors.js";
+import { agentTimeout, DEFAULT_STALL_MS, RequestWatch, type RequestBounds } from "./deadline.js";
 import { runExec, type ExecOptions, type ExecResult } from "./exec.js";
 import { HelloScanner, checkHello, type AgentHello } from "./hello.js";
 
@@ -36,6 +37,11 @@ export interface ConnectOptions {
    * start"). Never set it on a fresh socket: the flush ends a live session.
    */
   resyncAfterMs?: number;
+  /**
+   * How long a request without a deadline of its own may go without progress
+   * before the session is torn down (default {@link DEFAULT_STALL_MS}).
+   */
+  stallMs?: number;
 }
 
 /** One maximal frame of zeros: completes any stale frame, then fails as a header (kind 0). */
@@ -77,6 +83,8 @@ interface StreamState {
   op: string;
   handler: StreamHandler;
   done: boolean;
+  /** The request's host-side bound (see deadline.ts). */
+  watch: RequestWatch;
 }
 
 const DEFAULT_HINT_OLD_AGENT =
@@ -99,10 +107,12 @@ export class AgentClient {
   private failure: PyroError | null = null;
   private drainWaiters: Array<{ resolve: () => void; reject: (e: PyroError) => void }> = [];
   private pauses = 0;
+  private readonly stallMs: number;
 
-  private constructor(stream: Duplex, hello: AgentHello) {
+  private constructor(stream: Duplex, hello: AgentHello, stallMs: number) {
     this.stream = stream;
     this.hello = hello;
+    this.stallMs = stallMs;
     this.decoder = new FrameDecoder((frame) => this.dispatch(frame));
   }
 
@@ -172,7 +182,7 @@ export class AgentClient {
         // Hold further data until the client's own listener is attached.
         stream.pause();
         cleanup();
-        const client = new AgentClient(stream, hello);
+        const client = new AgentClient(stream, hello, options.stallMs ?? DEFAULT_STALL_MS);
         try {
           client.start(found.rest);
         } catch (error) {
@@ -218,12 +228,26 @@ export class AgentClient {
   /**
    * Open a request: send `{op, ...body}` on a fresh stream and route what the
    * agent sends on it to `handler`. The building block of the typed methods.
+   * Every request is bounded on this side (deadline.ts): by `bounds.deadlineMs`
+   * when the request may stay silent for a known time, else by a stall
+   * watchdog; past it the session is torn down and the request fails with
+   * `timeout`.
    */
-  open(op: string, body: Record<string, unknown>, handler: StreamHandler): OpenStream {
+  open(op: string, body: Record<string, unknown>, handler: StreamHandler, bounds: RequestBounds = {}): OpenStream {
     if (this.failure) throw this.failure;
     if (this.nextId > MAX_STREAM_ID) throw new PyroError("guest_failure", "this agent connection used up its stream ids; reconnect");
     const id = this.nextId++;
-    const state: StreamState = { op, handler, done: false };
+    const watched: RequestBounds = bounds.deadlineMs !== undefined ? { deadlineMs: bounds.deadlineMs } : { stallMs: bounds.stallMs ?? this.stallMs };
+    const state: StreamState = {
+      op,
+      handler,
+      done: false,
+      watch: new RequestWatch(
+        watched,
+        () => this.pauses > 0,
+        (elapsed) => this.expire(state, agentTimeout(op, watched, elapsed)),
+      ),
+    };
     this.streams.set(id, state);
     this.stream.write(encodeControl(id, { ...body, op }));
     return {
@@ -244,12 +268,17 @@ export class AgentClient {
    * fields, `type` included). Rejects with the mapped PyroError when the agent
    * answers `error`.
    */
-  request<T extends ControlMessage = ControlMessage>(op: string, body: Record<string, unknown> = {}): Promise<T> {
+  request<T extends ControlMessage = ControlMessage>(op: string, body: Record<string, unknown> = {}, bounds?: RequestBounds): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.open(op, body, {
-        onFinal: (message) => (message.type === "result" ? resolve(message as T) : reject(agentError(op, message))),
-        onFail: reject,
-      });
+      this.open(
+        op,
+        body,
+        {
+          onFinal: (message) => (message.type === "result" ? resolve(message as T) : reject(agentError(op, message))),
+          onFail: reject,
+        },
+        bounds,
+      );
     });
   }
 
@@ -297,7 +326,11 @@ export class AgentClient {
 
   /** Undo one {@link pause}. */
   resume(): void {
-    if (this.pauses > 0 && --this.pauses === 0 && !this.failure) this.stream.resume();
+    if (this.pauses > 0 && --this.pauses === 0 && !this.failure) {
+      // The hold ends now: stall time counts from here, not from the last frame before it.
+      for (const state of this.streams.values()) state.watch.progress();
+      this.stream.resume();
+    }
   }
 
   /**
@@ -341,12 +374,14 @@ export class AgentClient {
     // Frames for unknown or finished streams (and stream 0 after hello) are
     // dropped: nothing from the guest accumulates without an owner.
     if (state === undefined) return;
+    state.watch.progress();
     if (frame.kind === FrameKind.CONTROL) {
       const message = frame.control ?? {};
       if (message.type === "event") {
         state.handler.onEvent?.(message);
       } else if (message.type === "result" || message.type === "error") {
         state.done = true;
+        state.watch.stop();
         this.streams.delete(frame.stream);
         state.handler.onFinal(message);
       }
@@ -365,8 +400,19 @@ export class AgentClient {
   private writeFrame(frame: Buffer, state: StreamState): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     if (state.done) return Promise.resolve();
-    if (this.stream.write(frame)) return Promise.resolve();
-    return new Promise((resolve, reject) => this.drainWaiters.push({ resolve, reject }));
+    if (this.stream.write(frame)) {
+      state.watch.progress();
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) =>
+      this.drainWaiters.push({
+        resolve: () => {
+          state.watch.progress();
+          resolve();
+        },
+        reject,
+      }),
+    );
   }
 
   private flushDrainWaiters(): void {
@@ -376,10 +422,23 @@ export class AgentClient {
   }
 
   /**
-   * The session is over: reject everything pending, once. `errorFor` makes
-   * the error of a pending request from its op.
+   * A request's host-side bound passed: tear the session down. The request
+   * rejects with `error`; others pending on the session learn why it ended.
    */
-  private fail(errorFor: (op: string) => PyroError, destroy = true): void {
+  private expire(expired: StreamState, error: PyroError): void {
+    this.fail(
+      (op, state) =>
+        state === undefined || state === expired
+          ? error
+          : new PyroError("timeout", `the agent session was torn down while ${op} was running: ${error.message}`, { hint: error.hint, cause: error }),
+    );
+  }
+
+  /**
+   * The session is over: reject everything pending, once. `errorFor` makes
+   * the error of a pending request from its op (and its state).
+   */
+  private fail(errorFor: (op: string, state?: StreamState) => PyroError, destroy = true): void {
     if (this.failure) return;
     const first = errorFor("the session");
     this.failure = new PyroError("guest_failure", "the guest agent connection is closed", {
@@ -390,7 +449,8 @@ export class AgentClient {
     this.streams.clear();
     for (const state of pending) {
       state.done = true;
-      state.handler.onFail(errorFor(state.op));
+      state.watch.stop();
+      state.handler.onFail(errorFor(state.op, state));
     }
     const waiters = this.drainWaiters;
     this.drainWaiters = [];

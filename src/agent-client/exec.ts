@@ -2,11 +2,14 @@ import type { Readable } from "node:stream";
 import { FrameKind, type ControlMessage, type ExecRequest, type SignalName } from "../protocol/index.js";
 import { PyroError } from "../util/errors.js";
 import type { AgentClient, OpenStream } from "./client.js";
+import { deadlineFor } from "./deadline.js";
 import { agentError, malformed } from "./errors.js";
 import { BoundedOutput } from "./output.js";
 
 /** The agent's default `max_output_bytes` (protocol/SPEC.md). */
 const AGENT_DEFAULT_MAX_OUTPUT = 1024 * 1024;
+/** The agent's default `timeout_ms` (protocol/SPEC.md). */
+const AGENT_DEFAULT_TIMEOUT_MS = 30_000;
 
 /** Options of {@link AgentClient.exec}. */
 export interface ExecOptions {
@@ -74,7 +77,11 @@ function checkResult(m: ControlMessage): Omit<ExecResult, "stdout" | "stderr"> |
   };
 }
 
-/** Implementation of {@link AgentClient.exec}. */
+/**
+ * Implementation of {@link AgentClient.exec}. The request's host-side
+ * deadline is its `timeout_ms` plus a margin (deadline.ts): an agent that
+ * has not answered by then is wedged, and the exec rejects with `timeout`.
+ */
 export function runExec(client: AgentClient, request: ExecRequest, options: ExecOptions): Promise<ExecResult> {
   const { signal } = options;
   if (signal?.aborted) return Promise.reject(new PyroError("timeout", "the command was cancelled before it started"));
@@ -135,7 +142,7 @@ export function runExec(client: AgentClient, request: ExecRequest, options: Exec
           settle();
           reject(error);
         },
-      });
+      }, { deadlineMs: deadlineFor(request.timeout_ms ?? AGENT_DEFAULT_TIMEOUT_MS) });
     } catch (error) {
       reject(error);
       return;

@@ -2,3 +2,4 @@ export { AgentClient, type ConnectOptions, type OpenStream, type StreamHandler }
 export type { AgentHello } from "./hello.js";
 export type { ExecOptions, ExecResult } from "./exec.js";
 export { agentError, sanitizeGuestText } from "./errors.js";
+export { deadlineFor, deadlineMargin, DEFAULT_STALL_MS, type RequestBounds } from "./deadline.js";

@@ -1,4 +1,5 @@
-import { AgentClient } from "../../agent-client/index.js";
+import type { Duplex } from "node:stream";
+import { AgentClient, deadlineFor } from "../../agent-client/index.js";
 import type { ExecResult } from "../../agent-client/index.js";
 import type { ExecRequest } from "../../protocol/index.js";
 import type { Backend, MachineHandle, MachineSpec } from "../../runtime/backend.js";
@@ -16,14 +17,22 @@ export interface MachineRef {
   handle: MachineHandle;
 }
 
-/** Open an agent session on a running machine, run `fn`, always close it. */
+/**
+ * Open an agent session on a running machine, run `fn`, always close it.
+ * Every step is bounded on the host: the connect and the hello by
+ * {@link HELLO_TIMEOUT_MS}, each request by the agent client (an exec by its
+ * timeout plus a margin, anything else by a stall watchdog), so a wedged or
+ * hostile agent fails the call with `timeout` instead of hanging it. The
+ * machine is left as it is: the caller decides (a one-shot VM is destroyed,
+ * a workspace stays for `reset` or `delete`, as the error's hint says).
+ */
 export async function withAgent<R>(machine: MachineRef, fn: (client: AgentClient) => Promise<R>): Promise<R> {
   if (!machine.backend.isRunning(machine.handle)) {
     throw new PyroError("guest_failure", `machine ${machine.spec.id} is not running: its ${machine.backend.name} process is gone`, {
       hint: "check its status; delete it and create a new one",
     });
   }
-  const stream = await machine.backend.connect(machine.spec, machine.handle);
+  const stream = await boundedConnect(machine);
   const client = await AgentClient.connect(stream, {
     helloTimeoutMs: HELLO_TIMEOUT_MS,
     // A serial port's byte stream outlives sessions: a dead one may have left half a frame in it.
@@ -45,7 +54,32 @@ export async function withAgent<R>(machine: MachineRef, fn: (client: AgentClient
   }
 }
 
-/** Run one shell command through the agent. */
+/** `backend.connect`, failing with `timeout` when the transport does not connect within {@link HELLO_TIMEOUT_MS}. */
+async function boundedConnect(machine: MachineRef): Promise<Duplex> {
+  const connecting = machine.backend.connect(machine.spec, machine.handle);
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      // A stream that still arrives has no one to close it but this.
+      connecting.then((late) => late.destroy(), () => undefined);
+      reject(
+        new PyroError("timeout", `the agent of machine ${machine.spec.id} did not accept a connection within ${HELLO_TIMEOUT_MS / 1000} s`, {
+          hint: "the machine may be wedged: delete the VM, or reset the workspace (`pyro workspace reset ID`) or delete it",
+        }),
+      );
+    }, HELLO_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([connecting, timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Run one shell command through the agent. The agent client bounds it on the
+ * host at `timeoutMs` plus a margin (agent-client/deadline.ts).
+ */
 export function execShell(client: AgentClient, request: { command: string; cwd: string; timeoutMs: number; maxOutputBytes: number; env?: Record<string, string> }): Promise<ExecResult> {
   const exec: ExecRequest = {
     argv: ["/bin/sh", "-c", request.command],
@@ -58,14 +92,16 @@ export function execShell(client: AgentClient, request: { command: string; cwd: 
 }
 
 /**
- * Shut a machine down: ask the agent to sync and power off, wait for the host
- * process to exit, kill it after `graceMs`. Never throws for a machine that is
- * already dead.
+ * Shut a machine down: ask the agent to sync and power off (bounded by
+ * `graceMs` plus a margin: a wedged agent must not hang the stop), wait for the host
+ * process to exit, kill it after `graceMs`. Never throws for a machine that
+ * is already dead.
  */
 export async function shutdownMachine(machine: MachineRef, graceMs: number): Promise<void> {
   if (machine.backend.isRunning(machine.handle)) {
     try {
-      await withAgent(machine, (client) => client.request("shutdown", { action: "poweroff" }));
+      // The agent syncs the disk before it answers: the grace plus the usual margin.
+      await withAgent(machine, (client) => client.request("shutdown", { action: "poweroff" }, { deadlineMs: deadlineFor(graceMs) }));
     } catch {
       // An agent that cannot answer is killed below.
     }

@@ -1,4 +1,4 @@
-import type { AgentClient } from "../../agent-client/index.js";
+import { deadlineFor, type AgentClient } from "../../agent-client/index.js";
 import type { OperationResult, ParsedInput } from "../../contract/index.js";
 import type { PublishedPort } from "../../runtime/backend.js";
 import { PortService, type ServicePorts } from "./ports.js";
@@ -56,7 +56,8 @@ export class ServiceService {
         readiness: input.readiness ?? null,
         ready_timeout_ms: input.ready_timeout_seconds * 1000,
         ready_interval_ms: input.ready_interval_ms,
-      });
+        // The agent may stay silent until the readiness check passes or times out.
+      }, { deadlineMs: deadlineFor(input.ready_timeout_seconds * 1000) });
       let published: PublishedPort[] = [];
       if (wanted.length > 0 && isLive(started.state)) {
         try {

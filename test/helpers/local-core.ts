@@ -1,0 +1,33 @@
+import { OPERATIONS, type OperationInput, type OperationName, type OperationResult } from "../../src/contract/index.js";
+import type { CoreContext } from "../../src/core/context.js";
+import { createHandlers } from "../../src/core/handlers.js";
+import { BackendRegistry } from "../../src/core/machines/select.js";
+import { TEST_CACHE_DIR } from "./env.js";
+import { LocalAgentBackend } from "./local-backend.js";
+
+/** Call an operation the way `Pyro#call` does: input parsed by its schema, result checked against its contract. */
+export type CoreCall = <K extends OperationName>(name: K, input: OperationInput<K>) => Promise<OperationResult<K>>;
+
+/**
+ * Core handlers over the local fake backend (local-backend.ts), registered in
+ * the sandbox's place: every core operation runs without root, namespaces or
+ * a VM. No warm spares, no environment variables read.
+ */
+export function localCore(stateDir: string): { call: CoreCall; backend: LocalAgentBackend; context: CoreContext } {
+  const backend = new LocalAgentBackend("sandbox");
+  const context: CoreContext = {
+    stateDir,
+    cacheDir: TEST_CACHE_DIR,
+    backends: new BackendRegistry([backend]),
+    env: {},
+    progress: () => {},
+    warmSpares: false,
+  };
+  const handlers = createHandlers(context);
+  const call: CoreCall = async (name, input) => {
+    const operation = OPERATIONS[name];
+    const handler = handlers[name] as (input: unknown) => Promise<unknown>;
+    return operation.result.parse(await handler(operation.input.parse(input))) as OperationResult<typeof name>;
+  };
+  return { call, backend, context };
+}
