@@ -1,6 +1,7 @@
 import { OPERATIONS, type OperationInput, type OperationName, type OperationResult } from "../../src/contract/index.js";
 import type { CoreContext } from "../../src/core/context.js";
 import { createHandlers } from "../../src/core/handlers.js";
+import { CoreLifetime } from "../../src/core/lifetime.js";
 import { BackendRegistry } from "../../src/core/machines/select.js";
 import { TEST_CACHE_DIR } from "./env.js";
 import { LocalAgentBackend } from "./local-backend.js";
@@ -22,6 +23,7 @@ export function localCore(stateDir: string): { call: CoreCall; backend: LocalAge
     env: {},
     progress: () => {},
     warmSpares: false,
+    lifetime: new CoreLifetime(),
   };
   const handlers = createHandlers(context);
   const call: CoreCall = async (name, input) => {
