@@ -6,5 +6,8 @@ export type { Effect, OperationEffect } from "./effects.js";
 export { DEFAULTS, LIMITS } from "./defaults.js";
 export { ERROR_CODES, PyroError, toPyroError } from "../util/errors.js";
 export type { ErrorCode } from "../util/errors.js";
+/** pyro's configuration: every `PYRO_*` variable, resolved in one place (README "Configuration"). */
+export { CONFIG_VARIABLES, resolveConfig } from "../util/config.js";
+export type { ConfigVariable, PyroConfig } from "../util/config.js";
 /** The version of this package (its package.json), for `--version` and the MCP server info. */
 export { packageVersion } from "../util/paths.js";

@@ -3,6 +3,7 @@ import {
   OPERATION_NAMES,
   PyroError,
   type OperationInput,
+  type PyroConfig,
   type OperationName,
   type OperationResult,
 } from "../contract/index.js";
@@ -52,6 +53,8 @@ export interface Pyro extends PyroMethods {}
  */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class Pyro {
+  /** The configuration this instance resolved once from its options and the environment (README "Configuration"). */
+  readonly config: PyroConfig;
   private readonly handlers: Handlers;
 
   constructor(options: PyroOptions = {}) {
@@ -62,6 +65,7 @@ export class Pyro {
       progress: options.onProgress,
       warmSpares: options.warmSpares,
     });
+    this.config = core.context.config;
     this.handlers = core.handlers;
   }
 

@@ -48,10 +48,11 @@ export class VmService {
   /** The backend and installed environment a new VM gets. */
   private async resolve(input: ParsedInput<"createVm">): Promise<{ backend: Backend; environment: InstalledEnvironment }> {
     const backend = await this.context.backends.select({
-      requested: input.backend ?? backendFromEnv(this.context.env),
+      requested: input.backend ?? backendFromEnv(this.context.config),
       allowHostCompat: input.allow_host_compat,
     });
     const environment = await ensureEnvironment(input.environment, {
+      config: this.context.config,
       cacheDir: this.context.cacheDir,
       onProgress: this.context.progress,
       kernel: backend.capabilities.vm_boot,
@@ -87,6 +88,7 @@ export class VmService {
     const record = await this.records.update(id, async (current) => {
       const machine = await this.machineFor(current);
       machine.spec.environment = await ensureEnvironment(current.environment, {
+        config: this.context.config,
         cacheDir: this.context.cacheDir,
         onProgress: this.context.progress,
         kernel: machine.backend.capabilities.vm_boot,

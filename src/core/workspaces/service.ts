@@ -62,12 +62,13 @@ export class WorkspaceService {
 
   async create(input: ParsedInput<"createWorkspace">): Promise<Info> {
     const backend = await this.context.backends.select({
-      requested: input.backend ?? backendFromEnv(this.context.env),
+      requested: input.backend ?? backendFromEnv(this.context.config),
       allowHostCompat: input.allow_host_compat,
     });
     const seedSource = input.seed_path ? await openSource(input.seed_path) : undefined;
     const secrets = await resolveSecrets(input.secrets ?? []);
     await ensureEnvironment(input.environment, {
+      config: this.context.config,
       cacheDir: this.context.cacheDir,
       onProgress: this.context.progress,
       kernel: backend.capabilities.vm_boot,
@@ -289,6 +290,7 @@ export class WorkspaceService {
   async boot(record: WorkspaceRecord): Promise<MachineRef> {
     const machine = await this.machine(record);
     machine.spec.environment = await ensureEnvironment(record.environment, {
+      config: this.context.config,
       cacheDir: this.context.cacheDir,
       onProgress: this.context.progress,
       kernel: machine.backend.capabilities.vm_boot,
