@@ -60,7 +60,7 @@ export const CONFIG_VARIABLES = [
     name: "PYRO_AGENT_VERSION",
     type: "string",
     default: "the package version",
-    meaning: "agent version recorded in environment manifests (a new value re-injects the agent)",
+    meaning: "agent version recorded in the manifests of environments it is injected into",
     example: "0.0.0-dev",
   },
   {
