@@ -7,7 +7,7 @@ import { EXIT_CODES, USAGE_EXIT_CODE } from "./exit-codes.js";
 import { printFields } from "./format.js";
 import { buildProgram } from "./program.js";
 import { toPyroError } from "../contract/index.js";
-import { packageVersion } from "../contract/index.js";
+import { packageVersion, resolveConfig } from "../contract/index.js";
 
 const output: Output = {
   stdout: (text) => process.stdout.write(text),
@@ -19,7 +19,7 @@ function reportError(error: unknown, json: boolean): number {
   const pyroError = toPyroError(error);
   if (json) output.stdout(`${JSON.stringify(pyroError.toJSON(), null, 2)}\n`);
   else output.stderr(`error: ${pyroError.describe()}\n`);
-  if (pyroError.code === "internal" && process.env.PYRO_DEBUG) output.stderr(`${(error as Error).stack}\n`);
+  if (pyroError.code === "internal" && resolveConfig(process.env).debug) output.stderr(`${(error as Error).stack}\n`);
   return EXIT_CODES[pyroError.code];
 }
 

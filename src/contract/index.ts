@@ -8,5 +8,8 @@ export { ERROR_CODES, PyroError, toPyroError } from "../util/errors.js";
 export type { ErrorCode } from "../util/errors.js";
 // The shared words (backend names, modes, policies, states) live in util/ so every layer can use them; this is their public home.
 export * from "../util/vocabulary.js";
+/** pyro's configuration: every `PYRO_*` variable, resolved in one place (README "Configuration"). */
+export { CONFIG_VARIABLES, resolveConfig } from "../util/config.js";
+export type { ConfigVariable, PyroConfig } from "../util/config.js";
 /** The version of this package (its package.json), for `--version` and the MCP server info. */
 export { packageVersion } from "../util/paths.js";

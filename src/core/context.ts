@@ -1,16 +1,17 @@
 import { join } from "node:path";
 import type { CoreLifetime } from "./lifetime.js";
+import type { PyroConfig } from "../util/config.js";
 import type { BackendRegistry } from "./machines/select.js";
 
 /** Everything core code needs from its caller; one per `Pyro` instance. */
 export interface CoreContext {
-  /** Root of VM and workspace records. */
+  /** The one configuration of this `Pyro`, resolved from its options and the environment; the backends got the same. */
+  config: PyroConfig;
+  /** Root of VM and workspace records (`config.stateDir`). */
   stateDir: string;
-  /** Root of the environment cache. */
+  /** Root of the environment cache (`config.cacheDir`). */
   cacheDir: string;
   backends: BackendRegistry;
-  /** Environment variables to read (`PYRO_BACKEND`…); `process.env` by default. */
-  env: NodeJS.ProcessEnv;
   /** Phase and progress lines for long work (`[run] phase=…`); the CLI prints them on stderr. */
   progress: (line: string) => void;
   /** Keep a warm spare machine for the next one-shot run (long-lived callers; see vms/spares.ts). */

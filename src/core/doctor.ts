@@ -39,7 +39,7 @@ export async function runDoctor(context: CoreContext): Promise<OperationResult<"
   let selected: string | null = null;
   let selectedReason: string;
   try {
-    const requested = backendFromEnv(context.env);
+    const requested = backendFromEnv(context.config);
     const backend = await context.backends.select({ requested, allowHostCompat: false });
     selected = backend.name;
     selectedReason = requested ? `forced by PYRO_BACKEND` : `fastest backend that boots a guest here`;

@@ -12,7 +12,7 @@ export class EnvironmentService {
 
   /** Install an environment, and the guest kernel too when a VM backend can boot here, so the first run is fast. */
   async pull(name: string): Promise<OperationResult<"pullEnvironment">> {
-    const options = { cacheDir: this.context.cacheDir, onProgress: this.context.progress };
+    const options = { config: this.context.config, cacheDir: this.context.cacheDir, onProgress: this.context.progress };
     const result = await environments.pullEnvironment(name, options);
     if (await this.vmBackendUsable()) {
       await environments.ensureEnvironment(name, { ...options, kernel: true });

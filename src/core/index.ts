@@ -1,4 +1,4 @@
-import { environmentCacheDir, stateDir } from "../util/paths.js";
+import { resolveConfig } from "../util/config.js";
 import { createBackends } from "../runtime/index.js";
 import type { CoreContext } from "./context.js";
 import { createHandlers, type Handlers } from "./handlers.js";
@@ -10,22 +10,28 @@ export type { CoreContext } from "./context.js";
 
 /** Options of {@link createCore}; every field has a default from the environment. */
 export interface CoreOptions {
+  /** Wins over `PYRO_STATE_DIR`. */
   stateDir?: string;
+  /** Wins over `PYRO_ENVIRONMENT_CACHE_DIR`. */
   cacheDir?: string;
+  /** The environment to resolve the configuration from (default `process.env`). */
   env?: NodeJS.ProcessEnv;
   progress?: (line: string) => void;
   /** Keep a warm spare machine for one-shot runs (default true; short-lived processes turn it off). */
   warmSpares?: boolean;
 }
 
-/** Build the runtime behind one `Pyro`: context, backends and handlers. */
+/**
+ * Build the runtime behind one `Pyro`: its configuration (resolved here, once),
+ * then context, backends and handlers, all given that configuration.
+ */
 export function createCore(options: CoreOptions = {}): { context: CoreContext; handlers: Handlers; close: () => Promise<void> } {
-  const env = options.env ?? process.env;
+  const config = resolveConfig(options.env ?? process.env, { stateDir: options.stateDir, cacheDir: options.cacheDir });
   const context: CoreContext = {
-    stateDir: options.stateDir ?? stateDir(env),
-    cacheDir: options.cacheDir ?? environmentCacheDir(env),
-    env,
-    backends: new BackendRegistry(createBackends(env)),
+    config,
+    stateDir: config.stateDir,
+    cacheDir: config.cacheDir,
+    backends: new BackendRegistry(createBackends(config)),
     progress: options.progress ?? (() => {}),
     warmSpares: options.warmSpares ?? true,
     lifetime: new CoreLifetime(),

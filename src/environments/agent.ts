@@ -3,7 +3,8 @@ import { readFile, stat } from "node:fs/promises";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { PyroError } from "../util/errors.js";
-import { agentBinaryPath, packageRoot } from "../util/paths.js";
+import { resolveConfig, type PyroConfig } from "../util/config.js";
+import { packageRoot } from "../util/paths.js";
 
 /** The guest agent binary to inject, with what the manifest records about it. */
 export interface AgentBinary {
@@ -34,19 +35,19 @@ function readPackageVersion(): string {
 // a binary whose inode, size and mtime are unchanged has the same digest.
 const fingerprints = new Map<string, { key: string; binary: AgentBinary }>();
 
-/** Locate and fingerprint the agent binary; PyroError `unavailable` when it was never built. */
-export async function loadAgentBinary(env: NodeJS.ProcessEnv = process.env): Promise<AgentBinary> {
-  const path = agentBinaryPath(env);
+/** Locate and fingerprint the configured agent binary; PyroError `unavailable` when it was never built. */
+export async function loadAgentBinary(config: Pick<PyroConfig, "agent"> = resolveConfig()): Promise<AgentBinary> {
+  const { bin: path, version } = config.agent;
   const info = await stat(path).catch(() => undefined);
-  const key = info ? `${info.ino}:${info.size}:${info.mtimeMs}:${env.PYRO_AGENT_VERSION ?? ""}` : "";
+  const key = info ? `${info.ino}:${info.size}:${info.mtimeMs}:${version ?? ""}` : "";
   const cached = fingerprints.get(path);
   if (info && cached?.key === key) return cached.binary;
-  const binary = await fingerprint(path, env);
+  const binary = await fingerprint(path, version);
   if (info) fingerprints.set(path, { key, binary });
   return binary;
 }
 
-async function fingerprint(path: string, env: NodeJS.ProcessEnv): Promise<AgentBinary> {
+async function fingerprint(path: string, version: string | undefined): Promise<AgentBinary> {
   let bytes: Buffer;
   try {
     bytes = await readFile(path);
@@ -64,7 +65,7 @@ async function fingerprint(path: string, env: NodeJS.ProcessEnv): Promise<AgentB
   }
   return {
     path,
-    version: env.PYRO_AGENT_VERSION ?? packageVersion(),
+    version: version ?? packageVersion(),
     sha256: `sha256:${createHash("sha256").update(bytes).digest("hex")}`,
     sizeBytes: bytes.length,
   };

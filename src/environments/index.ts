@@ -1,10 +1,10 @@
 import { PyroError } from "../util/errors.js";
-import { environmentCacheDir } from "../util/paths.js";
+import { resolveConfig } from "../util/config.js";
 import { loadAgentBinary } from "./agent.js";
 import { CATALOG, CATALOG_VERSION, catalogEntry } from "./catalog.js";
 import { refreshAgent } from "./refresh.js";
 import { ensureKernel, installedKernel } from "./kernel/index.js";
-import { pullEnvironmentInto, type PullOptions } from "./pull.js";
+import { pullConfig, pullEnvironmentInto, type PullOptions } from "./pull.js";
 import { pruneCache } from "./prune.js";
 import { detail, summarize, type EnvironmentDetails, type EnvironmentList, type PruneResult, type PullResult } from "./results.js";
 import { snapshotsOfImage } from "./snapshots.js";
@@ -19,14 +19,14 @@ export type { ProgressFn } from "./progress.js";
 export type { CatalogEntry, InstalledEnvironment, KernelArtifacts } from "./types.js";
 
 /** The catalog with each environment's install state in `cacheDir`. */
-export async function listEnvironments(cacheDir: string = environmentCacheDir()): Promise<EnvironmentList> {
+export async function listEnvironments(cacheDir: string = resolveConfig().cacheDir): Promise<EnvironmentList> {
   const environments = [];
   for (const entry of CATALOG) environments.push(summarize(entry, await cacheState(cacheDir, entry.name)));
   return { catalog_version: CATALOG_VERSION, cache_dir: cacheDir, environments };
 }
 
 /** Everything known about `name` in `cacheDir`: install state, paths, digests, sizes. Unknown names throw `not_found`. */
-export async function inspectEnvironment(name: string, cacheDir: string = environmentCacheDir()): Promise<EnvironmentDetails> {
+export async function inspectEnvironment(name: string, cacheDir: string = resolveConfig().cacheDir): Promise<EnvironmentDetails> {
   const entry = catalogEntry(name);
   const state = await cacheState(cacheDir, name);
   return detail(entry, state, installedKernel(cacheDir), snapshotsOfImage(cacheDir, state.paths.image));
@@ -40,13 +40,14 @@ export async function inspectEnvironment(name: string, cacheDir: string = enviro
  */
 export async function pullEnvironment(name: string, options: PullOptions = {}): Promise<PullResult> {
   const started = Date.now();
-  const cacheDir = options.cacheDir ?? environmentCacheDir(options.env);
-  const { pulled } = await pullEnvironmentInto(name, { ...options, cacheDir });
+  const config = pullConfig(options);
+  const cacheDir = options.cacheDir ?? config.cacheDir;
+  const { pulled } = await pullEnvironmentInto(name, { ...options, config, cacheDir });
   return { ...(await inspectEnvironment(name, cacheDir)), pulled, duration_ms: Date.now() - started };
 }
 
 /** Remove temp dirs of dead pulls, broken or retired environments, and stale locks; says what it freed. */
-export async function pruneEnvironments(cacheDir: string = environmentCacheDir()): Promise<PruneResult> {
+export async function pruneEnvironments(cacheDir: string = resolveConfig().cacheDir): Promise<PruneResult> {
   return pruneCache(cacheDir);
 }
 
@@ -55,7 +56,7 @@ export async function pruneEnvironments(cacheDir: string = environmentCacheDir()
  * without network access). Throws `not_found` with the pull command as hint
  * when it is not installed.
  */
-export async function getInstalledEnvironment(name: string, cacheDir: string = environmentCacheDir()): Promise<InstalledEnvironment> {
+export async function getInstalledEnvironment(name: string, cacheDir: string = resolveConfig().cacheDir): Promise<InstalledEnvironment> {
   catalogEntry(name);
   const state = await cacheState(cacheDir, name);
   if (state.status !== "installed") {
@@ -85,10 +86,11 @@ export interface EnsureOptions extends PullOptions {
 
 /** The installed environment `name`, pulling it (and the guest kernel) first when missing. */
 export async function ensureEnvironment(name: string, options: EnsureOptions = {}): Promise<InstalledEnvironment> {
-  const cacheDir = options.cacheDir ?? environmentCacheDir(options.env);
-  await pullEnvironmentInto(name, { ...options, cacheDir });
+  const config = pullConfig(options);
+  const cacheDir = options.cacheDir ?? config.cacheDir;
+  await pullEnvironmentInto(name, { ...options, config, cacheDir });
   if (options.refreshAgent !== false) {
-    await refreshAgent(cacheDir, name, await loadAgentBinary(options.env), options.onProgress ?? (() => undefined));
+    await refreshAgent(cacheDir, name, await loadAgentBinary(config), options.onProgress ?? (() => undefined));
   }
   const installed = await getInstalledEnvironment(name, cacheDir);
   if (options.kernel === false || installed.kernel) return installed;

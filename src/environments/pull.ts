@@ -1,7 +1,7 @@
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { PyroError } from "../util/errors.js";
-import { environmentCacheDir } from "../util/paths.js";
+import { resolveConfig, type PyroConfig } from "../util/config.js";
 import { withLock } from "../util/lock.js";
 import { loadAgentBinary } from "./agent.js";
 import { buildRootfs } from "./build/mmdebstrap.js";
@@ -25,7 +25,7 @@ export type PullSource = "auto" | "oci" | "local";
 
 /** Options of {@link pullEnvironmentInto}. */
 export interface PullOptions {
-  /** Cache root; default `environmentCacheDir()`. */
+  /** Cache root; default: the configuration's. */
   cacheDir?: string;
   /** Receives `[pull] phase=…` lines. */
   onProgress?: ProgressFn;
@@ -41,7 +41,15 @@ export interface PullOptions {
   force?: boolean;
   /** How long to wait for another process pulling the same environment (default 30 min). */
   lockTimeoutMs?: number;
+  /** The resolved configuration: agent binary, registry, Debian mirror, the environment of child processes. */
+  config?: PyroConfig;
+  /** Without `config`: the environment to resolve one from (default `process.env`). */
   env?: NodeJS.ProcessEnv;
+}
+
+/** The configuration of a pull: the one given, else one resolved from its environment. */
+export function pullConfig(options: Pick<PullOptions, "config" | "env">): PyroConfig {
+  return options.config ?? resolveConfig(options.env ?? process.env);
 }
 
 /** What a pull did. */
@@ -51,12 +59,10 @@ export interface PullOutcome {
   pulled: boolean;
 }
 
-/** The registry a pull uses: override, then `PYRO_OCI_REGISTRY` (`none` disables), then the catalog default. */
-function configuredRegistry(options: PullOptions, env: NodeJS.ProcessEnv): string | null {
+/** The registry a pull uses: override, then the configured one (`PYRO_OCI_REGISTRY`, `none` disables), then the catalog default. */
+function configuredRegistry(options: PullOptions, config: PyroConfig): string | null {
   if (options.registryOverride !== undefined) return options.registryOverride;
-  const fromEnv = env.PYRO_OCI_REGISTRY;
-  if (fromEnv !== undefined) return fromEnv === "" || fromEnv === "none" ? null : fromEnv;
-  return DEFAULT_OCI_REGISTRY;
+  return config.oci.registry === undefined ? DEFAULT_OCI_REGISTRY : config.oci.registry;
 }
 
 async function stageFromOci(
@@ -64,10 +70,10 @@ async function stageFromOci(
   entry: CatalogEntry,
   workDir: string,
   onProgress: ProgressFn,
-  env: NodeJS.ProcessEnv,
+  config: PyroConfig,
 ): Promise<StagedRootfs> {
   const rootfs = join(workDir, ENV_FILES.rootfs);
-  const credentials = credentialsFromEnv(env);
+  const credentials = credentialsFromEnv(config.env);
   const fetched = await fetchRootfsFromOci(ref, entry, workDir, rootfs, onProgress, credentials ? { credentials } : {});
   await prepareRootfs(rootfs);
   const tree = await treeDigest(rootfs, new Set(await agentRelPaths(rootfs)));
@@ -91,13 +97,13 @@ async function stageFromOci(
   };
 }
 
-async function stageLocally(entry: CatalogEntry, workDir: string, onProgress: ProgressFn, env: NodeJS.ProcessEnv): Promise<StagedRootfs> {
+async function stageLocally(entry: CatalogEntry, workDir: string, onProgress: ProgressFn, config: PyroConfig): Promise<StagedRootfs> {
   const rootfs = join(workDir, ENV_FILES.rootfs);
   onProgress(pullLine("build", entry.name, { source: "local", suite: entry.suite, packages: entry.packages.join(",") || "minbase" }));
   await buildRootfs(entry, rootfs, (line) => {
     // mmdebstrap's "I:" lines are its phases; everything else is apt chatter.
     if (line.startsWith("I: ")) onProgress(pullLine("build", entry.name, { detail: line.slice(3) }));
-  }, env);
+  }, config);
   await prepareRootfs(rootfs);
   const tree = await treeDigest(rootfs, new Set(await agentRelPaths(rootfs)));
   return { source: "local", reference: null, tree, oci: null };
@@ -111,12 +117,12 @@ async function stageLocally(entry: CatalogEntry, workDir: string, onProgress: Pr
  * removes the temp dir and throws a PyroError.
  */
 export async function pullEnvironmentInto(name: string, options: PullOptions = {}): Promise<PullOutcome> {
-  const env = options.env ?? process.env;
+  const config = pullConfig(options);
   const entry = catalogEntry(name);
-  const cacheDir = options.cacheDir ?? environmentCacheDir(env);
+  const cacheDir = options.cacheDir ?? config.cacheDir;
   const onProgress = options.onProgress ?? (() => undefined);
   const source = options.source ?? "auto";
-  const registry = source === "local" ? null : configuredRegistry(options, env);
+  const registry = source === "local" ? null : configuredRegistry(options, config);
   const ref = catalogReference(entry.oci, registry);
   const explicitOci = source === "oci" || options.registryOverride !== undefined;
   if (source === "oci" && !ref) {
@@ -148,14 +154,14 @@ export async function pullEnvironmentInto(name: string, options: PullOptions = {
         onProgress(pullLine("ready", name, { cached: true, source: state.manifest.source }));
         return { manifest: state.manifest, pulled: false };
       }
-      const agent = await loadAgentBinary(env);
+      const agent = await loadAgentBinary(config);
       let workDir: string | undefined;
       try {
         workDir = await makeWorkDir(cacheDir, name);
         let staged: StagedRootfs | undefined;
         if (ref) {
           try {
-            staged = await stageFromOci(ref, entry, workDir, onProgress, env);
+            staged = await stageFromOci(ref, entry, workDir, onProgress, config);
           } catch (error) {
             if (!(error instanceof RegistryError) || !error.allowsFallback || explicitOci) throw error;
             onProgress(pullLine("resolve", name, { source: "local", fallback: error.message }));
@@ -163,7 +169,7 @@ export async function pullEnvironmentInto(name: string, options: PullOptions = {
             workDir = await makeWorkDir(cacheDir, name);
           }
         }
-        staged ??= await stageLocally(entry, workDir, onProgress, env);
+        staged ??= await stageLocally(entry, workDir, onProgress, config);
         const manifest = await finishInstall(cacheDir, entry, workDir, staged, agent, onProgress);
         workDir = undefined;
         onProgress(pullLine("ready", name, { source: manifest.source, image_bytes: manifest.image.size_bytes }));

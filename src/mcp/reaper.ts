@@ -1,17 +1,6 @@
 import type { Pyro } from "../sdk/index.js";
 import { toPyroError } from "../sdk/index.js";
 
-/** How often `pyro mcp serve` reaps by default; `PYRO_REAP_INTERVAL_SECONDS` overrides it, 0 turns it off. */
-export const DEFAULT_REAP_INTERVAL_SECONDS = 60;
-
-/** The reap interval in ms from `PYRO_REAP_INTERVAL_SECONDS`, or null when reaping is off. */
-export function reapIntervalMs(env: NodeJS.ProcessEnv): number | null {
-  const raw = env.PYRO_REAP_INTERVAL_SECONDS;
-  const seconds = raw === undefined || raw.trim() === "" ? DEFAULT_REAP_INTERVAL_SECONDS : Number(raw);
-  if (!Number.isFinite(seconds) || seconds < 0) return DEFAULT_REAP_INTERVAL_SECONDS * 1000;
-  return seconds === 0 ? null : Math.max(1, seconds) * 1000;
-}
-
 /**
  * Reap expired VMs and workspaces now and then every `intervalMs`, as a
  * long-lived server should: an agent never calls `vm_reap_expired` on its own.

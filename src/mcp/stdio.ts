@@ -1,7 +1,7 @@
 import type { Pyro } from "../sdk/index.js";
 import { LIMITS } from "../contract/index.js";
 import { LineTransport } from "./line-transport.js";
-import { reapIntervalMs, startBackgroundReaper } from "./reaper.js";
+import { startBackgroundReaper } from "./reaper.js";
 import { createServer } from "./server.js";
 
 /**
@@ -11,7 +11,7 @@ import { createServer } from "./server.js";
  * A message over {@link LIMITS.mcp_message_bytes} is answered with an error
  * and skipped; the session goes on. Problems are logged on stderr, never stdout.
  * Meanwhile it reaps expired VMs and workspaces in the background
- * (`PYRO_REAP_INTERVAL_SECONDS`, default 60, 0 = off).
+ * (`pyro.config.reapIntervalMs`: `PYRO_REAP_INTERVAL_SECONDS`, default 60, 0 = off).
  */
 export async function serveMcpOverStdio(pyro: Pyro): Promise<void> {
   const server = createServer({ pyro });
@@ -23,7 +23,7 @@ export async function serveMcpOverStdio(pyro: Pyro): Promise<void> {
     process.once("SIGINT", () => resolve());
   });
   await server.connect(transport);
-  const interval = reapIntervalMs(process.env);
+  const interval = pyro.config.reapIntervalMs;
   const stopReaping = interval === null ? () => undefined : startBackgroundReaper(pyro, interval, (line) => process.stderr.write(line));
   await closed;
   stopReaping();

@@ -1,3 +1,4 @@
+import { resolveConfig, type PyroConfig } from "../util/config.js";
 import type { Backend } from "./backend.js";
 import { FirecrackerBackend } from "./firecracker/backend.js";
 import { QemuBackend } from "./qemu/backend.js";
@@ -16,7 +17,7 @@ export type {
   PublishedPort,
 } from "./backend.js";
 
-/** Every backend this build of pyro knows, in no particular order. */
-export function createBackends(env: NodeJS.ProcessEnv = process.env): Backend[] {
-  return [new FirecrackerBackend({ env }), new QemuBackend({ env }), new SandboxBackend()];
+/** Every backend this build of pyro knows, in no particular order, each given the one configuration. */
+export function createBackends(config: PyroConfig = resolveConfig()): Backend[] {
+  return [new FirecrackerBackend({ config }), new QemuBackend({ config }), new SandboxBackend({ config })];
 }

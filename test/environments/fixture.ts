@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pullEnvironment } from "../../src/environments/index.js";
-import { agentBinaryPath } from "../../src/util/paths.js";
+import { resolveConfig } from "../../src/util/config.js";
 import { TEST_CACHE_DIR } from "../helpers/env.js";
 
 /**
@@ -11,7 +11,7 @@ import { TEST_CACHE_DIR } from "../helpers/env.js";
  * built with the stand-in go to their own cache so that VM suites never boot
  * them.
  */
-export const REAL_AGENT = existsSync(agentBinaryPath());
+export const REAL_AGENT = existsSync(resolveConfig().agent.bin);
 
 /** Environment for pulls in these suites. */
 export const TEST_ENV: NodeJS.ProcessEnv = REAL_AGENT

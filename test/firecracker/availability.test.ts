@@ -35,7 +35,7 @@ describe("Firecracker availability", () => {
     const bin = join(tmp.dir, "firecracker");
     writeFileSync(bin, "#!/bin/sh\n");
     chmodSync(bin, 0o755);
-    expect(findBinary("firecracker", "PYRO_FIRECRACKER_BIN", { PATH: `/nonexistent:${tmp.dir}` })).toBe(bin);
+    expect(findBinary("firecracker", undefined, { PATH: `/nonexistent:${tmp.dir}` })).toBe(bin);
     const r = checkFirecrackerAvailability({ env: { PATH: tmp.dir }, root: false, kvmPath: kvm });
     expect(r).toMatchObject({ usable: true, details: { binary: bin, kvm_exists: true, kvm_rw: true } });
   });

@@ -2,6 +2,7 @@ import { OPERATIONS, type OperationInput, type OperationName, type OperationResu
 import type { CoreContext } from "../../src/core/context.js";
 import { createHandlers } from "../../src/core/handlers.js";
 import { CoreLifetime } from "../../src/core/lifetime.js";
+import { resolveConfig } from "../../src/util/config.js";
 import { BackendRegistry } from "../../src/core/machines/select.js";
 import { TEST_CACHE_DIR } from "./env.js";
 import { LocalAgentBackend } from "./local-backend.js";
@@ -20,7 +21,7 @@ export function localCore(stateDir: string): { call: CoreCall; backend: LocalAge
     stateDir,
     cacheDir: TEST_CACHE_DIR,
     backends: new BackendRegistry([backend]),
-    env: {},
+    config: resolveConfig({}, { stateDir, cacheDir: TEST_CACHE_DIR }),
     progress: () => {},
     warmSpares: false,
     lifetime: new CoreLifetime(),

@@ -50,10 +50,11 @@ export class MachineFleet<R extends MachineRecord> {
   /** The backend a new machine gets and its environment, made ready for that backend (once). */
   async resolve(request: MachineRequest): Promise<{ backend: Backend; environment: InstalledEnvironment }> {
     const backend = await this.context.backends.select({
-      requested: request.backend ?? backendFromEnv(this.context.env),
+      requested: request.backend ?? backendFromEnv(this.context.config),
       allowHostCompat: request.allow_host_compat,
     });
     const environment = await ensureEnvironment(request.environment, {
+      config: this.context.config,
       cacheDir: this.context.cacheDir,
       onProgress: this.context.progress,
       kernel: backend.capabilities.vm_boot,

@@ -59,6 +59,7 @@ export class Machine implements MachineRef {
   async boot(tag: string, options: { tiedToCaller?: boolean } = {}): Promise<MachineHandle> {
     if (!this.environmentReady) {
       this.spec.environment = await ensureEnvironment(this.spec.environment.name, {
+        config: this.context.config,
         cacheDir: this.context.cacheDir,
         onProgress: this.context.progress,
         kernel: this.backend.capabilities.vm_boot,

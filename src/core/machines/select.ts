@@ -1,3 +1,4 @@
+import type { PyroConfig } from "../../util/config.js";
 import { PyroError } from "../../util/errors.js";
 import type { Backend, BackendAvailability, BackendName } from "../../runtime/backend.js";
 
@@ -64,9 +65,9 @@ export class BackendRegistry {
   }
 }
 
-/** The backend named by `PYRO_BACKEND`, when set. */
-export function backendFromEnv(env: NodeJS.ProcessEnv): BackendName | undefined {
-  const value = env.PYRO_BACKEND?.trim();
+/** The backend the configuration forces (`PYRO_BACKEND`), when it does. */
+export function backendFromEnv(config: Pick<PyroConfig, "backend">): BackendName | undefined {
+  const value = config.backend;
   if (!value) return undefined;
   if (value === "firecracker" || value === "qemu" || value === "sandbox") return value;
   throw new PyroError("invalid_argument", `PYRO_BACKEND=${value} is not a backend`, {

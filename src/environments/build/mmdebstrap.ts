@@ -1,9 +1,10 @@
+import { resolveConfig, type PyroConfig } from "../../util/config.js";
 import type { CatalogEntry } from "../types.js";
 import { runTool } from "../exec.js";
 
-/** Debian mirror to build from (`PYRO_DEBIAN_MIRROR`), else mmdebstrap's default (deb.debian.org). */
-function mirrorArgs(env: NodeJS.ProcessEnv): string[] {
-  return env.PYRO_DEBIAN_MIRROR ? [env.PYRO_DEBIAN_MIRROR] : [];
+/** The configured Debian mirror to build from (`PYRO_DEBIAN_MIRROR`), else mmdebstrap's default (deb.debian.org). */
+function mirrorArgs(config: PyroConfig): string[] {
+  return config.debianMirror ? [config.debianMirror] : [];
 }
 
 /**
@@ -15,14 +16,14 @@ export async function buildRootfs(
   entry: CatalogEntry,
   targetDir: string,
   onLine: (line: string) => void,
-  env: NodeJS.ProcessEnv = process.env,
+  config: PyroConfig = resolveConfig(),
 ): Promise<void> {
   const include = entry.packages.length > 0 ? [`--include=${entry.packages.join(",")}`] : [];
   await runTool(
     "mmdebstrap",
-    ["--variant=minbase", "--format=directory", ...include, entry.suite, targetDir, ...mirrorArgs(env)],
+    ["--variant=minbase", "--format=directory", ...include, entry.suite, targetDir, ...mirrorArgs(config)],
     {
-      env: { ...env, LC_ALL: "C.UTF-8" },
+      env: { ...config.env, LC_ALL: "C.UTF-8" },
       onStderrLine: onLine,
       missingHint: "install it (`apt-get install mmdebstrap`), or pull a prebuilt environment by setting PYRO_OCI_REGISTRY",
     },

@@ -7,7 +7,7 @@
  */
 import { parseArgs } from "node:util";
 import { PyroError, toPyroError } from "../../util/errors.js";
-import { environmentCacheDir } from "../../util/paths.js";
+import { resolveConfig } from "../../util/config.js";
 import { catalogEntry, DEFAULT_OCI_REGISTRY } from "../catalog.js";
 import { pullEnvironmentInto } from "../pull.js";
 import { credentialsFromEnv } from "./auth.js";
@@ -32,8 +32,9 @@ async function main(): Promise<void> {
     });
   }
   const entry = catalogEntry(name);
-  const cacheDir = values["cache-dir"] ?? environmentCacheDir();
-  const registry = values.registry ?? process.env.PYRO_OCI_REGISTRY ?? DEFAULT_OCI_REGISTRY;
+  const config = resolveConfig(process.env);
+  const cacheDir = values["cache-dir"] ?? config.cacheDir;
+  const registry = values.registry ?? config.oci.registry ?? DEFAULT_OCI_REGISTRY;
   const target = values.reference ? parseReference(values.reference) : catalogReference(entry.oci, registry);
   if (!target) {
     throw new PyroError("invalid_argument", "no registry to push to", { hint: "pass --registry HOST[:PORT] or set PYRO_OCI_REGISTRY" });
@@ -41,9 +42,9 @@ async function main(): Promise<void> {
   const progress = (line: string): void => {
     process.stderr.write(`${line}\n`);
   };
-  if (values.build) await pullEnvironmentInto(name, { cacheDir, source: "local", onProgress: progress });
-  const chunk = values["chunk-size"] ?? process.env.PYRO_OCI_UPLOAD_CHUNK_SIZE_BYTES;
-  const credentials = credentialsFromEnv();
+  if (values.build) await pullEnvironmentInto(name, { config, cacheDir, source: "local", onProgress: progress });
+  const chunk = values["chunk-size"] ?? config.oci.uploadChunkSizeBytes;
+  const credentials = credentialsFromEnv(config.env);
   const result = await pushEnvironment(name, {
     cacheDir,
     target,

@@ -1,10 +1,14 @@
 import { accessSync, constants, existsSync, readdirSync } from "node:fs";
 import type { BackendAvailability } from "../backend.js";
 import { findBinary } from "../../util/binaries.js";
+import { resolveConfig, type FirecrackerConfig } from "../../util/config.js";
 
 /** Inputs of {@link checkFirecrackerAvailability}, injectable for tests. */
 export interface AvailabilityInputs {
+  /** Environment whose PATH binaries are looked up on. */
   env: NodeJS.ProcessEnv;
+  /** The configured binaries (default: resolved from `env`). */
+  firecracker?: FirecrackerConfig;
   /** Whether pyro runs as root (then the jailer is required). */
   root: boolean;
   /** KVM device node (default `/dev/kvm`). */
@@ -26,9 +30,10 @@ export function checkFirecrackerAvailability(inputs: AvailabilityInputs): Backen
   const modules = kvmModules();
   if (modules.length > 0) details.kvm_modules = modules.join(",");
 
-  const binary = findBinary("firecracker", "PYRO_FIRECRACKER_BIN", inputs.env);
+  const configured = inputs.firecracker ?? resolveConfig(inputs.env).firecracker;
+  const binary = findBinary("firecracker", configured.bin, inputs.env);
   if (!binary) {
-    const override = inputs.env.PYRO_FIRECRACKER_BIN;
+    const override = configured.bin;
     return {
       usable: false,
       reason: override
@@ -65,7 +70,7 @@ export function checkFirecrackerAvailability(inputs: AvailabilityInputs): Backen
   }
 
   if (inputs.root) {
-    const jailer = findBinary("jailer", "PYRO_JAILER_BIN", inputs.env);
+    const jailer = findBinary("jailer", configured.jailerBin, inputs.env);
     if (!jailer) {
       return {
         usable: false,

@@ -19,6 +19,7 @@ import { ensureRootDisk } from "./disk.js";
 import { jailedExecName, jailerArgs, prepareJail } from "./jailer.js";
 import { vmLayout, type VmLayout } from "./layout.js";
 import { findBinary } from "../../util/binaries.js";
+import { resolveConfig, type PyroConfig } from "../../util/config.js";
 import { logTail } from "../../util/log-tail.js";
 import { isProcessAlive, signalProcess, sleep, spawnDetached, waitForExit } from "../../util/process.js";
 import { connectVsock } from "./vsock.js";
@@ -30,11 +31,13 @@ const CLIENT = "pyro-mcp/firecracker-start";
 
 /** Options of {@link FirecrackerBackend}; defaults suit production. */
 export interface FirecrackerBackendOptions {
-  /** Environment for binary lookup and the VMM process (default `process.env`). */
+  /** The resolved configuration: binaries, jailer ids, the environment of the VMM process. */
+  config?: PyroConfig;
+  /** Without `config`: the environment to resolve one from (default `process.env`). */
   env?: NodeJS.ProcessEnv;
   /** Run through the jailer (default: when running as root). */
   jailed?: boolean;
-  /** uid/gid the jailer drops to (default `PYRO_JAILER_UID`/`PYRO_JAILER_GID`, else 65534). */
+  /** uid/gid the jailer drops to (default: the configured ones, `PYRO_JAILER_UID`/`PYRO_JAILER_GID`, else 65534). */
   jailerUid?: number;
   jailerGid?: number;
   /**
@@ -78,13 +81,15 @@ export interface FirecrackerHandle extends MachineHandle {
 export class FirecrackerBackend implements Backend {
   readonly name = "firecracker" as const;
   readonly capabilities: BackendCapabilities;
+  private readonly config: PyroConfig;
   private readonly env: NodeJS.ProcessEnv;
   private readonly jailed: boolean;
   private readonly options: FirecrackerBackendOptions;
 
   constructor(options: FirecrackerBackendOptions = {}) {
     this.options = options;
-    this.env = options.env ?? process.env;
+    this.config = options.config ?? resolveConfig(options.env ?? process.env);
+    this.env = this.config.env;
     const root = typeof process.getuid === "function" && process.getuid() === 0;
     this.jailed = options.jailed ?? root;
     const tapPossible = options.tapDevice !== undefined || (root && existsSync("/dev/net/tun"));
@@ -102,6 +107,7 @@ export class FirecrackerBackend implements Backend {
   async availability(): Promise<BackendAvailability> {
     return checkFirecrackerAvailability({
       env: this.env,
+      firecracker: this.config.firecracker,
       root: this.jailed,
       ...(this.options.kvmPath ? { kvmPath: this.options.kvmPath } : {}),
       ...(this.options.vmlinux ? { vmlinux: this.options.vmlinux } : {}),
@@ -117,8 +123,8 @@ export class FirecrackerBackend implements Backend {
     const deadline = Date.now() + options.bootTimeoutMs;
     const progress = options.onProgress ?? (() => undefined);
     const kernel = this.kernelOf(spec);
-    const firecracker = this.requireBinary("firecracker", "PYRO_FIRECRACKER_BIN");
-    const jailer = this.jailed ? this.requireBinary("jailer", "PYRO_JAILER_BIN") : undefined;
+    const firecracker = this.requireBinary("firecracker", "PYRO_FIRECRACKER_BIN", this.config.firecracker.bin);
+    const jailer = this.jailed ? this.requireBinary("jailer", "PYRO_JAILER_BIN", this.config.firecracker.jailerBin) : undefined;
     const layout = this.layoutOf(spec, firecracker);
     const tap = spec.network === "off" ? undefined : this.tapFor(spec);
 
@@ -262,8 +268,8 @@ export class FirecrackerBackend implements Backend {
     return { vmlinux: kernel.vmlinux, ...(kernel.initramfs ? { initramfs: kernel.initramfs } : {}) };
   }
 
-  private requireBinary(name: string, envVar: string): string {
-    const found = findBinary(name, envVar, this.env);
+  private requireBinary(name: string, envVar: string, override: string | undefined): string {
+    const found = findBinary(name, override, this.env);
     if (found) return found;
     throw new PyroError("unavailable", `no ${name} binary found (${envVar} or PATH)`, {
       hint: `download the firecracker release archive (it holds firecracker and jailer) and set ${envVar}; see docs/firecracker.md`,
@@ -272,11 +278,9 @@ export class FirecrackerBackend implements Backend {
   }
 
   private jailerIds(): { uid: number; gid: number } {
-    const parse = (value: string | undefined): number | undefined =>
-      value !== undefined && /^\d+$/.test(value) ? Number(value) : undefined;
     return {
-      uid: this.options.jailerUid ?? parse(this.env.PYRO_JAILER_UID) ?? 65534,
-      gid: this.options.jailerGid ?? parse(this.env.PYRO_JAILER_GID) ?? 65534,
+      uid: this.options.jailerUid ?? this.config.firecracker.jailerUid ?? 65534,
+      gid: this.options.jailerGid ?? this.config.firecracker.jailerGid ?? 65534,
     };
   }
 

@@ -1,7 +1,6 @@
 import { spawn } from "node:child_process";
 import { closeSync, constants, openSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { writeFileAtomic } from "../../util/atomic-file.js";
 import type { QemuAccel } from "./args.js";
@@ -21,9 +20,10 @@ export interface AccelDecision {
 export interface ProbeInput {
   qemu: string;
   kernel?: { vmlinuz: string; initramfs: string; release: string };
-  /** Where the probe result is cached (per host boot, binary and kernel). */
+  /** Where the probe result is cached (per host boot, binary and kernel); the probe's scratch files go next to it. */
   cacheFile: string;
-  env: NodeJS.ProcessEnv;
+  /** An accelerator forced by the configuration (`PYRO_QEMU_ACCEL`). */
+  forced?: QemuAccel | undefined;
   kvmPath?: string;
   /** How long the probe guest may take to reach its init (default 5 s; real KVM needs < 1 s). */
   probeTimeoutMs?: number;
@@ -58,7 +58,7 @@ function bootId(): string {
  * binary and kernel release. Without a kernel to probe, KVM counts as unusable.
  */
 export async function decideAccel(input: ProbeInput): Promise<AccelDecision> {
-  const forced = input.env.PYRO_QEMU_ACCEL;
+  const forced = input.forced;
   const accessible = kvmAccessible(input.kvmPath ?? "/dev/kvm");
   if (forced === "tcg") return { accel: "tcg", kvmAccessible: accessible, kvmRunsStandardGuest: undefined, reason: "PYRO_QEMU_ACCEL=tcg" };
   if (forced === "kvm") return { accel: "kvm", kvmAccessible: accessible, kvmRunsStandardGuest: undefined, reason: "PYRO_QEMU_ACCEL=kvm" };
@@ -67,8 +67,8 @@ export async function decideAccel(input: ProbeInput): Promise<AccelDecision> {
   const key = `${bootId()} ${input.qemu} ${input.kernel.release}`;
   let ok = await readCached(input.cacheFile, key);
   if (ok === undefined) {
-    ok = await probeKvm(input.qemu, input.kernel, input.probeTimeoutMs ?? 5000);
     await mkdir(dirname(input.cacheFile), { recursive: true });
+    ok = await probeKvm(input.qemu, input.kernel, dirname(input.cacheFile), input.probeTimeoutMs ?? 5000);
     await writeFileAtomic(input.cacheFile, JSON.stringify({ key, kvm_runs_standard_guest: ok }), { durable: false }).catch(() => undefined);
   }
   return ok
@@ -86,8 +86,9 @@ async function readCached(file: string, key: string): Promise<boolean | undefine
 }
 
 /** Boot the guest kernel under KVM with `pyro.probe`; true when its initramfs prints the marker in time. */
-async function probeKvm(qemu: string, kernel: { vmlinuz: string; initramfs: string }, timeoutMs: number): Promise<boolean> {
-  const dir = await mkdtemp(join(tmpdir(), "pyro-kvm-probe-"));
+async function probeKvm(qemu: string, kernel: { vmlinuz: string; initramfs: string }, parent: string, timeoutMs: number): Promise<boolean> {
+  // Under pyro's state directory, not /tmp: a Pyro touches only its state and cache directories.
+  const dir = await mkdtemp(join(parent, ".kvm-probe-"));
   const log = join(dir, "console.log");
   try {
     const child = spawn(

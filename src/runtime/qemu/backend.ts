@@ -11,7 +11,7 @@ import type { PrunedEntry } from "../../environments/results.js";
 import { AgentClient } from "../../agent-client/index.js";
 import { activateGuest } from "../guest-boot/index.js";
 import { PyroError, toPyroError } from "../../util/errors.js";
-import { environmentCacheDir, stateDir } from "../../util/paths.js";
+import { resolveConfig, type PyroConfig } from "../../util/config.js";
 import { isProcessAlive, signalProcess, waitFor } from "../../util/process.js";
 import { decideAccel, type AccelDecision } from "./accel.js";
 import { buildQemuArgs, USER_NET, type QemuArgsInput, type QemuMachine } from "./args.js";
@@ -26,9 +26,11 @@ import { saveSnapshot, snapshotKey, VMSTATE_FILE, type SnapshotShape } from "./s
 
 /** Options of {@link QemuBackend}; the defaults suit production. */
 export interface QemuBackendOptions {
-  /** Environment for lookups and the QEMU process (default `process.env`). */
+  /** The resolved configuration: binaries, state and cache directories, QEMU settings, the environment of the QEMU process. */
+  config?: PyroConfig;
+  /** Without `config`: the environment to resolve one from (default `process.env`). */
   env?: NodeJS.ProcessEnv;
-  /** Machine type (default `PYRO_QEMU_MACHINE`, else `microvm`). */
+  /** Machine type (default: the configured one, `PYRO_QEMU_MACHINE`). */
   machine?: QemuMachine;
   /** KVM device node (default `/dev/kvm`). */
   kvmPath?: string;
@@ -38,7 +40,7 @@ export interface QemuBackendOptions {
   kernel?: KernelArtifacts;
   /** How long connect() waits for a free agent port (default 30 s). */
   connectTimeoutMs?: number;
-  /** Resume and save boot snapshots (default: unless `PYRO_QEMU_SNAPSHOTS=0`). */
+  /** Resume and save boot snapshots (default: the configured setting, on unless `PYRO_QEMU_SNAPSHOTS=0`). */
   snapshots?: boolean;
 }
 
@@ -86,19 +88,19 @@ export class QemuBackend implements Backend {
     vsock: false,
     execution_mode: "guest_serial",
   };
-  private readonly env: NodeJS.ProcessEnv;
+  private readonly config: PyroConfig;
   private readonly options: QemuBackendOptions;
 
   constructor(options: QemuBackendOptions = {}) {
     this.options = options;
-    this.env = options.env ?? process.env;
+    this.config = options.config ?? resolveConfig(options.env ?? process.env);
   }
 
   /** Binary, qemu-img, KVM (exists / read-writable / runs a standard guest), accel and kernel. May run a one-off KVM probe boot (≤ 5 s, cached per host boot). */
   async availability(): Promise<BackendAvailability> {
-    const qemu = findQemu(this.env);
-    const qemuImg = findQemuImg(qemu, this.env);
-    const kernel = this.options.kernel ?? installedKernel(environmentCacheDir(this.env));
+    const qemu = findQemu(this.config);
+    const qemuImg = findQemuImg(qemu, this.config);
+    const kernel = this.options.kernel ?? installedKernel(this.config.cacheDir);
     const machine = this.machine();
     const details: BackendAvailability["details"] = {
       network: networkSupport(),
@@ -139,7 +141,7 @@ export class QemuBackend implements Backend {
   async start(spec: MachineSpec, options: StartOptions): Promise<MachineHandle> {
     const deadline = Date.now() + options.bootTimeoutMs;
     const progress = options.onProgress ?? (() => undefined);
-    const qemu = findQemu(this.env);
+    const qemu = findQemu(this.config);
     if (!qemu) {
       throw new PyroError("unavailable", "qemu-system-x86_64 is not installed", {
         hint: "install QEMU (Debian: apt-get install qemu-system-x86 qemu-utils) or set PYRO_QEMU_BIN",
@@ -161,7 +163,7 @@ export class QemuBackend implements Backend {
     const rootDisk = mode === "raw" ? layout.rawDisk : layout.overlayDisk;
     // Only a disk that still equals the environment's image fits a snapshot's page cache.
     const freshDisk = !existsSync(rootDisk);
-    const makeDisk = (): Promise<void> => ensureRootDisk(mode, spec.environment.rootImage, rootDisk, findQemuImg(qemu, this.env));
+    const makeDisk = (): Promise<void> => ensureRootDisk(mode, spec.environment.rootImage, rootDisk, findQemuImg(qemu, this.config));
     progress(`phase=disk mode=${mode}`);
     await makeDisk();
 
@@ -176,7 +178,7 @@ export class QemuBackend implements Backend {
       initramfs: kernel.initramfs,
       network: spec.network,
       ...(tscKhz ? { tscKhz } : {}),
-      ...(this.env.PYRO_QEMU_EXTRA_CMDLINE ? { extraCmdline: this.env.PYRO_QEMU_EXTRA_CMDLINE.split(/\s+/).filter(Boolean) } : {}),
+      ...(this.config.qemu.extraCmdline.length > 0 ? { extraCmdline: [...this.config.qemu.extraCmdline] } : {}),
     };
     const args: QemuArgsInput = { ...shape, layout, rootDisk, rootFormat: mode === "raw" ? "raw" : "qcow2", publishedPorts: spec.publishedPorts };
     const launch = (incomingState: string | undefined, until: number): Promise<Booted> =>
@@ -318,7 +320,7 @@ export class QemuBackend implements Backend {
     await writeFile(layout.consoleLog, "", { mode: 0o600 });
     if (!input.incomingState) progress(`phase=boot machine=${input.machine} accel=${input.accel} binary=${qemu}`);
     const networked = spec.network === "off" ? undefined : await this.spawnNetworked(spec, qemu, input, bootTimeoutMs);
-    const proc = networked ?? (await spawnQemu(qemu, buildQemuArgs(input), layout.qemuLog, spec.dir, this.env));
+    const proc = networked ?? (await spawnQemu(qemu, buildQemuArgs(input), layout.qemuLog, spec.dir, this.config.env));
     const handle: QemuHandle = {
       backend: "qemu",
       pid: proc.pid,
@@ -347,7 +349,7 @@ export class QemuBackend implements Backend {
   private async spawnNetworked(spec: MachineSpec, qemu: string, input: QemuArgsInput, timeoutMs: number) {
     const files = netFiles(spec.dir);
     await prepareNetworkFiles({ rulesFile: files.rules, resolvConf: files.resolvConf });
-    const proc = await spawnQemuInNamespace(qemu, buildQemuArgs(input), input.layout.qemuLog, spec.dir, this.env, {
+    const proc = await spawnQemuInNamespace(qemu, buildQemuArgs(input), input.layout.qemuLog, spec.dir, this.config.env, {
       rulesFile: files.rules,
       slirpSocket: files.slirpSocket,
       slirpLog: files.slirpLog,
@@ -402,20 +404,19 @@ export class QemuBackend implements Backend {
   }
 
   private snapshotsEnabled(): boolean {
-    return this.options.snapshots ?? this.env.PYRO_QEMU_SNAPSHOTS !== "0";
+    return this.options.snapshots ?? this.config.qemu.snapshots;
   }
 
   private machine(): QemuMachine {
-    const m = this.options.machine ?? this.env.PYRO_QEMU_MACHINE;
-    return m === "q35" ? "q35" : "microvm";
+    return this.options.machine ?? this.config.qemu.machine;
   }
 
   private accel(qemu: string, kernel: KernelArtifacts | undefined): Promise<AccelDecision> {
     return decideAccel({
       qemu,
       ...(kernel ? { kernel } : {}),
-      cacheFile: this.options.probeCacheFile ?? join(stateDir(this.env), "qemu-kvm-probe.json"),
-      env: this.env,
+      cacheFile: this.options.probeCacheFile ?? join(this.config.stateDir, "qemu-kvm-probe.json"),
+      forced: this.config.qemu.accel,
       ...(this.options.kvmPath ? { kvmPath: this.options.kvmPath } : {}),
     });
   }

@@ -1,19 +1,20 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { findBinary, isExecutable } from "../../util/binaries.js";
+import type { PyroConfig } from "../../util/config.js";
 
-/** The QEMU binary: `PYRO_QEMU_BIN` (a path or a name on PATH), else `qemu-system-x86_64` on PATH. */
-export function findQemu(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  return findBinary("qemu-system-x86_64", "PYRO_QEMU_BIN", env);
+/** The QEMU binary: the configured one (`PYRO_QEMU_BIN`, a path or a name on PATH), else `qemu-system-x86_64` on PATH. */
+export function findQemu(config: PyroConfig): string | undefined {
+  return findBinary("qemu-system-x86_64", config.qemu.bin, config.env);
 }
 
-/** `qemu-img`, next to the QEMU binary when it is there, else on PATH. */
-export function findQemuImg(qemu: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
+/** `qemu-img`, next to the QEMU binary when it is there, else the configured one or on PATH. */
+export function findQemuImg(qemu: string | undefined, config: PyroConfig): string | undefined {
   if (qemu?.includes("/")) {
     const sibling = join(qemu.slice(0, qemu.lastIndexOf("/")), "qemu-img");
     if (isExecutable(sibling)) return sibling;
   }
-  return findBinary("qemu-img", "PYRO_QEMU_IMG_BIN", env);
+  return findBinary("qemu-img", config.qemu.imgBin, config.env);
 }
 
 /**

@@ -6,7 +6,7 @@ import { connect, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { PyroError } from "../../util/errors.js";
 import { logTail } from "../../util/log-tail.js";
-import { agentBinaryPath } from "../../util/paths.js";
+import { resolveConfig, type PyroConfig } from "../../util/config.js";
 import { isProcessAlive, processStartTime, signalProcess, waitFor } from "../../util/process.js";
 import { NET_SIGNAL_FD, networkSupport, prepareNetworkFiles, slirpForward, SLIRP_GUEST, startSlirp } from "../../net/index.js";
 import type { Backend, BackendAvailability, MachineHandle, MachineSpec, PublishedPort, StartOptions } from "../backend.js";
@@ -51,6 +51,12 @@ export class SandboxBackend implements Backend {
     execution_mode: "host_compat",
     warm_spares: true,
   } as const;
+  private readonly config: PyroConfig;
+
+  /** `config` gives the agent binary to run (default: resolved from `process.env`). */
+  constructor(options: { config?: PyroConfig } = {}) {
+    this.config = options.config ?? resolveConfig();
+  }
 
   async availability(): Promise<BackendAvailability> {
     const missing = ["bwrap", "unshare"].filter((tool) => spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0);
@@ -69,7 +75,7 @@ export class SandboxBackend implements Backend {
     const paths = sandboxPaths(spec.dir);
     for (const dir of [paths.upper, paths.work, paths.merged, paths.agentDir]) mkdirSync(dir, { recursive: true, mode: 0o700 });
     await chmod(paths.agentDir, 0o700);
-    const agent = agentBinaryPath();
+    const agent = this.config.agent.bin;
     if (!existsSync(agent)) {
       throw new PyroError("unavailable", `the guest agent binary is missing at ${agent}`, {
         hint: "build it with `npm run build:agent` (needs Go), or set PYRO_AGENT_BIN",
