@@ -79,8 +79,10 @@ describe.each(SUITE_BACKENDS)("kill -9 during workspace create on $name", ({ nam
     const complete = JSON.parse(whole.stdout) as Info;
     await json(["workspace", "delete", complete.workspace_id]);
     const seen = new Set<string>();
-    for (let i = 0; i < 10; i += 1) {
-      const at = Math.round((whole.elapsed * (i + 0.5)) / 10);
+    // Ten kills spread over the create; under load the create may run late, so up to ten more
+    // between 30 % and 90 % of it until one lands mid-creation (checked below).
+    for (let i = 0; i < 20 && (i < 10 || seen.size === 0); i += 1) {
+      const at = i < 10 ? Math.round((whole.elapsed * (i + 0.5)) / 10) : Math.round(whole.elapsed * (0.3 + 0.6 * Math.random()));
       const run = await createKilledAfter(createArgs, env, at);
       const { workspaces } = await json<{ workspaces: Info[] }>(["workspace", "list"]);
       for (const ws of workspaces) {
