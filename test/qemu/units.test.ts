@@ -50,14 +50,15 @@ describe("QEMU command line", () => {
     expect(kernelCmdline(input())).not.toContain("pyro.net=");
   });
 
-  it("egress: user networking without forwards; published ports bind 127.0.0.1 only", () => {
+  it("egress: user networking without forwards; published ports forwarded inside the machine's own namespace", () => {
     const egress = buildQemuArgs(input({ network: "egress", publishedPorts: [{ host_port: 8080, guest_port: 80 }] })).join(" ");
     expect(egress).toContain("-netdev user,id=net0 -device virtio-net-device,netdev=net0");
     expect(egress).not.toContain("hostfwd");
     const published = buildQemuArgs(
       input({ network: "egress+published-ports", publishedPorts: [{ host_port: 8080, guest_port: 80 }, { host_port: 2222, guest_port: 22 }] }),
     ).join(" ");
-    expect(published).toContain("user,id=net0,hostfwd=tcp:127.0.0.1:8080-:80,hostfwd=tcp:127.0.0.1:2222-:22");
+    // QEMU runs in the machine's own network namespace; slirp4netns binds the host's 127.0.0.1 side (services.test.ts).
+    expect(published).toContain("user,id=net0,hostfwd=tcp::8080-:80,hostfwd=tcp::2222-:22");
     expect(kernelCmdline(input({ network: "egress" }))).toContain("pyro.net=10.0.2.15/24,10.0.2.2,10.0.2.3");
     expect(kernelCmdline(input())).toMatch(/pyro\.skip_modules=\S*virtio_net/);
     expect(kernelCmdline(input({ network: "egress" }))).not.toMatch(/pyro\.skip_modules=\S*virtio_net/);

@@ -1,3 +1,4 @@
+import { signalProcess } from "../../src/util/process.js";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -58,7 +59,7 @@ describe.skipIf(!sandbox.available)(`warm spares for one-shot runs (needs ${sand
       expect(await until(() => !spareDirs(state.dir).includes(old))).toBe(true);
       expect(await until(() => pidsMentioning(old).length === 0)).toBe(true);
     } finally {
-      for (const dir of spareDirs(state.dir)) for (const pid of pidsMentioning(dir)) process.kill(pid, "SIGKILL");
+      for (const dir of spareDirs(state.dir)) for (const pid of pidsMentioning(dir)) signalProcess(pid, "SIGKILL");
       state.cleanup();
     }
   });
@@ -81,7 +82,7 @@ describe.skipIf(!sandbox.available)(`warm spares for one-shot runs (needs ${sand
       expect(lines.some((l) => l.includes("spare=true"))).toBe(false);
       expect(await until(() => !spareDirs(state.dir).includes(spare!))).toBe(true);
     } finally {
-      for (const dir of spareDirs(state.dir)) for (const pid of pidsMentioning(dir)) process.kill(pid, "SIGKILL");
+      for (const dir of spareDirs(state.dir)) for (const pid of pidsMentioning(dir)) signalProcess(pid, "SIGKILL");
       state.cleanup();
     }
   });
@@ -146,7 +147,7 @@ describe.skipIf(!sandbox.available)(`warm spares for one-shot runs (needs ${sand
       expect(await until(() => spareDirs(state.dir).length === 0)).toBe(true);
     } finally {
       await client.close().catch(() => undefined);
-      for (const dir of spareDirs(state.dir)) for (const pid of pidsMentioning(dir)) process.kill(pid, "SIGKILL");
+      for (const dir of spareDirs(state.dir)) for (const pid of pidsMentioning(dir)) signalProcess(pid, "SIGKILL");
       state.cleanup();
     }
   });
