@@ -57,6 +57,7 @@ export async function createNetLab() {
     inOuter: ["ip", "netns", "exec", outer],
     cleanup: () => {
       server?.kill("SIGKILL");
+      spawnSync("ip", ["netns", "del", `${outer}-in`]);
       spawnSync("ip", ["netns", "del", outer]);
       spawnSync("ip", ["netns", "del", wan]);
     },
@@ -80,4 +81,32 @@ export async function createNetLab() {
     lab.cleanup();
     throw error;
   }
+}
+
+/**
+ * A bare user-mode stack, no pyro: a fresh namespace (`<outer>-in`) behind
+ * `slirp4netns` (pyro's flags: MTU 65520, no host loopback) or `pasta`, its
+ * sockets in the lab's outer namespace. Returns `{ inInner, stop }`; `inInner`
+ * is the argv prefix that runs a command inside. Only one at a time.
+ */
+export async function bareStack(lab, kind) {
+  const inner = `${lab.outer}-in`;
+  ip(["netns", "add", inner]);
+  const argv =
+    kind === "slirp4netns"
+      ? ["slirp4netns", "--configure", "--mtu=65520", "--disable-host-loopback", "--netns-type=path", `/run/netns/${inner}`, "tap0"]
+      : // pasta as root would switch to nobody, who cannot enter the namespace; the same addresses as slirp4netns, no port forwarding.
+        ["pasta", "-f", "-q", "--runas", "0:0", "--netns", inner, "--config-net", "-a", "10.0.2.100", "-n", "24", "-g", "10.0.2.2", "--no-map-gw",
+          "-t", "none", "-u", "none", "-T", "none", "-U", "none"];
+  const stack = spawn("ip", ["netns", "exec", lab.outer, ...argv], { stdio: "ignore" });
+  const stop = () => {
+    stack.kill("SIGKILL");
+    spawnSync("ip", ["netns", "del", inner]);
+  };
+  for (let i = 0; i < 200; i += 1) {
+    if (spawnSync("ip", ["-n", inner, "route", "show", "default"], { encoding: "utf8" }).stdout.trim()) return { inInner: ["ip", "netns", "exec", inner], stop };
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  stop();
+  throw new Error(`${kind} did not configure the namespace`);
 }
