@@ -32,14 +32,21 @@ const STACK_DEVICE = "tap0";
  * - `pyro_guest_input`: the guest opens nothing to the namespace itself
  *   (replies to its own connections only);
  * - `pyro_guest_nat`: the guest's packets leave through the stack's device
- *   masqueraded as the stack's own address, the one the stack answers.
+ *   masqueraded as the stack's own address, the one the stack answers; with
+ *   `publish`, TCP connections that arrive new on the stack's device (only the
+ *   stack's host forwards, `add_hostfwd`, make any) go to the guest, and the
+ *   forward filter lets exactly those in.
  */
-export function guestTapRuleset(tap: string, rules: EgressRules = {}): string {
-  const forward = egressRuleset(rules)
+export function guestTapRuleset(tap: string, rules: EgressRules = {}, options: { publish?: boolean } = {}): string {
+  const established = "    ct state established,related accept\n";
+  let forward = egressRuleset(rules)
     .replace("table inet pyro_egress {", "table inet pyro_guest_forward {")
     .replace("chain output {", "chain forward {")
     .replace("type filter hook output priority 0;", "type filter hook forward priority 0;");
-  if (!forward.includes("hook forward")) throw new Error("the egress ruleset changed shape: cannot derive the guest's forward filter");
+  if (!forward.includes("hook forward") || !forward.includes(established)) {
+    throw new Error("the egress ruleset changed shape: cannot derive the guest's forward filter");
+  }
+  if (options.publish) forward = forward.replace(established, `${established}    iifname "${STACK_DEVICE}" oifname "${tap}" ct status dnat accept\n`);
   return [
     forward.trimEnd(),
     "table inet pyro_guest_input {",
@@ -51,6 +58,9 @@ export function guestTapRuleset(tap: string, rules: EgressRules = {}): string {
     "  }",
     "}",
     "table ip pyro_guest_nat {",
+    ...(options.publish
+      ? ["  chain prerouting {", "    type nat hook prerouting priority dstnat; policy accept;", `    iifname "${STACK_DEVICE}" meta l4proto tcp dnat to ${GUEST_TAP.guestAddress}`, "  }"]
+      : []),
     "  chain postrouting {",
     "    type nat hook postrouting priority srcnat; policy accept;",
     `    oifname "${STACK_DEVICE}" ip saddr ${GUEST_TAP.guestAddress} masquerade`,
@@ -61,8 +71,8 @@ export function guestTapRuleset(tap: string, rules: EgressRules = {}): string {
 }
 
 /** Write {@link guestTapRuleset} to `file` (0600, in the machine directory). */
-export async function prepareGuestTapRules(file: string, tap: string, rules: EgressRules = {}): Promise<string> {
-  await writeFile(file, guestTapRuleset(tap, rules), { mode: 0o600 });
+export async function prepareGuestTapRules(file: string, tap: string, rules: EgressRules = {}, options: { publish?: boolean } = {}): Promise<string> {
+  await writeFile(file, guestTapRuleset(tap, rules, options), { mode: 0o600 });
   return file;
 }
 

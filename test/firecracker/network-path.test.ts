@@ -1,9 +1,9 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FirecrackerBackend } from "../../src/runtime/firecracker/backend.js";
-import type { MachineHandle } from "../../src/runtime/backend.js";
+import type { MachineHandle, MachineSpec } from "../../src/runtime/backend.js";
 import { createNetLab, LAB, NETLAB_AVAILABLE, parseProbes, probeScript, type NetLab } from "../helpers/netlab.js";
 import { FAKE_FIRECRACKER, FAKE_GUEST_UNAVAILABLE, fakeGuestEnv, fakeMachine, tempDir } from "./helpers.js";
 
@@ -27,6 +27,9 @@ describe.skipIf(!NETLAB_AVAILABLE || FAKE_GUEST_UNAVAILABLE !== undefined)("a ro
   let lab: NetLab;
   let tmp: ReturnType<typeof tempDir>;
   let handle: MachineHandle | undefined;
+  let backend: FirecrackerBackend;
+  let spec: MachineSpec;
+  let guestServer: ChildProcess | undefined;
   let guestNs: string;
   const savedPath = process.env.PATH;
   const tap = "pyrotapvm1";
@@ -44,8 +47,9 @@ describe.skipIf(!NETLAB_AVAILABLE || FAKE_GUEST_UNAVAILABLE !== undefined)("a ro
     }
     // startSlirp spawns with this process's environment.
     process.env.PATH = `${shims}:${savedPath}`;
-    const spec = { ...fakeMachine(tmp.dir), network: "egress" as const };
-    const backend = new FirecrackerBackend({
+    // egress+published-ports: everything of egress, plus published ports.
+    spec = { ...fakeMachine(tmp.dir), network: "egress+published-ports" };
+    backend = new FirecrackerBackend({
       jailed: false,
       env: { PATH: process.env.PATH, PYRO_FIRECRACKER_BIN: FAKE_FIRECRACKER, ...fakeGuestEnv(tmp.dir) },
       tapDevice: () => tap,
@@ -64,6 +68,7 @@ describe.skipIf(!NETLAB_AVAILABLE || FAKE_GUEST_UNAVAILABLE !== undefined)("a ro
   }, 60_000);
   afterAll(async () => {
     process.env.PATH = savedPath;
+    guestServer?.kill("SIGKILL");
     if (handle) {
       try {
         process.kill(-handle.pid, "SIGKILL");
@@ -97,5 +102,19 @@ describe.skipIf(!NETLAB_AVAILABLE || FAKE_GUEST_UNAVAILABLE !== undefined)("a ro
     }
     // (Without the masquerade the stack never answers the guest's 10.0.3.2, and the wan probe fails;
     // without the forward filter the private and metadata servers answer: both checked by mutation.)
+  });
+
+  it("a published port answers on the lab host's 127.0.0.1 from a server in the guest, and not on the host's other address", async () => {
+    guestServer = spawn("ip", ["netns", "exec", guestNs, process.execPath, "-e", 'require("node:net").createServer((s) => s.end("guest-service\\n")).listen(8000, "10.0.3.2")'], { stdio: "ignore" });
+    await backend.publishPorts(spec, handle!, [{ host_port: 18090, guest_port: 8000 }]);
+    const probe = (host: string): string =>
+      parseProbes(sh([...lab.inOuter, "bash", "-c", probeScript([["p", host, 18090]])])).p?.answer ?? "";
+    let answer = "";
+    for (let i = 0; i < 50 && answer !== "guest-service"; i += 1) {
+      answer = probe("127.0.0.1");
+      if (answer !== "guest-service") await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(answer).toBe("guest-service");
+    expect(probe(LAB.hostAddress)).toBe("refused");
   });
 });

@@ -44,6 +44,19 @@ describe("guest TAP ruleset and stage", () => {
     expect(spawnSync("ip", ["link", "show", "dev", "pyrogt0"]).status).not.toBe(0);
   });
 
+  it.skipIf(!CAN)("with published ports, new TCP from the stack goes to the guest and only that passes in; without, nothing is DNATed (needs root, nft, unshare)", () => {
+    expect(guestTapRuleset("fc0", { hostAddresses: [] })).not.toContain("dnat");
+    const text = guestTapRuleset("fc0", { hostAddresses: [] }, { publish: true });
+    expect(text).toContain('iifname "tap0" meta l4proto tcp dnat to 10.0.3.2');
+    expect(text).toContain('iifname "tap0" oifname "fc0" ct status dnat accept');
+    // Before the blocks, or the guest's own 10/8 address would refuse it.
+    expect(text.indexOf("ct status dnat accept")).toBeLessThan(text.indexOf("reject with tcp reset"));
+    const file = join(dir, "publish.nft");
+    writeFileSync(file, text);
+    const check = spawnSync("unshare", ["--net", "nft", "-c", "-f", file], { encoding: "utf8" });
+    expect(check.status, check.stderr).toBe(0);
+  });
+
   it.skipIf(!CAN)("a stage that cannot load its rules stops before the VMM, saying why", () => {
     const bad = join(dir, "bad.nft");
     writeFileSync(bad, "table inet broken {\n");

@@ -8,6 +8,7 @@ import type {
   BackendCapabilities,
   MachineHandle,
   MachineSpec,
+  PublishedPort,
   StartOptions,
 } from "../backend.js";
 import { PyroError, toPyroError } from "../../util/errors.js";
@@ -24,7 +25,7 @@ import { isProcessAlive, signalProcess, sleep, spawnDetached, waitForExit } from
 import { connectVsock } from "./vsock.js";
 import { AgentClient } from "../../agent-client/index.js";
 import { activateGuest } from "../guest-boot/index.js";
-import { egressRuleset, networkSupport } from "../../net/index.js";
+import { egressRuleset, networkSupport, slirpForward } from "../../net/index.js";
 import { GUEST_TAP, GUEST_TAP_NET, guestTapStage, prepareGuestTapRules } from "../../net/guest-tap.js";
 import { spawnInNetNamespace } from "../../net/spawn-in-namespace.js";
 
@@ -201,6 +202,19 @@ export class FirecrackerBackend implements Backend {
     }
   }
 
+  /**
+   * Forward `127.0.0.1:host_port` to each guest port: the stack's host forward
+   * into the machine namespace, then its DNAT to the guest (src/net/guest-tap.ts).
+   */
+  async publishPorts(spec: MachineSpec, handle: MachineHandle, ports: PublishedPort[]): Promise<void> {
+    if (spec.network !== "egress+published-ports" || typeof handle.slirpPid !== "number") {
+      throw new PyroError("failed_precondition", `machine ${spec.id} was started without network policy egress+published-ports`, {
+        hint: "create it with --network-policy egress+published-ports",
+      });
+    }
+    for (const port of ports) await slirpForward(join(spec.dir, VM_FILES.slirpSocket), port.host_port, port.guest_port);
+  }
+
   /** Open a fresh vsock connection to the agent of a running machine. */
   async connect(spec: MachineSpec, handle: MachineHandle): Promise<Duplex> {
     if (!this.isRunning(handle)) {
@@ -277,7 +291,7 @@ export class FirecrackerBackend implements Backend {
   ): Promise<{ pid: number; startTime?: string; slirp: { pid: number; startTime: string | undefined } }> {
     const rulesFile = join(spec.dir, VM_FILES.egressRules);
     await writeFile(rulesFile, egressRuleset(), { mode: 0o600 });
-    const guestRules = await prepareGuestTapRules(join(spec.dir, VM_FILES.guestRules), tap);
+    const guestRules = await prepareGuestTapRules(join(spec.dir, VM_FILES.guestRules), tap, {}, { publish: spec.network === "egress+published-ports" });
     await rm(join(spec.dir, VM_FILES.slirpSocket), { force: true });
     const started = await spawnInNetNamespace(file, args, {
       rulesFile,
