@@ -7,7 +7,7 @@ import { FirecrackerBackend } from "../../src/runtime/firecracker/backend.js";
 import { bootVector } from "../guest-boot/vectors.js";
 import { isProcessAlive } from "../../src/util/process.js";
 import type { RecordedCall } from "./fixtures/fake-api-server.mjs";
-import { FAKE_FIRECRACKER, FAKE_GUEST_UNAVAILABLE, fakeGuestEnv, fakeMachine, tempDir } from "./helpers.js";
+import { FAKE_FIRECRACKER, FAKE_GUEST_UNAVAILABLE, FAKE_JAILER, fakeGuestEnv, fakeMachine, tempDir } from "./helpers.js";
 
 const has = (tool: string): boolean => spawnSync("sh", ["-c", `command -v ${tool}`]).status === 0;
 /** Why the networked machine cannot be built here: its namespace needs root, ip, nft, slirp4netns and /dev/net/tun. */
@@ -121,6 +121,26 @@ describe.skipIf(NET_UNAVAILABLE !== undefined)(`firecracker guest network in the
     // NAT to the stack's device.
     expect(table("ip pyro_guest_nat")).toMatch(/oifname "tap0" ip saddr 10\.0\.3\.2 masquerade/);
     expect(spawnSync("nft", ["list", "table", "ip", "pyro_guest_nat"]).status).not.toBe(0);
+  });
+
+  it("jailed: the jailer runs inside the machine namespace, unchanged, and the TAP belongs to the uid and gid it drops to", async () => {
+    const jailRecord = join(tmp.dir, "jailer.jsonl");
+    const fc = new FirecrackerBackend({
+      jailed: true,
+      jailerUid: 4242,
+      jailerGid: 4343,
+      env: { PATH: process.env.PATH, PYRO_FIRECRACKER_BIN: FAKE_FIRECRACKER, PYRO_JAILER_BIN: FAKE_JAILER, FAKE_FC_RECORD: record, FAKE_JAILER_RECORD: jailRecord, ...fakeGuestEnv(tmp.dir) },
+      tapDevice: () => tap,
+    });
+    const handle = await fc.start(spec, { bootTimeoutMs: 15_000 });
+    started.push(handle);
+    const argv = JSON.parse(readFileSync(jailRecord, "utf8").trim()) as string[];
+    expect(argv.slice(0, 2)).toEqual(["--id", "vm1"]);
+    expect(argv).not.toContain("--netns");
+    expect(readlinkSync(`/proc/${handle.pid}/ns/net`)).not.toBe(readlinkSync("/proc/self/ns/net"));
+    const link = inNetns(handle.pid, ["ip", "-d", "link", "show", "dev", tap]);
+    expect(link.out).toMatch(/tun type tap .*user 4242 group 4343/);
+    expect(readCalls(record).find((c) => c.path === "/network-interfaces/eth0")?.status).toBe(204);
   });
 
   it("kill -9 of the VMM takes the namespace, its TAP and the stack with it", async () => {
