@@ -149,16 +149,7 @@ describe("FirecrackerBackend with a fake firecracker binary", () => {
     expect(String(error.details?.console)).toContain("switch_root /sbin/pyro-init --serial auto");
   });
 
-  itGuest("passes the network interface when a TAP device is given", async () => {
-    const fc = backend({}, { tapDevice: () => "tap-pyro0" });
-    expect(fc.capabilities.guest_network).toBe(true);
-    const handle = await fc.start({ ...spec, network: "egress" }, { bootTimeoutMs: 10_000 });
-    started.push(handle);
-    const net = readCalls(record).find((c) => c.path === "/network-interfaces/eth0");
-    expect(net?.status).toBe(204);
-    expect(net?.body).toMatchObject({ iface_id: "eth0", host_dev_name: "tap-pyro0" });
-    expect((net?.body as { guest_mac: string }).guest_mac).toMatch(/^06(:[0-9a-f]{2}){5}$/);
-  });
+  // A networked machine (its TAP in its own namespace): test/firecracker/network.test.ts.
 
   itGuest("retries the vsock connection until the agent listens", async () => {
     const fc = backend({ FAKE_FC_AGENT_DELAY_MS: "400" });

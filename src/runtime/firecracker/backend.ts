@@ -8,6 +8,7 @@ import type {
   BackendCapabilities,
   MachineHandle,
   MachineSpec,
+  PublishedPort,
   StartOptions,
 } from "../backend.js";
 import { PyroError, toPyroError } from "../../util/errors.js";
@@ -25,6 +26,9 @@ import { isProcessAlive, signalProcess, sleep, spawnDetached, waitForExit } from
 import { connectVsock } from "./vsock.js";
 import { AgentClient } from "../../agent-client/index.js";
 import { activateGuest } from "../guest-boot/index.js";
+import { egressRuleset, networkSupport, slirpForward } from "../../net/index.js";
+import { GUEST_TAP, GUEST_TAP_NET, guestTapStage, prepareGuestTapRules } from "../../net/guest-tap.js";
+import { spawnInNetNamespace } from "../../net/spawn-in-namespace.js";
 
 /** Client name of the host's boot-time session (hello). */
 const CLIENT = "pyro-mcp/firecracker-start";
@@ -41,8 +45,9 @@ export interface FirecrackerBackendOptions {
   jailerUid?: number;
   jailerGid?: number;
   /**
-   * Name of a prepared TAP device for a machine with network, or undefined when
-   * none can exist. The network layer creates it; the default derives
+   * Name of the TAP device of a machine with network, or undefined when none
+   * can exist. The backend creates it inside the machine's own network
+   * namespace (src/net/guest-tap.ts); the default derives
    * {@link tapDeviceName} when running as root.
    */
   tapDevice?: (spec: MachineSpec) => string | undefined;
@@ -71,6 +76,9 @@ export interface FirecrackerHandle extends MachineHandle {
   log_path: string;
   jailed: boolean;
   chroot?: string;
+  /** The user-mode stack of a networked machine (it also exits by itself with the machine). */
+  slirpPid?: number;
+  slirpPidStartTime?: string;
 }
 
 /**
@@ -105,13 +113,15 @@ export class FirecrackerBackend implements Backend {
 
   /** See {@link checkFirecrackerAvailability}. */
   async availability(): Promise<BackendAvailability> {
-    return checkFirecrackerAvailability({
+    const result = await checkFirecrackerAvailability({
       env: this.env,
       firecracker: this.config.firecracker,
       root: this.jailed,
       ...(this.options.kvmPath ? { kvmPath: this.options.kvmPath } : {}),
       ...(this.options.vmlinux ? { vmlinux: this.options.vmlinux } : {}),
     });
+    const network = this.capabilities.guest_network ? networkSupport() : "off only: a TAP device needs root and /dev/net/tun";
+    return { ...result, details: { ...result.details, network } };
   }
 
   /**
@@ -152,14 +162,16 @@ export class FirecrackerBackend implements Backend {
       for (const path of [layout.logFile, layout.metricsFile]) await writeFile(path, "", { mode: 0o600 });
     }
 
-    progress(`phase=spawn binary=${file}`);
-    const proc = await spawnDetached(file, args, {
-      stdoutPath: layout.consoleFile,
-      stderrPath: layout.stderrFile,
-      env: this.env,
-      cwd: spec.dir,
-      hint: "check that the binary exists and is executable (PYRO_FIRECRACKER_BIN / PYRO_JAILER_BIN)",
-    });
+    progress(`phase=spawn binary=${file}${tap ? " network=namespace" : ""}`);
+    const proc = tap
+      ? await this.spawnNetworked(spec, layout, tap, file, args, jailer ? this.jailerIds() : undefined, deadline)
+      : await spawnDetached(file, args, {
+          stdoutPath: layout.consoleFile,
+          stderrPath: layout.stderrFile,
+          env: this.env,
+          cwd: spec.dir,
+          hint: "check that the binary exists and is executable (PYRO_FIRECRACKER_BIN / PYRO_JAILER_BIN)",
+        });
     const handle: FirecrackerHandle = {
       backend: "firecracker",
       pid: proc.pid,
@@ -171,13 +183,14 @@ export class FirecrackerBackend implements Backend {
       log_path: layout.logFile,
       jailed: layout.jailed,
       ...(layout.chrootRoot ? { chroot: layout.chrootRoot } : {}),
+      ...("slirp" in proc ? { slirpPid: proc.slirp.pid, ...(proc.slirp.startTime ? { slirpPidStartTime: proc.slirp.startTime } : {}), guest_ip: GUEST_TAP.guestAddress } : {}),
     };
 
     try {
       const client = new FirecrackerApiClient(layout.apiSocket);
       await this.waitForApi(client, handle, layout, Math.min(deadline, Date.now() + (this.options.apiReadyTimeoutMs ?? 5000)));
       progress("phase=configure");
-      await configureAndStart(client, buildVmConfig(spec, layout, vmmKernel, tap, this.port));
+      await configureAndStart(client, buildVmConfig(spec, layout, vmmKernel, tap, this.port, GUEST_TAP_NET));
       progress(`phase=wait-agent port=${this.port}`);
       const stream = await this.waitForAgent(handle, layout, deadline);
       progress("phase=activate");
@@ -193,6 +206,19 @@ export class FirecrackerBackend implements Backend {
       await this.kill(handle);
       throw await withConsole(toPyroError(error), layout);
     }
+  }
+
+  /**
+   * Forward `127.0.0.1:host_port` to each guest port: the stack's host forward
+   * into the machine namespace, then its DNAT to the guest (src/net/guest-tap.ts).
+   */
+  async publishPorts(spec: MachineSpec, handle: MachineHandle, ports: PublishedPort[]): Promise<void> {
+    if (spec.network !== "egress+published-ports" || typeof handle.slirpPid !== "number") {
+      throw new PyroError("failed_precondition", `machine ${spec.id} was started without network policy egress+published-ports`, {
+        hint: "create it with --network-policy egress+published-ports",
+      });
+    }
+    for (const port of ports) await slirpForward(join(spec.dir, VM_FILES.slirpSocket), port.host_port, port.guest_port);
   }
 
   /** Open a fresh vsock connection to the agent of a running machine. */
@@ -231,9 +257,10 @@ export class FirecrackerBackend implements Backend {
     await this.kill(handle);
   }
 
-  /** SIGKILL the Firecracker process and wait until it is gone. */
+  /** SIGKILL the Firecracker process (and its user-mode stack) and wait until it is gone. */
   async kill(handle: MachineHandle): Promise<void> {
     signalProcess(handle.pid, "SIGKILL", handle.pidStartTime);
+    if (typeof handle.slirpPid === "number") signalProcess(handle.slirpPid, "SIGKILL", handle.slirpPidStartTime as string | undefined);
     await waitForExit(handle.pid, handle.pidStartTime, 5000);
   }
 
@@ -251,6 +278,39 @@ export class FirecrackerBackend implements Backend {
     await removeStaleSockets(layout);
     await rm(layout.rootDisk, { force: true });
     await rm(join(spec.dir, VM_FILES.jailBase), { recursive: true, force: true });
+    await rm(join(spec.dir, VM_FILES.slirpSocket), { force: true });
+  }
+
+  /**
+   * Start the VMM inside a network namespace of its own (src/net): slirp4netns
+   * behind the egress filter, then the guest's TAP, forwarding and NAT
+   * (src/net/guest-tap.ts), all inside that namespace; nothing in the host's.
+   */
+  private async spawnNetworked(
+    spec: MachineSpec,
+    layout: VmLayout,
+    tap: string,
+    file: string,
+    args: string[],
+    owner: { uid: number; gid: number } | undefined,
+    deadline: number,
+  ): Promise<{ pid: number; startTime?: string; slirp: { pid: number; startTime: string | undefined } }> {
+    const rulesFile = join(spec.dir, VM_FILES.egressRules);
+    await writeFile(rulesFile, egressRuleset(), { mode: 0o600 });
+    const guestRules = await prepareGuestTapRules(join(spec.dir, VM_FILES.guestRules), tap, {}, { publish: spec.network === "egress+published-ports" });
+    await rm(join(spec.dir, VM_FILES.slirpSocket), { force: true });
+    const started = await spawnInNetNamespace(file, args, {
+      rulesFile,
+      stages: guestTapStage(tap, guestRules, owner),
+      slirpSocket: join(spec.dir, VM_FILES.slirpSocket),
+      slirpLog: join(spec.dir, VM_FILES.slirpLog),
+      stdoutPath: layout.consoleFile,
+      stderrPath: layout.stderrFile,
+      cwd: spec.dir,
+      env: this.env,
+      timeoutMs: Math.max(1000, deadline - Date.now()),
+    });
+    return { pid: started.pid, ...(started.startTime ? { startTime: started.startTime } : {}), slirp: started.slirp };
   }
 
   private get port(): number {

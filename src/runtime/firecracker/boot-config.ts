@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { MachineSpec } from "../backend.js";
-import { renderCmdline, type GuestBootArgs } from "../guest-boot/index.js";
+import { renderCmdline, type GuestBootArgs, type GuestNet } from "../guest-boot/index.js";
 import type { BootSource, Drive, Logger, MachineConfiguration, Metrics, NetworkInterface, Vsock } from "./api-types.js";
 import type { FirecrackerApiClient } from "./api-client.js";
 import { AGENT_VSOCK_PORT, GUEST_CID, NET_IFACE_ID, ROOT_DRIVE_ID } from "./constants.js";
@@ -26,22 +26,25 @@ export interface VmmKernel {
 /**
  * The typed kernel command line of a Firecracker guest (src/runtime/guest-boot):
  * a writable root, `reboot=k` (the guest's reboot ends Firecracker), no PCI,
- * and the agent on vsock `agentPort`. Nothing of one machine: the hostname
- * comes with the `activate` op after boot, as on qemu.
+ * and the agent on vsock `agentPort`; with network, eth0's static address,
+ * gateway and DNS (`pyro.net=`: the initramfs configures eth0, the agent
+ * writes resolv.conf). Nothing else of one machine: the hostname comes with
+ * the `activate` op after boot, as on qemu.
  */
-export function firecrackerBootArgs(agentPort: number = AGENT_VSOCK_PORT): GuestBootArgs {
+export function firecrackerBootArgs(agentPort: number = AGENT_VSOCK_PORT, net?: GuestNet): GuestBootArgs {
   return {
     root: { device: "/dev/vda", mode: "rw" },
     panic: 1,
     reboot: "k",
     pciOff: true,
+    ...(net ? { net } : {}),
     transport: { kind: "vsock", port: agentPort },
   };
 }
 
 /** The rendered kernel command line of {@link firecrackerBootArgs}. */
-export function bootArgs(agentPort: number = AGENT_VSOCK_PORT): string {
-  return renderCmdline(firecrackerBootArgs(agentPort));
+export function bootArgs(agentPort: number = AGENT_VSOCK_PORT, net?: GuestNet): string {
+  return renderCmdline(firecrackerBootArgs(agentPort, net));
 }
 
 /** A stable locally-administered MAC for a machine id. */
@@ -50,15 +53,26 @@ export function guestMac(id: string): string {
   return ["06", ...[...bytes].map((b) => b.toString(16).padStart(2, "0"))].join(":");
 }
 
-/** Build the pre-boot configuration of one machine; the guest agent listens on vsock `agentPort`. */
-export function buildVmConfig(spec: MachineSpec, layout: VmLayout, kernel: VmmKernel, tapDevice?: string, agentPort: number = AGENT_VSOCK_PORT): VmConfig {
+/**
+ * Build the pre-boot configuration of one machine; the guest agent listens on
+ * vsock `agentPort`. With `tapDevice`, the guest gets a network interface on it
+ * and `guestNet` (when given) on its command line.
+ */
+export function buildVmConfig(
+  spec: MachineSpec,
+  layout: VmLayout,
+  kernel: VmmKernel,
+  tapDevice?: string,
+  agentPort: number = AGENT_VSOCK_PORT,
+  guestNet?: GuestNet,
+): VmConfig {
   const config: VmConfig = {
     logger: { log_path: layout.vmm.log, level: "Info", show_level: true, show_log_origin: false },
     metrics: { metrics_path: layout.vmm.metrics },
     machine: { vcpu_count: spec.vcpuCount, mem_size_mib: spec.memMib, smt: false },
     bootSource: {
       kernel_image_path: kernel.kernel,
-      boot_args: bootArgs(agentPort),
+      boot_args: bootArgs(agentPort, tapDevice ? guestNet : undefined),
       ...(kernel.initrd ? { initrd_path: kernel.initrd } : {}),
     },
     rootDrive: {
