@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { closeSync, openSync, readFileSync } from "node:fs";
 import type { Socket } from "node:net";
-import { NET_SIGNAL_FD, netStage, startSlirp, type SlirpProcess } from "../../net/index.js";
+import { NET_SIGNAL_FD, netStage, startSlirp, type NetStageOptions, type SlirpProcess } from "../../net/index.js";
 import { PyroError } from "../../util/errors.js";
 import { processStartTime, signalProcess, spawnDetached, type DetachedProcess } from "../../util/process.js";
 
@@ -41,7 +41,8 @@ export function commandLineMentions(pid: number, needle: string): boolean {
 
 /** A networked QEMU's own namespace (see src/net). */
 export interface QemuNet {
-  rulesFile: string;
+  /** What the namespace stage sets up: the filter, QEMU's resolv.conf, the allow-list resolver. */
+  stage: NetStageOptions;
   slirpSocket: string;
   slirpLog: string;
   timeoutMs: number;
@@ -65,7 +66,10 @@ export async function spawnQemuInNamespace(
   const argv = [
     ...(asRoot ? [] : ["--user", "--map-root-user"]),
     "--net",
-    ...netStage(net.rulesFile),
+    // A mount namespace of its own, so that QEMU's /etc/resolv.conf can be the machine's (netStage binds it).
+    "--mount",
+    "--propagation", "private",
+    ...netStage(net.stage),
     "/bin/sh", "-c", 'umask 077 && exec "$0" "$@"', qemu, ...args,
   ];
   const log = openSync(logPath, "a", 0o600);
