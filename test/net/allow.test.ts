@@ -149,6 +149,21 @@ describe("allow-list input", () => {
     }
   });
 
+  it.skipIf(!SUITE_BACKENDS[0]?.available)("vm_network_info reports a VM's effective allow-lists (SDK; created, never started)", async () => {
+    const state = tempStateDir();
+    const sdk = new Pyro({ stateDir: state.dir, cacheDir: TEST_CACHE_DIR, warmSpares: false });
+    try {
+      const vm = await sdk.createVm({ environment: "debian:12", backend: "sandbox", allow_host_compat: true, network: true, allow_hosts: ["*.Example.com"], allow_cidrs: ["10.1.2.3/24"] });
+      expect(await sdk.networkInfoVm({ vm_id: vm.vm_id })).toMatchObject({ network_enabled: true, policy: "egress", allow_hosts: ["*.example.com"], allow_cidrs: ["10.1.2.0/24"] });
+      const plain = await sdk.createVm({ environment: "debian:12", backend: "sandbox", allow_host_compat: true, network: true });
+      expect(await sdk.networkInfoVm({ vm_id: plain.vm_id })).toMatchObject({ allow_hosts: [], allow_cidrs: [] });
+      for (const id of [vm.vm_id, plain.vm_id]) await sdk.deleteVm({ vm_id: id });
+    } finally {
+      await sdk.close();
+      state.cleanup();
+    }
+  }, 300_000);
+
   it("normalises: lower-case names, network-form CIDRs, nested CIDRs folded into the widest", () => {
     expect(checkAllowList("egress", ["API.Example.com.", "api.example.com"], ["10.1.2.3/24", "10.0.0.0/8", "2001:db8::1/32", "192.0.2.7"])).toEqual({
       hosts: ["api.example.com"],
