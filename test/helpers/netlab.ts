@@ -20,7 +20,11 @@ export const LAB = {
   metadata: "169.254.169.254",
   /** A second internet server, named `other.test` by the lab's DNS server (with `dns`). */
   other: "203.0.113.10",
-  /** Names the lab's DNS server (on {@link LAB.wan}:53) answers, with their A records. */
+  /**
+   * Names the lab's DNS server answers, with their A records. It listens on
+   * the private address (port 53), as many hosts' resolvers do: a guest must
+   * get its answers through the user-mode stack, never by reaching it.
+   */
   names: { "allowed.test": "198.51.100.10", "other.test": "203.0.113.10", "www.wild.test": "198.51.100.10" } as Record<string, string>,
   /** Ports the lab's servers listen on. */
   port: 8080,
@@ -121,8 +125,8 @@ export async function createNetLab(options: { dns?: boolean } = {}): Promise<Net
     ip(["-n", wan, "addr", "add", `${LAB.other}/32`, "dev", "lo"]);
     if (options.dns) {
       mkdirSync(`/etc/netns/${outer}`, { recursive: true });
-      writeFileSync(`/etc/netns/${outer}/resolv.conf`, `nameserver ${LAB.wan}\n`);
-      servers.push(spawn("ip", ["netns", "exec", wan, process.execPath, "-e", DNS_SERVER, LAB.wan, JSON.stringify(LAB.names)], { stdio: "ignore" }));
+      writeFileSync(`/etc/netns/${outer}/resolv.conf`, `nameserver ${LAB.privateAddress}\n`);
+      servers.push(spawn("ip", ["netns", "exec", wan, process.execPath, "-e", DNS_SERVER, LAB.privateAddress, JSON.stringify(LAB.names)], { stdio: "ignore" }));
     }
     servers.push(
       spawn("ip", ["netns", "exec", wan, process.execPath, "-e", SERVER, `${LAB.wan},${LAB.port},wan`, `${LAB.privateAddress},${LAB.port},private`, `${LAB.metadata},80,metadata`, `${LAB.other},${LAB.port},other`], {

@@ -91,6 +91,14 @@ describe.each(SUITE_BACKENDS)("allow-lists on $name", ({ name: backend, availabl
     expect(pidsMentioning(state.dir)).toEqual([]);
   });
 
+  it.skipIf(!ok)("plain egress resolves every name through the stack's forwarder, though the host's nameserver is a private address", async () => {
+    const run = await pyro(["run", "--backend", backend, "--allow-host-compat", "--network", "--json", "debian:12", "--", "bash", "-c", `${RESOLVE}\n${probeScript([["other", "other.test", LAB.port]])}`]);
+    expect(run.code, run.stderr).toBe(0);
+    const stdout = (JSON.parse(run.stdout) as { stdout: string }).stdout;
+    expect(resolved(stdout)).toEqual({ "allowed.test": LAB.wan, "other.test": LAB.other, "www.wild.test": LAB.wan });
+    expect(parseProbes(stdout.split("\n").filter((l) => !l.startsWith("resolve ")).join("\n")).other?.answer).toBe("other");
+  });
+
   it.skipIf(!ok)("a workspace reports its allow-lists, and its resolver dies with the machine (kill -9)", async () => {
     const created = await pyro(["workspace", "create", "debian:12", "--backend", backend, "--allow-host-compat", "--network-policy", "egress",
       "--allow-host", "Allowed.Test.", "--allow-cidr", "10.1.2.3/24", "--json"]);

@@ -163,6 +163,9 @@ func (s *Server) forward(query []byte) ([]byte, error) {
 	dialer := net.Dialer{
 		Timeout: upstreamTTL,
 		Control: func(_, _ string, raw syscall.RawConn) error {
+			if s.Config.Mark == 0 {
+				return nil
+			}
 			var serr error
 			if err := raw.Control(func(fd uintptr) {
 				serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_MARK, s.Config.Mark)
