@@ -16,13 +16,17 @@ const TARGETS: Array<[string, string, number]> = [
   ["host-address", LAB.hostAddress, LAB.hostAddressPort],
 ];
 
-/** Live slirp4netns processes (the user-mode stacks of networked machines). */
-function stacks(): number[] {
+/**
+ * Live slirp4netns processes (the user-mode stacks of networked machines)
+ * whose API socket lies under `dir`: other suites on this host run stacks too.
+ */
+function stacks(dir: string): number[] {
   return readdirSync("/proc")
     .filter((pid) => /^\d+$/.test(pid))
     .filter((pid) => {
       try {
-        return readFileSync(`/proc/${pid}/cmdline`, "utf8").startsWith("slirp4netns\0") && !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z");
+        const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+        return cmdline.startsWith("slirp4netns\0") && cmdline.includes(dir) && !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z");
       } catch {
         return false;
       }
@@ -52,7 +56,7 @@ describe.each(SUITE_BACKENDS)("network isolation on $name", ({ name: backend, av
   });
 
   it.skipIf(!ok)(`egress reaches the wan and is refused at once by the host, private and metadata addresses (needs ${needs}, ip, slirp4netns, nft)`, async () => {
-    const before = stacks();
+    const before = stacks(state.dir);
     const run = await pyro(["run", "--backend", backend, "--allow-host-compat", "--network", "--json", "debian:12", "--", "bash", "-c", probeScript(TARGETS)]);
     expect(run.code, run.stderr).toBe(0);
     const probes = parseProbes((JSON.parse(run.stdout) as { stdout: string }).stdout);
@@ -63,7 +67,7 @@ describe.each(SUITE_BACKENDS)("network isolation on $name", ({ name: backend, av
     }
     // The one-shot machine and its stack are gone.
     expect(pidsMentioning(state.dir)).toEqual([]);
-    expect(stacks().filter((pid) => !before.includes(pid))).toEqual([]);
+    expect(stacks(state.dir).filter((pid) => !before.includes(pid))).toEqual([]);
   });
 
   it.skipIf(!ok)("off: no network device but lo, nothing reachable", async () => {
@@ -75,7 +79,7 @@ describe.each(SUITE_BACKENDS)("network isolation on $name", ({ name: backend, av
   });
 
   it.skipIf(!ok)("the user-mode stack goes with the machine: kill -9 of the machine, then delete, leave nothing", async () => {
-    const before = stacks();
+    const before = stacks(state.dir);
     const created = await pyro(["workspace", "create", "debian:12", "--backend", backend, "--allow-host-compat", "--network-policy", "egress", "--json"]);
     expect(created.code, created.stderr).toBe(0);
     const id = (JSON.parse(created.stdout) as { workspace_id: string }).workspace_id;
@@ -83,12 +87,12 @@ describe.each(SUITE_BACKENDS)("network isolation on $name", ({ name: backend, av
     const probes = parseProbes((JSON.parse(exec.stdout) as { stdout: string }).stdout);
     expect(probes.wan?.answer).toBe("wan");
     expect(probes.private?.answer).toBe("refused");
-    expect(stacks().filter((pid) => !before.includes(pid))).toHaveLength(1);
+    expect(stacks(state.dir).filter((pid) => !before.includes(pid))).toHaveLength(1);
     const record = JSON.parse(readFileSync(`${state.dir}/workspaces/${id}/record.json`, "utf8")) as { handle: { pid: number; agentPid?: number } };
     for (const pid of [record.handle.agentPid, record.handle.pid]) if (pid) process.kill(pid, "SIGKILL");
     // The stack notices by itself (its exit fd closes with the machine's last process).
-    for (let i = 0; i < 100 && stacks().some((pid) => !before.includes(pid)); i += 1) await new Promise((r) => setTimeout(r, 50));
-    expect(stacks().filter((pid) => !before.includes(pid))).toEqual([]);
+    for (let i = 0; i < 100 && stacks(state.dir).some((pid) => !before.includes(pid)); i += 1) await new Promise((r) => setTimeout(r, 50));
+    expect(stacks(state.dir).filter((pid) => !before.includes(pid))).toEqual([]);
     expect((await pyro(["workspace", "delete", id, "--json"])).code).toBe(0);
     expect(pidsMentioning(state.dir)).toEqual([]);
   });
