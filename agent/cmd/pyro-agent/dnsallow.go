@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync/atomic"
 
 	"pyro-mcp/agent/internal/dnsallow"
 
@@ -29,10 +30,26 @@ func runDNSAllow(configPath string, parent int) error {
 		Config:  config,
 		Matcher: dnsallow.NewMatcher(config.Hosts),
 		Allow:   dnsallow.NftAllow(config),
-		Logf:    logf,
+		Logf:    boundedLogf(maxLogLines),
 	}
 	return server.Serve(context.Background(), func() {
 		// The launcher waits for this line before it becomes the machine.
 		fmt.Fprintln(os.Stdout, "ready")
 	})
+}
+
+// maxLogLines bounds what the resolver writes to its log in the machine
+// directory: a guest repeating failing queries cannot fill the host's disk.
+const maxLogLines = 200
+
+func boundedLogf(max int64) func(string, ...any) {
+	var lines atomic.Int64
+	return func(format string, args ...any) {
+		switch n := lines.Add(1); {
+		case n < max:
+			logf(format, args...)
+		case n == max:
+			logf("more than %d messages; the rest are not logged", max-1)
+		}
+	}
 }
