@@ -46,16 +46,15 @@ setInterval(() => {}, 1 << 30);
 // other types of those names, NXDOMAIN for the rest. Bounded: one question.
 const DNS_SERVER = `
 const dgram = require("node:dgram");
+const net = require("node:net");
 const names = JSON.parse(process.argv[2]);
-const socket = dgram.createSocket("udp4");
-socket.on("message", (msg, from) => {
-  if (msg.length < 17 || msg.length > 512) return;
+function answer(msg) {
+  if (msg.length < 17 || msg.length > 512) return null;
   let off = 12; const labels = [];
   while (off < msg.length && msg[off] !== 0 && labels.length < 64) { labels.push(msg.toString("latin1", off + 1, off + 1 + msg[off])); off += 1 + msg[off]; }
   const qtype = msg.readUInt16BE(off + 1);
   const question = msg.subarray(12, off + 5);
-  const name = labels.join(".").toLowerCase();
-  const address = names[name];
+  const address = names[labels.join(".").toLowerCase()];
   const header = Buffer.alloc(12);
   msg.copy(header, 0, 0, 2);
   header.writeUInt16BE(0x8180 | (address ? 0 : 3), 2);
@@ -68,9 +67,24 @@ socket.on("message", (msg, from) => {
     answers.push(rr);
   }
   header.writeUInt16BE(answers.length, 6);
-  socket.send(Buffer.concat([header, question, ...answers]), from.port, from.address);
-});
+  return Buffer.concat([header, question, ...answers]);
+}
+const socket = dgram.createSocket("udp4");
+socket.on("message", (msg, from) => { const a = answer(msg); if (a) socket.send(a, from.port, from.address); });
 socket.bind(53, process.argv[1]);
+// DNS over TCP: one length-prefixed query per read.
+net.createServer((c) => {
+  let buf = Buffer.alloc(0);
+  c.on("data", (chunk) => {
+    buf = Buffer.concat([buf, chunk]).subarray(0, 1024);
+    while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+      const a = answer(buf.subarray(2, 2 + buf.readUInt16BE(0)));
+      buf = buf.subarray(2 + buf.readUInt16BE(0));
+      if (a) { const size = Buffer.alloc(2); size.writeUInt16BE(a.length); c.write(Buffer.concat([size, a])); }
+    }
+  });
+  c.on("error", () => {});
+}).listen(53, process.argv[1]);
 setInterval(() => {}, 1 << 30);
 `;
 

@@ -15,6 +15,10 @@ import { pidsMentioning } from "../helpers/processes.js";
 const RESOLVE = ["allowed.test", "other.test", "www.wild.test"]
   .map((name) => `echo "resolve ${name} $(getent ahostsv4 ${name} | head -1 | cut -d' ' -f1)"`)
   .join("\n");
+// The same over TCP (what a client does with a truncated answer): `resolve tcp:NAME ADDRESS`.
+const RESOLVE_TCP = ["allowed.test", "other.test"]
+  .map((name) => `echo "resolve tcp:${name} $(RES_OPTIONS=use-vc getent ahostsv4 ${name} | head -1 | cut -d' ' -f1)"`)
+  .join("\n");
 
 // A query for other.test sent straight to the user-mode stack's forwarder
 // (10.0.2.3), around pyro's resolver: `bypass resolved` if an address came back.
@@ -73,11 +77,11 @@ describe.each(SUITE_BACKENDS)("allow-lists on $name", ({ name: backend, availabl
   });
 
   it.skipIf(!ok)(`only allowed names resolve and answer; other names, unresolved addresses and the metadata address are refused fast (needs ${needs}, ip, slirp4netns, nft)`, async () => {
-    const script = [RESOLVE, probeScript(TARGETS), BYPASS].join("\n");
+    const script = [RESOLVE, RESOLVE_TCP, probeScript(TARGETS), BYPASS].join("\n");
     const run = await pyro(["run", "--backend", backend, "--allow-host-compat", "--network", ...ALLOW_FLAGS, "--json", "debian:12", "--", "bash", "-c", script]);
     expect(run.code, run.stderr).toBe(0);
     const stdout = (JSON.parse(run.stdout) as { stdout: string }).stdout;
-    expect(resolved(stdout)).toEqual({ "allowed.test": LAB.wan, "other.test": "", "www.wild.test": LAB.wan });
+    expect(resolved(stdout)).toEqual({ "allowed.test": LAB.wan, "other.test": "", "www.wild.test": LAB.wan, "tcp:allowed.test": LAB.wan, "tcp:other.test": "" });
     const probes = parseProbes(stdout.split("\n").filter((line) => !line.startsWith("resolve ") && !line.startsWith("bypass ")).join("\n"));
     expect(probes["by-name"]?.answer).toBe("wan");
     expect(probes["by-wildcard"]?.answer).toBe("wan");

@@ -11,8 +11,10 @@ const (
 	headerLen = 12
 	// MaxQuery bounds a guest's query (plain DNS: 512 bytes; with EDNS a query is still small).
 	MaxQuery = 512
-	// MaxAnswer bounds an upstream answer (the largest EDNS size pyro accepts).
+	// MaxAnswer bounds an upstream answer over UDP (the largest EDNS size pyro accepts).
 	MaxAnswer = 4096
+	// MaxTCPAnswer bounds an upstream answer over TCP (what a truncated UDP answer is retried with).
+	MaxTCPAnswer = 16384
 	// maxRecords bounds the resource records read from one answer.
 	maxRecords = 64
 	// maxPointers bounds the compression pointers followed in one name.
@@ -81,9 +83,9 @@ func Reply(query []byte, q *Question, rcode uint16) []byte {
 }
 
 // Addresses returns the A and AAAA addresses in an answer's answer section
-// (at most maxRecords records are read).
+// (at most maxRecords records are read; callers bound the message's size).
 func Addresses(msg []byte) ([]netip.Addr, error) {
-	if len(msg) < headerLen || len(msg) > MaxAnswer || binary.BigEndian.Uint16(msg[2:])&0x8000 == 0 {
+	if len(msg) < headerLen || len(msg) > MaxTCPAnswer || binary.BigEndian.Uint16(msg[2:])&0x8000 == 0 {
 		return nil, errMalformed
 	}
 	qd := int(binary.BigEndian.Uint16(msg[4:]))

@@ -2,8 +2,10 @@ package dnsallow
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -86,19 +88,27 @@ type Server struct {
 	Logf  func(format string, args ...any)
 }
 
-// Serve listens on the configured address, calls ready once bound, and serves until ctx ends.
+// Serve listens on the configured address (UDP, and TCP for answers too
+// large for UDP), calls ready once bound, and serves until ctx ends.
 func (s *Server) Serve(ctx context.Context, ready func()) error {
 	conn, err := net.ListenPacket("udp", s.Config.Listen)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
+	listener, err := net.Listen("tcp", s.Config.Listen)
+	if err != nil {
+		return err
+	}
+	defer listener.Close()
 	go func() {
 		<-ctx.Done()
 		conn.Close()
+		listener.Close()
 	}()
 	ready()
 	slots := make(chan struct{}, maxInFlight)
+	go s.serveTCP(listener, slots)
 	for {
 		buf := make([]byte, MaxQuery+1)
 		n, from, err := conn.ReadFrom(buf)
@@ -119,15 +129,63 @@ func (s *Server) Serve(ctx context.Context, ready func()) error {
 		}
 		go func(query []byte, from net.Addr) {
 			defer func() { <-slots }()
-			if answer := s.Answer(query); answer != nil {
+			if answer := s.Answer(query, false); answer != nil {
 				conn.WriteTo(answer, from)
 			}
 		}(buf[:n], from)
 	}
 }
 
-// Answer is the resolver's answer to one query, or nil to stay silent.
-func (s *Server) Answer(query []byte) []byte {
+// serveTCP answers one length-prefixed query per connection, sharing the in-flight bound.
+func (s *Server) serveTCP(listener net.Listener, slots chan struct{}) {
+	for {
+		c, err := listener.Accept()
+		if err != nil {
+			return
+		}
+		select {
+		case slots <- struct{}{}:
+		default:
+			c.Close()
+			continue
+		}
+		go func() {
+			defer func() { <-slots }()
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(2 * upstreamTTL))
+			query, err := readFrame(c, MaxQuery)
+			if err != nil {
+				return
+			}
+			if answer := s.Answer(query, true); answer != nil {
+				writeFrame(c, answer)
+			}
+		}()
+	}
+}
+
+// readFrame reads one DNS-over-TCP message (2-byte length, then the message) of at most max bytes.
+func readFrame(r io.Reader, max int) ([]byte, error) {
+	var size [2]byte
+	if _, err := io.ReadFull(r, size[:]); err != nil {
+		return nil, err
+	}
+	n := int(binary.BigEndian.Uint16(size[:]))
+	if n > max {
+		return nil, fmt.Errorf("message of %d bytes, more than %d", n, max)
+	}
+	msg := make([]byte, n)
+	_, err := io.ReadFull(r, msg)
+	return msg, err
+}
+
+func writeFrame(w io.Writer, msg []byte) error {
+	_, err := w.Write(append(binary.BigEndian.AppendUint16(nil, uint16(len(msg))), msg...))
+	return err
+}
+
+// Answer is the resolver's answer to one query (over TCP when tcp), or nil to stay silent.
+func (s *Server) Answer(query []byte, tcp bool) []byte {
 	q, err := ParseQuery(query)
 	if err != nil {
 		if len(query) >= headerLen {
@@ -138,7 +196,7 @@ func (s *Server) Answer(query []byte) []byte {
 	if !s.Matcher.Allows(q.Name) {
 		return Reply(query, &q, RcodeNXDomain)
 	}
-	answer, err := s.forward(query)
+	answer, err := s.forward(query, tcp)
 	if err != nil {
 		s.Logf("forward %s: %v", q.Name, err)
 		return Reply(query, &q, RcodeServFail)
@@ -158,8 +216,8 @@ func (s *Server) Answer(query []byte) []byte {
 }
 
 // forward sends the query to the upstream forwarder from a fresh, marked
-// socket and returns the answer with the same id.
-func (s *Server) forward(query []byte) ([]byte, error) {
+// socket (UDP, or TCP) and returns the answer with the same id.
+func (s *Server) forward(query []byte, tcp bool) ([]byte, error) {
 	dialer := net.Dialer{
 		Timeout: upstreamTTL,
 		Control: func(_, _ string, raw syscall.RawConn) error {
@@ -175,12 +233,29 @@ func (s *Server) forward(query []byte) ([]byte, error) {
 			return serr
 		},
 	}
-	conn, err := dialer.Dial("udp", s.Config.Upstream)
+	network := "udp"
+	if tcp {
+		network = "tcp"
+	}
+	conn, err := dialer.Dial(network, s.Config.Upstream)
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(upstreamTTL))
+	if tcp {
+		if err := writeFrame(conn, query); err != nil {
+			return nil, err
+		}
+		answer, err := readFrame(conn, MaxTCPAnswer)
+		if err != nil {
+			return nil, err
+		}
+		if len(answer) < headerLen || answer[0] != query[0] || answer[1] != query[1] {
+			return nil, fmt.Errorf("upstream answered another query")
+		}
+		return answer, nil
+	}
 	if _, err := conn.Write(query); err != nil {
 		return nil, err
 	}
