@@ -103,7 +103,7 @@ describe.each(SUITE_BACKENDS)("allow-lists on $name", ({ name: backend, availabl
     expect(parseProbes(stdout.split("\n").filter((l) => !l.startsWith("resolve ")).join("\n")).other?.answer).toBe("other");
   });
 
-  it.skipIf(!ok)("a workspace reports its allow-lists, and its resolver dies with the machine (kill -9)", async () => {
+  it.skipIf(!ok)("a workspace reports its allow-lists, its resolver dies with the machine (kill -9), and reset brings both back", async () => {
     const created = await pyro(["workspace", "create", "debian:12", "--backend", backend, "--allow-host-compat", "--network-policy", "egress",
       "--allow-host", "Allowed.Test.", "--allow-cidr", "10.1.2.3/24", "--json"]);
     expect(created.code, created.stderr).toBe(0);
@@ -120,6 +120,12 @@ describe.each(SUITE_BACKENDS)("allow-lists on $name", ({ name: backend, availabl
     for (const pid of [record.handle.agentPid, record.handle.pid]) if (pid) process.kill(pid, "SIGKILL");
     for (let i = 0; i < 100 && resolvers(dir).length > 0; i += 1) await new Promise((r) => setTimeout(r, 50));
     expect(resolvers(dir)).toEqual([]);
+    // Reset rebuilds the machine from the record: the allow-list comes back with a resolver of its own.
+    const reset = await pyro(["workspace", "reset", id, "--json"]);
+    expect(reset.code, reset.stderr).toBe(0);
+    const again = await pyro(["workspace", "exec", id, "--json", "--", "bash", "-c", RESOLVE]);
+    expect(resolved((JSON.parse(again.stdout) as { stdout: string }).stdout)).toEqual({ "allowed.test": LAB.wan, "other.test": "", "www.wild.test": "" });
+    expect(resolvers(dir)).toHaveLength(1);
     expect((await pyro(["workspace", "delete", id, "--json"])).code).toBe(0);
     expect(pidsMentioning(state.dir)).toEqual([]);
   });
