@@ -24,6 +24,7 @@ export const CLI_BINDINGS: CliBindings = {
     path: ["run"],
     positionals: [{ field: "environment", name: "environment" }],
     trailingCommand: true,
+    rename: { allow_hosts: "allow_host", allow_cidrs: "allow_cidr" },
     print: (result, out) => printCommandOutput(result, out),
     exitCode: (result) => result.exit_code,
   },
@@ -85,6 +86,7 @@ export const CLI_BINDINGS: CliBindings = {
   createWorkspace: {
     path: ["workspace", "create"],
     positionals: [{ field: "environment", name: "environment" }],
+    rename: { allow_hosts: "allow_host", allow_cidrs: "allow_cidr" },
     hide: ["secrets"],
     extra: [
       {

@@ -60,6 +60,21 @@ export const networkPolicy = networkPolicyValue
   .default("off")
   .describe("Guest network access (default off)");
 
+/** Allow-lists on top of the `egress` policy (src/net/allow.ts checks and normalises them). */
+export const allowHosts = z
+  .array(z.string())
+  .optional()
+  .describe("Needs egress. Host names the guest may resolve and reach, and nothing else (DNS answered by pyro's resolver; *.example.com matches every name below example.com)");
+export const allowCidrs = z
+  .array(z.string())
+  .optional()
+  .describe("Needs egress. CIDRs the guest may reach even inside blocked ranges (private, link-local, the host's addresses), e.g. 10.1.2.0/24");
+/** The effective allow-lists, as results report them (empty: none). */
+export const allowListFields = {
+  allow_hosts: z.array(z.string()).describe("Host names the guest may resolve and reach; when not empty, nothing else"),
+  allow_cidrs: z.array(z.string()).describe("CIDRs the guest may reach even inside blocked ranges"),
+};
+
 /** What a finished command produced; shared by run, exec and workspace exec. */
 export const commandResultFields = {
   command: z.string(),

@@ -12,7 +12,7 @@ export function networkSupport(): string {
   const missing = ["slirp4netns", "nft", "ip"].filter((tool) => spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0);
   cached =
     missing.length === 0
-      ? "off, egress, egress+published-ports (own namespace, slirp4netns behind an nftables egress filter)"
+      ? "off, egress, egress+published-ports, allow-lists (own namespace, slirp4netns behind an nftables egress filter)"
       : `off only: missing ${missing.join(", ")} (apt-get install slirp4netns nftables iproute2)`;
   return cached;
 }

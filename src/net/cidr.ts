@@ -42,3 +42,22 @@ export function cidrContains(outer: Cidr, inner: Cidr): boolean {
   const mask = ((1n << BigInt(bits)) - 1n) ^ ((1n << BigInt(bits - outer.prefix)) - 1n);
   return (inner.network & mask) === outer.network;
 }
+
+/** `ADDRESS/PREFIX` of a parsed CIDR, its address in canonical form. */
+export function cidrText(cidr: Cidr): string {
+  if (cidr.family === 4) {
+    const n = cidr.network;
+    return `${[24n, 16n, 8n, 0n].map((shift) => (n >> shift) & 255n).join(".")}/${cidr.prefix}`;
+  }
+  const groups = Array.from({ length: 8 }, (_, i) => ((cidr.network >> BigInt(112 - 16 * i)) & 0xffffn).toString(16));
+  // Compress the longest run of zero groups (two or more) to "::".
+  let best = { at: -1, length: 1 };
+  for (let i = 0; i < 8; ) {
+    let j = i;
+    while (j < 8 && groups[j] === "0") j += 1;
+    if (j - i > best.length) best = { at: i, length: j - i };
+    i = j === i ? i + 1 : j;
+  }
+  const text = best.at < 0 ? groups.join(":") : `${groups.slice(0, best.at).join(":")}::${groups.slice(best.at + best.length).join(":")}`;
+  return `${text}/${cidr.prefix}`;
+}

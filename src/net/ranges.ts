@@ -25,3 +25,13 @@ export const SLIRP_DNS = "10.0.2.3";
 
 /** The guest side of the user-mode stack: its address and gateway. */
 export const SLIRP_GUEST = { address: "10.0.2.100", gateway: "10.0.2.2", prefix: 24 } as const;
+
+/**
+ * The allow-list resolver inside a machine's namespace (on its loopback), and
+ * the socket mark of its upstream queries: the filter lets only marked DNS
+ * reach {@link SLIRP_DNS}, so a guest cannot ask the forwarder directly.
+ */
+export const RESOLVER = { address: "127.0.0.1", port: 53, mark: 0x7079726f } as const;
+
+/** The nftables table of the egress filter, and the sets of addresses the resolver resolved for allowed names. */
+export const EGRESS_TABLE = { family: "inet", name: "pyro_egress", set4: "allowed4", set6: "allowed6", size: 65536 } as const;

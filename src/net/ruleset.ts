@@ -1,7 +1,7 @@
 import { isIP } from "node:net";
 import { networkInterfaces } from "node:os";
 import { cidrContains, parseCidr } from "./cidr.js";
-import { BLOCKED_IPV4, BLOCKED_IPV6, SLIRP_DNS } from "./ranges.js";
+import { BLOCKED_IPV4, BLOCKED_IPV6, EGRESS_TABLE, RESOLVER, SLIRP_DNS } from "./ranges.js";
 
 /** What the egress filter of one machine's namespace lets through beyond the public internet. */
 export interface EgressRules {
@@ -9,6 +9,12 @@ export interface EgressRules {
   allowCidrs?: string[];
   /** The host's own addresses (refused like the private ranges); default: this host's interfaces. */
   hostAddresses?: string[];
+  /**
+   * An allow-list of names is in force: only the resolver's (marked) DNS
+   * reaches the forwarder, and beyond `allowCidrs` only addresses the
+   * resolver added to the sets pass; everything else is refused.
+   */
+  restrictToResolved?: boolean;
 }
 
 /** Every address of this host's interfaces, without zone ids. */
@@ -24,7 +30,11 @@ export function hostAddresses(): string[] {
  * (owned by the host, so the guest's root cannot change it): traffic to
  * the host, private, link-local, CGNAT and multicast destinations is
  * refused at once (TCP reset, ICMP admin-prohibited), DNS to the user-mode
- * stack's forwarder passes, everything else leaves through it.
+ * stack's forwarder passes, everything else leaves through it. With
+ * `restrictToResolved`, only the resolver's DNS passes, and what is not
+ * blocked must be in a set of resolved addresses, else it is refused too: a
+ * name that resolves to a blocked address stays blocked (no DNS rebinding
+ * onto the host or a private network).
  */
 export function egressRuleset(rules: EgressRules = {}): string {
   const allowed = rules.allowCidrs ?? [];
@@ -39,20 +49,34 @@ export function egressRuleset(rules: EgressRules = {}): string {
   const v6 = [...BLOCKED_IPV6, ...new Set(extra.filter((a) => isIP(a) === 6))];
   const allow4 = allowed.filter((c) => isIP(c.split("/")[0]!) === 4);
   const allow6 = allowed.filter((c) => isIP(c.split("/")[0]!) === 6);
+  const t = EGRESS_TABLE;
+  const restrict = rules.restrictToResolved === true;
+  const dns = `ip daddr ${SLIRP_DNS} meta l4proto { tcp, udp } th dport 53 accept`;
   return [
-    "table inet pyro_egress {",
+    `table ${t.family} ${t.name} {`,
+    ...(restrict
+      ? [`  set ${t.set4} { type ipv4_addr; size ${t.size}; }`, `  set ${t.set6} { type ipv6_addr; size ${t.size}; }`]
+      : []),
     "  chain output {",
     "    type filter hook output priority 0; policy accept;",
     '    oifname "lo" accept',
     // Replies on connections opened from outside (published ports arrive from the stack's gateway, 10.0.2.2).
     "    ct state established,related accept",
-    `    ip daddr ${SLIRP_DNS} meta l4proto { tcp, udp } th dport 53 accept`,
+    `    ${restrict ? `meta mark ${RESOLVER.mark} ` : ""}${dns}`,
     ...(allow4.length ? [`    ip daddr { ${allow4.join(", ")} } accept`] : []),
     ...(allow6.length ? [`    ip6 daddr { ${allow6.join(", ")} } accept`] : []),
     `    ip daddr { ${v4.join(", ")} } meta l4proto tcp reject with tcp reset`,
     `    ip daddr { ${v4.join(", ")} } reject with icmp type admin-prohibited`,
     `    ip6 daddr { ${v6.join(", ")} } meta l4proto tcp reject with tcp reset`,
     `    ip6 daddr { ${v6.join(", ")} } reject with icmpv6 type admin-prohibited`,
+    ...(restrict
+      ? [
+          `    ip daddr @${t.set4} accept`,
+          `    ip6 daddr @${t.set6} accept`,
+          "    meta l4proto tcp reject with tcp reset",
+          "    reject with icmpx type admin-prohibited",
+        ]
+      : []),
     "  }",
     "}",
     "",

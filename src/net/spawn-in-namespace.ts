@@ -3,13 +3,16 @@ import { closeSync, openSync } from "node:fs";
 import type { Socket } from "node:net";
 import { PyroError } from "../util/errors.js";
 import { processStartTime, signalProcess } from "../util/process.js";
-import { NET_SIGNAL_FD, netStage } from "./launch.js";
+import { NET_SIGNAL_FD, netStage, type NetStageOptions } from "./launch.js";
 import { startSlirp, type SlirpProcess } from "./slirp.js";
 
 /** Options of {@link spawnInNetNamespace}. */
 export interface SpawnInNetNamespaceOptions {
-  /** The namespace's own egress filter (`egress.nft`). */
-  rulesFile: string;
+  /** The namespace's own egress filter (`egress.nft`), or the whole net stage (filter, resolver, resolv.conf). */
+  rulesFile?: string;
+  stage?: NetStageOptions;
+  /** Also a mount namespace of its own (needed when the stage binds a host-side resolv.conf). */
+  mountNamespace?: boolean;
   /** Argv stages run inside the namespace after the net stage, before the program (e.g. the guest TAP's). */
   stages?: string[];
   slirpSocket: string;
@@ -31,7 +34,16 @@ export interface SpawnInNetNamespaceOptions {
  */
 export async function spawnInNetNamespace(file: string, args: string[], options: SpawnInNetNamespaceOptions): Promise<{ pid: number; startTime: string | undefined; slirp: SlirpProcess }> {
   const asRoot = process.getuid?.() === 0;
-  const argv = [...(asRoot ? [] : ["--user", "--map-root-user"]), "--net", ...netStage(options.rulesFile), ...(options.stages ?? []), file, ...args];
+  const stage = options.stage ?? { rulesFile: options.rulesFile ?? "" };
+  const argv = [
+    ...(asRoot ? [] : ["--user", "--map-root-user"]),
+    "--net",
+    ...(options.mountNamespace ? ["--mount", "--propagation", "private"] : []),
+    ...netStage(stage),
+    ...(options.stages ?? []),
+    file,
+    ...args,
+  ];
   const out = openSync(options.stdoutPath, "a", 0o600);
   const err = options.stderrPath === options.stdoutPath ? out : openSync(options.stderrPath, "a", 0o600);
   let child;

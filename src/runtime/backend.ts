@@ -1,5 +1,6 @@
 import type { Duplex } from "node:stream";
 import type { InstalledEnvironment } from "../environments/types.js";
+import type { AllowList } from "../net/index.js";
 import type { BackendName, CpuEnforcement, ExecutionMode, MemoryEnforcement, NetworkPolicy } from "../util/vocabulary.js";
 
 // One vocabulary (util/vocabulary.ts): re-exported so backends keep importing their words from here.
@@ -52,6 +53,8 @@ export interface MachineSpec {
   vcpuCount: number;
   memMib: number;
   network: NetworkPolicy;
+  /** Allow-lists on top of an `egress` policy (src/net/allow.ts); absent or empty: none. */
+  allow?: AllowList;
   publishedPorts: PublishedPort[];
   /** Hostname inside the guest. */
   hostname: string;

@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 
 /** Whether this host can build the lab: root, `ip` and network namespaces. */
 export const NETLAB_AVAILABLE =
@@ -17,6 +18,14 @@ export const LAB = {
   /** A private address and the cloud metadata address, behind the wan link. */
   privateAddress: "10.1.2.3",
   metadata: "169.254.169.254",
+  /** A second internet server, named `other.test` by the lab's DNS server (with `dns`). */
+  other: "203.0.113.10",
+  /**
+   * Names the lab's DNS server answers, with their A records. It listens on
+   * the private address (port 53), as many hosts' resolvers do: a guest must
+   * get its answers through the user-mode stack, never by reaching it.
+   */
+  names: { "allowed.test": "198.51.100.10", "other.test": "203.0.113.10", "www.wild.test": "198.51.100.10" } as Record<string, string>,
   /** Ports the lab's servers listen on. */
   port: 8080,
   hostLoopbackPort: 18081,
@@ -30,6 +39,52 @@ for (const spec of process.argv.slice(1)) {
   const [host, port, name] = spec.split(",");
   net.createServer((s) => s.end(name + "\\n")).listen(Number(port), host);
 }
+setInterval(() => {}, 1 << 30);
+`;
+
+// A tiny DNS server: A records for the names given as JSON, an empty answer for
+// other types of those names, NXDOMAIN for the rest. Bounded: one question.
+const DNS_SERVER = `
+const dgram = require("node:dgram");
+const net = require("node:net");
+const names = JSON.parse(process.argv[2]);
+function answer(msg) {
+  if (msg.length < 17 || msg.length > 512) return null;
+  let off = 12; const labels = [];
+  while (off < msg.length && msg[off] !== 0 && labels.length < 64) { labels.push(msg.toString("latin1", off + 1, off + 1 + msg[off])); off += 1 + msg[off]; }
+  const qtype = msg.readUInt16BE(off + 1);
+  const question = msg.subarray(12, off + 5);
+  const address = names[labels.join(".").toLowerCase()];
+  const header = Buffer.alloc(12);
+  msg.copy(header, 0, 0, 2);
+  header.writeUInt16BE(0x8180 | (address ? 0 : 3), 2);
+  header.writeUInt16BE(1, 4);
+  const answers = [];
+  if (address && qtype === 1) {
+    const rr = Buffer.alloc(16);
+    rr.writeUInt16BE(0xc00c, 0); rr.writeUInt16BE(1, 2); rr.writeUInt16BE(1, 4); rr.writeUInt32BE(60, 6); rr.writeUInt16BE(4, 10);
+    address.split(".").forEach((part, i) => (rr[12 + i] = Number(part)));
+    answers.push(rr);
+  }
+  header.writeUInt16BE(answers.length, 6);
+  return Buffer.concat([header, question, ...answers]);
+}
+const socket = dgram.createSocket("udp4");
+socket.on("message", (msg, from) => { const a = answer(msg); if (a) socket.send(a, from.port, from.address); });
+socket.bind(53, process.argv[1]);
+// DNS over TCP: one length-prefixed query per read.
+net.createServer((c) => {
+  let buf = Buffer.alloc(0);
+  c.on("data", (chunk) => {
+    buf = Buffer.concat([buf, chunk]).subarray(0, 1024);
+    while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+      const a = answer(buf.subarray(2, 2 + buf.readUInt16BE(0)));
+      buf = buf.subarray(2 + buf.readUInt16BE(0));
+      if (a) { const size = Buffer.alloc(2); size.writeUInt16BE(a.length); c.write(Buffer.concat([size, a])); }
+    }
+  });
+  c.on("error", () => {});
+}).listen(53, process.argv[1]);
 setInterval(() => {}, 1 << 30);
 `;
 
@@ -47,8 +102,13 @@ export interface NetLab {
   cleanup(): void;
 }
 
-/** Build the lab and start its servers. */
-export async function createNetLab(): Promise<NetLab> {
+/**
+ * Build the lab and start its servers. With `dns`, a DNS server on the wan
+ * answers {@link LAB.names}, and the outer namespace's resolver points at it
+ * (`/etc/netns/<outer>/resolv.conf`, which `ip netns exec` binds over
+ * /etc/resolv.conf: the user-mode stack's DNS forwarding reads it).
+ */
+export async function createNetLab(options: { dns?: boolean } = {}): Promise<NetLab> {
   const tag = randomBytes(3).toString("hex");
   const outer = `pyro-t-o-${tag}`;
   const wan = `pyro-t-w-${tag}`;
@@ -59,6 +119,7 @@ export async function createNetLab(): Promise<NetLab> {
     inOuter: ["ip", "netns", "exec", outer],
     cleanup: () => {
       for (const server of servers) server.kill("SIGKILL");
+      rmSync(`/etc/netns/${outer}`, { recursive: true, force: true });
       spawnSync("ip", ["netns", "del", outer]);
       spawnSync("ip", ["netns", "del", wan]);
     },
@@ -75,8 +136,14 @@ export async function createNetLab(): Promise<NetLab> {
     // Extra addresses on the wan's loopback (this kernel has no dummy devices); reached through the veth.
     ip(["-n", wan, "addr", "add", `${LAB.privateAddress}/32`, "dev", "lo"]);
     ip(["-n", wan, "addr", "add", `${LAB.metadata}/32`, "dev", "lo"]);
+    ip(["-n", wan, "addr", "add", `${LAB.other}/32`, "dev", "lo"]);
+    if (options.dns) {
+      mkdirSync(`/etc/netns/${outer}`, { recursive: true });
+      writeFileSync(`/etc/netns/${outer}/resolv.conf`, `nameserver ${LAB.privateAddress}\n`);
+      servers.push(spawn("ip", ["netns", "exec", wan, process.execPath, "-e", DNS_SERVER, LAB.privateAddress, JSON.stringify(LAB.names)], { stdio: "ignore" }));
+    }
     servers.push(
-      spawn("ip", ["netns", "exec", wan, process.execPath, "-e", SERVER, `${LAB.wan},${LAB.port},wan`, `${LAB.privateAddress},${LAB.port},private`, `${LAB.metadata},80,metadata`], {
+      spawn("ip", ["netns", "exec", wan, process.execPath, "-e", SERVER, `${LAB.wan},${LAB.port},wan`, `${LAB.privateAddress},${LAB.port},private`, `${LAB.metadata},80,metadata`, `${LAB.other},${LAB.port},other`], {
         stdio: "ignore",
       }),
       spawn("ip", ["netns", "exec", outer, process.execPath, "-e", SERVER, `127.0.0.1,${LAB.hostLoopbackPort},host-loopback`, `${LAB.hostAddress},${LAB.hostAddressPort},host-address`], {

@@ -50,6 +50,8 @@ type options struct {
 	version  bool
 	bindUnix string
 	bindFd   int
+	dnsAllow string
+	parent   int
 	command  []string
 	// boot is the kernel command line, read when acting as a VM's init.
 	boot bootargs.Args
@@ -80,8 +82,16 @@ func parseFlags(args []string, pid1 bool, readBoot func() (bootargs.Args, error)
 	fs.IntVar(&o.gateFd, "gate-fd", -1, "internal: serve only once this file descriptor reads EOF (init's machine setup is done)")
 	fs.BoolVar(&o.worker, strings.TrimPrefix(sysinit.WorkerFlag, "--"), false, "internal: the agent proper, started by the init supervisor")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	fs.StringVar(&o.dnsAllow, "dns-allow", "", "host side of a networked machine: serve the allow-list resolver of this config file inside the machine's network namespace")
+	fs.IntVar(&o.parent, "parent", 0, "with --dns-allow: the launcher's pid; the resolver exits when it does")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	if o.dnsAllow != "" {
+		if o.parent <= 0 || fs.NArg() > 0 {
+			return nil, fmt.Errorf("--dns-allow needs --parent PID and no other arguments")
+		}
+		return o, nil
 	}
 	if o.bindUnix != "" {
 		if o.bindFd < 3 || fs.NArg() == 0 {
@@ -166,6 +176,13 @@ func main() {
 		err := transport.BindAndExec(o.bindUnix, o.bindFd, o.command)
 		logf("%v", err)
 		os.Exit(1)
+	}
+	if o.dnsAllow != "" {
+		if err := runDNSAllow(o.dnsAllow, o.parent); err != nil {
+			logf("dns-allow: %v", err)
+			os.Exit(1)
+		}
+		return
 	}
 	if !o.worker && (o.init || os.Getpid() == 1) {
 		os.Exit(runInit(o))

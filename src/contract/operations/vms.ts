@@ -1,7 +1,10 @@
 import { z } from "zod";
 import { defineOperation } from "../operation.js";
 import {
+  allowCidrs,
   allowHostCompat,
+  allowHosts,
+  allowListFields,
   backendChoice,
   backendName,
   cleanupResult,
@@ -50,6 +53,8 @@ const createFields = {
   mem_mib: memMib,
   ttl_seconds: ttlSeconds,
   network,
+  allow_hosts: allowHosts,
+  allow_cidrs: allowCidrs,
   allow_host_compat: allowHostCompat,
   backend: backendChoice,
 };
@@ -126,6 +131,7 @@ export const networkInfoVm = defineOperation({
     backend: backendName,
     guest_ip: z.string().nullable(),
     published_ports: z.array(z.object({ host_port: z.number().int(), guest_port: z.number().int() })),
+    ...allowListFields,
   }),
 });
 

@@ -1,7 +1,10 @@
 import { z } from "zod";
 import { defineOperation } from "../operation.js";
 import {
+  allowCidrs,
   allowHostCompat,
+  allowHosts,
+  allowListFields,
   backendChoice,
   boundedInt,
   backendName,
@@ -68,6 +71,7 @@ export const workspaceInfo = z.object({
   mem_mib: z.number().int(),
   limits_enforced: limitsEnforced,
   network_policy: networkPolicyValue,
+  ...allowListFields,
   ttl_seconds: z.number().int().describe("Idle timeout: every operation on the workspace except status, list, logs and snapshot_list moves expires_at to now + ttl_seconds"),
   created_at: z.string(),
   expires_at: z.string().describe("When the workspace is deleted unless it is used before (its TTL is an idle timeout)"),
@@ -88,6 +92,8 @@ export const createWorkspace = defineOperation({
     mem_mib: memMib,
     ttl_seconds: boundedInt(LIMITS.ttl_seconds, DEFAULTS.ttl_seconds, "Idle timeout in seconds: the workspace is deleted once unused this long (every operation but status, list, logs and snapshot_list extends it)"),
     network_policy: networkPolicy,
+    allow_hosts: allowHosts,
+    allow_cidrs: allowCidrs,
     allow_host_compat: allowHostCompat,
     backend: backendChoice,
     seed_path: z.string().optional().describe("Host directory or .tar/.tar.gz/.tgz archive to seed /workspace"),

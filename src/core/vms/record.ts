@@ -1,6 +1,7 @@
 import { machineInfo } from "../machines/limits.js";
 import type { BackendName, ExecutionMode, MachineHandle } from "../../runtime/backend.js";
 import type { VmState } from "../../util/vocabulary.js";
+import type { AllowList } from "../../net/index.js";
 
 /** What pyro persists about one VM (`<state>/vms/<id>/record.json`). */
 export interface VmRecord {
@@ -13,6 +14,8 @@ export interface VmRecord {
   vcpu_count: number;
   mem_mib: number;
   network: boolean;
+  /** Allow-lists on top of egress (absent in records made before they existed: none). */
+  allow?: AllowList;
   ttl_seconds: number;
   created_at: string;
   expires_at: string;

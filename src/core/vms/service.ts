@@ -1,4 +1,5 @@
 import { networkPolicyOf } from "../../util/vocabulary.js";
+import { checkAllowList, restrictsNames, type AllowList } from "../../net/index.js";
 import { statSync } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import { join } from "node:path";
@@ -47,14 +48,15 @@ export class VmService {
     input: ParsedInput<"createVm">,
     options: { durable?: boolean },
   ): Promise<{ record: VmRecord; environment: InstalledEnvironment }> {
+    const allow = allowListOf(input);
     const { backend, environment } = await this.machines.resolve(input);
-    const record = this.newRecord(input, backend, newId("vm"));
+    const record = this.newRecord(input, backend, newId("vm"), allow);
     await this.records.create(record.vm_id, record, options);
     return { record, environment };
   }
 
   /** A created (not yet started) VM record. */
-  private newRecord(input: ParsedInput<"createVm">, backend: Backend, id: string): VmRecord {
+  private newRecord(input: ParsedInput<"createVm">, backend: Backend, id: string, allow: AllowList): VmRecord {
     const now = Date.now();
     return {
       schema: 1,
@@ -66,6 +68,7 @@ export class VmService {
       vcpu_count: input.vcpu_count,
       mem_mib: input.mem_mib,
       network: input.network,
+      allow,
       ttl_seconds: input.ttl_seconds,
       created_at: new Date(now).toISOString(),
       expires_at: new Date(now + input.ttl_seconds * 1000).toISOString(),
@@ -112,10 +115,13 @@ export class VmService {
    */
   async run(input: ParsedInput<"runInVm">): Promise<OneShot> {
     this.context.progress(`[run] phase=create environment=${input.environment}`);
+    const allow = allowListOf(input);
     const { backend, environment } = await this.machines.resolve(input);
-    const spareKey = this.context.warmSpares && backend.capabilities.warm_spares ? spareKeyOf(backend, environment, input) : null;
+    // No spare under an allow-list of names: its resolver's files would be named after the spare's directory.
+    const spareable = this.context.warmSpares && backend.capabilities.warm_spares && !restrictsNames(allow);
+    const spareKey = spareable ? spareKeyOf(backend, environment, input, allow) : null;
     const spare = spareKey ? await this.spares.take(spareKey) : null;
-    const fresh = this.newRecord(input, backend, spare?.id ?? newId("vm"));
+    const fresh = this.newRecord(input, backend, spare?.id ?? newId("vm"), allow);
     const machine = await this.machines.machine(fresh, environment);
     const running = spare ? await this.adopt(fresh, machine, spare) : await this.bootOneShot(fresh, machine);
     machine.handle = running.handle!;
@@ -218,6 +224,8 @@ export class VmService {
       backend: record.backend,
       guest_ip: record.handle?.guest_ip ?? null,
       published_ports: [],
+      allow_hosts: record.allow?.hosts ?? [],
+      allow_cidrs: record.allow?.cidrs ?? [],
     };
   }
 
@@ -239,6 +247,7 @@ export class VmService {
       vcpuCount: record.vcpu_count,
       memMib: record.mem_mib,
       network: networkPolicyOf(record.network),
+      ...(record.allow ? { allow: record.allow } : {}),
       publishedPorts: [],
       hostname: record.vm_id,
     };
@@ -250,12 +259,17 @@ export class VmService {
  * network, and the installed environment (its manifest changes when it is
  * re-pulled or its agent refreshed).
  */
-function spareKeyOf(backend: Backend, environment: InstalledEnvironment, input: ParsedInput<"createVm">): string {
+function spareKeyOf(backend: Backend, environment: InstalledEnvironment, input: ParsedInput<"createVm">, allow: AllowList): string {
   let installed = 0;
   try {
     installed = statSync(join(environment.dir, "manifest.json")).mtimeMs;
   } catch {
     // No manifest: the key still separates environments by name.
   }
-  return JSON.stringify([backend.name, environment.name, installed, input.vcpu_count, input.mem_mib, input.network]);
+  return JSON.stringify([backend.name, environment.name, installed, input.vcpu_count, input.mem_mib, input.network, allow.cidrs]);
+}
+
+/** The checked allow-lists of a create or run input (invalid_argument before anything is made). */
+function allowListOf(input: ParsedInput<"createVm">): AllowList {
+  return checkAllowList(networkPolicyOf(input.network), input.allow_hosts, input.allow_cidrs);
 }

@@ -1,6 +1,7 @@
 import { machineInfo } from "../machines/limits.js";
 import type { BackendName, ExecutionMode, MachineHandle, NetworkPolicy, PublishedPort } from "../../runtime/backend.js";
 import type { SecretSource, SeedMode, WorkspaceState } from "../../util/vocabulary.js";
+import type { AllowList } from "../../net/index.js";
 
 /** How `/workspace` began. */
 export interface WorkspaceSeed {
@@ -21,6 +22,8 @@ export interface WorkspaceRecord {
   vcpu_count: number;
   mem_mib: number;
   network_policy: NetworkPolicy;
+  /** Allow-lists on top of egress (absent in records made before they existed: none). */
+  allow?: AllowList;
   published_ports: PublishedPort[];
   ttl_seconds: number;
   created_at: string;
@@ -53,6 +56,8 @@ export function workspaceInfo(record: WorkspaceRecord) {
     state: record.state,
     ...machineInfo(record),
     network_policy: record.network_policy,
+    allow_hosts: record.allow?.hosts ?? [],
+    allow_cidrs: record.allow?.cidrs ?? [],
     ttl_seconds: record.ttl_seconds,
     created_at: record.created_at,
     expires_at: record.expires_at,

@@ -6,6 +6,7 @@ import type { AgentClient } from "../../agent-client/index.js";
 import type { MachineSpec } from "../../runtime/backend.js";
 import { PyroError } from "../../util/errors.js";
 import { isProcessAlive, processStartTime } from "../../util/process.js";
+import { checkAllowList } from "../../net/index.js";
 import { workspacesRoot, type CoreContext } from "../context.js";
 import { checkId, newId } from "../ids.js";
 import { MachineFleet } from "../machines/fleet.js";
@@ -67,6 +68,7 @@ export class WorkspaceService {
   }
 
   async create(input: ParsedInput<"createWorkspace">): Promise<Info> {
+    const allow = checkAllowList(input.network_policy, input.allow_hosts, input.allow_cidrs);
     const seedSource = input.seed_path ? await openSource(input.seed_path) : undefined;
     const secrets = await resolveSecrets(input.secrets ?? []);
     const { backend, environment } = await this.machines.resolve(input);
@@ -82,6 +84,7 @@ export class WorkspaceService {
       vcpu_count: input.vcpu_count,
       mem_mib: input.mem_mib,
       network_policy: input.network_policy,
+      allow,
       published_ports: [],
       ttl_seconds: input.ttl_seconds,
       created_at: new Date(now).toISOString(),
@@ -279,6 +282,7 @@ export class WorkspaceService {
       vcpuCount: record.vcpu_count,
       memMib: record.mem_mib,
       network: record.network_policy,
+      ...(record.allow ? { allow: record.allow } : {}),
       publishedPorts: record.published_ports,
       hostname: record.workspace_id,
       rootDisk: "raw",

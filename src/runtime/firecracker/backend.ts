@@ -132,6 +132,12 @@ export class FirecrackerBackend implements Backend {
   async start(spec: MachineSpec, options: StartOptions): Promise<MachineHandle> {
     const deadline = Date.now() + options.bootTimeoutMs;
     const progress = options.onProgress ?? (() => undefined);
+    // Never claim a policy nothing enforces: the Firecracker TAP has no filter of its own yet (docs/networking.md).
+    if ((spec.allow?.hosts.length ?? 0) + (spec.allow?.cidrs.length ?? 0) > 0) {
+      throw new PyroError("unsupported", "allow-lists (allow_hosts, allow_cidrs) are not built for the firecracker backend yet", {
+        hint: "use --backend qemu or sandbox for allow-lists, or leave them out",
+      });
+    }
     const kernel = this.kernelOf(spec);
     const firecracker = this.requireBinary("firecracker", "PYRO_FIRECRACKER_BIN", this.config.firecracker.bin);
     const jailer = this.jailed ? this.requireBinary("jailer", "PYRO_JAILER_BIN", this.config.firecracker.jailerBin) : undefined;

@@ -348,9 +348,14 @@ export class QemuBackend implements Backend {
   /** Start QEMU in a network namespace of its own (src/net) and forward its published ports from the host's 127.0.0.1. */
   private async spawnNetworked(spec: MachineSpec, qemu: string, input: QemuArgsInput, timeoutMs: number) {
     const files = netFiles(spec.dir);
-    await prepareNetworkFiles({ rulesFile: files.rules, resolvConf: files.resolvConf });
+    const net = await prepareNetworkFiles(spec.dir, spec.allow);
     const proc = await spawnQemuInNamespace(qemu, buildQemuArgs(input), input.layout.qemuLog, spec.dir, this.config.env, {
-      rulesFile: files.rules,
+      // QEMU's user-mode network forwards the guest's DNS to the nameserver of its /etc/resolv.conf: make that the stack's forwarder, or the allow-list resolver.
+      stage: {
+        rulesFile: net.rulesFile,
+        hostResolvConf: net.hostResolvConf,
+        ...(net.resolver ? { resolver: { binary: this.config.agent.bin, ...net.resolver } } : {}),
+      },
       slirpSocket: files.slirpSocket,
       slirpLog: files.slirpLog,
       timeoutMs,
@@ -511,5 +516,5 @@ async function bootFailure(code: "timeout" | "guest_failure", what: string, layo
 
 /** The files of a networked machine's namespace (src/net). */
 function netFiles(dir: string) {
-  return { rules: join(dir, "egress.nft"), resolvConf: join(dir, "resolv.conf"), slirpSocket: join(dir, "slirp.sock"), slirpLog: join(dir, "slirp.log") };
+  return { slirpSocket: join(dir, "slirp.sock"), slirpLog: join(dir, "slirp.log") };
 }

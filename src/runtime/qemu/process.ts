@@ -1,9 +1,6 @@
-import { spawn } from "node:child_process";
-import { closeSync, openSync, readFileSync } from "node:fs";
-import type { Socket } from "node:net";
-import { NET_SIGNAL_FD, netStage, startSlirp, type SlirpProcess } from "../../net/index.js";
-import { PyroError } from "../../util/errors.js";
-import { processStartTime, signalProcess, spawnDetached, type DetachedProcess } from "../../util/process.js";
+import { readFileSync } from "node:fs";
+import { spawnInNetNamespace, type NetStageOptions, type SlirpProcess } from "../../net/index.js";
+import { spawnDetached, type DetachedProcess } from "../../util/process.js";
 
 /**
  * Start QEMU detached (own session, survives the caller), stdin from
@@ -41,7 +38,8 @@ export function commandLineMentions(pid: number, needle: string): boolean {
 
 /** A networked QEMU's own namespace (see src/net). */
 export interface QemuNet {
-  rulesFile: string;
+  /** What the namespace stage sets up: the filter, QEMU's resolv.conf, the allow-list resolver. */
+  stage: NetStageOptions;
   slirpSocket: string;
   slirpLog: string;
   timeoutMs: number;
@@ -53,7 +51,7 @@ export interface QemuNet {
  * maps 10.0.2.2 to that namespace's loopback, never the host's. Resolves once
  * the stack is attached (QEMU starts right after).
  */
-export async function spawnQemuInNamespace(
+export function spawnQemuInNamespace(
   qemu: string,
   args: string[],
   logPath: string,
@@ -61,31 +59,16 @@ export async function spawnQemuInNamespace(
   env: NodeJS.ProcessEnv,
   net: QemuNet,
 ): Promise<DetachedProcess & { slirp: SlirpProcess }> {
-  const asRoot = process.getuid?.() === 0;
-  const argv = [
-    ...(asRoot ? [] : ["--user", "--map-root-user"]),
-    "--net",
-    ...netStage(net.rulesFile),
-    "/bin/sh", "-c", 'umask 077 && exec "$0" "$@"', qemu, ...args,
-  ];
-  const log = openSync(logPath, "a", 0o600);
-  let child;
-  try {
-    child = spawn("unshare", argv, { detached: true, cwd, env, stdio: ["ignore", log, log, "ignore", "ignore", "ignore", "pipe"] });
-  } finally {
-    closeSync(log);
-  }
-  const pid = await new Promise<number>((resolve, reject) => {
-    child.once("error", (error) => reject(new PyroError("unavailable", `cannot start unshare for QEMU: ${error.message}`, { hint: "apt-get install util-linux" })));
-    child.once("spawn", () => resolve(child.pid!));
+  return spawnInNetNamespace("/bin/sh", ["-c", 'umask 077 && exec "$0" "$@"', qemu, ...args], {
+    stage: net.stage,
+    // A mount namespace of its own, so that QEMU's /etc/resolv.conf can be the machine's (the stage binds it).
+    mountNamespace: true,
+    slirpSocket: net.slirpSocket,
+    slirpLog: net.slirpLog,
+    stdoutPath: logPath,
+    stderrPath: logPath,
+    cwd,
+    env,
+    timeoutMs: net.timeoutMs,
   });
-  child.unref();
-  const startTime = processStartTime(pid);
-  try {
-    const slirp = await startSlirp({ targetPid: pid, signal: (child.stdio as unknown as Socket[])[NET_SIGNAL_FD]!, apiSocket: net.slirpSocket, log: net.slirpLog, timeoutMs: net.timeoutMs });
-    return { pid, startTime, slirp };
-  } catch (error) {
-    signalProcess(pid, "SIGKILL", startTime);
-    throw error;
-  }
 }

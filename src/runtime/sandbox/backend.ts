@@ -83,7 +83,7 @@ export class SandboxBackend implements Backend {
     }
     const limits = await prepareSandboxLimits(spec);
     // A networked sandbox gets a namespace of its own whose only way out is slirp4netns, filtered (src/net).
-    const net = spec.network === "off" ? undefined : await prepareNetworkFiles({ rulesFile: paths.rules, resolvConf: paths.resolvConf });
+    const net = spec.network === "off" ? undefined : await prepareNetworkFiles(spec.dir, spec.allow);
     const [command, ...args] = sandboxCommand(spec, agent, { tiedToCaller: options.tiedToCaller ?? false, limits, net });
     const log = openSync(paths.log, "a", 0o600);
     const child = spawn(command!, args, { detached: true, stdio: ["ignore", log, log, "pipe", "pipe", ...(net ? (["ignore", "pipe"] as const) : [])] });

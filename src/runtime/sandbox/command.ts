@@ -1,4 +1,4 @@
-import { netStage } from "../../net/index.js";
+import { netStage, type NetworkFiles } from "../../net/index.js";
 import type { MachineSpec } from "../backend.js";
 
 /** Where the host's agent binary is bound inside the sandbox. */
@@ -24,8 +24,6 @@ export function sandboxPaths(dir: string) {
     agentDir: `${dir}/agent`,
     socket: `${dir}/agent/agent.sock`,
     log: `${dir}/sandbox.log`,
-    rules: `${dir}/egress.nft`,
-    resolvConf: `${dir}/resolv.conf`,
     slirpSocket: `${dir}/slirp.sock`,
     slirpLog: `${dir}/slirp.log`,
   };
@@ -53,10 +51,7 @@ export interface LauncherLimits {
  * `READY` to fd 4 once it serves ({@link SANDBOX_READY_FD}).
  */
 /** A networked sandbox's own namespace (see src/net): its egress filter and resolver files. */
-export interface SandboxNet {
-  rulesFile: string;
-  resolvConf: string;
-}
+export type SandboxNet = Pick<NetworkFiles, "rulesFile" | "resolvConf" | "resolver">;
 
 export function sandboxCommand(
   spec: MachineSpec,
@@ -104,7 +99,9 @@ export function sandboxCommand(
     String(limits.cgroupProcs.length), ...limits.cgroupProcs,
     spec.environment.rootfsDir, paths.upper, paths.work, paths.merged,
     ...limits.prefix,
-    ...(options.net ? netStage(options.net.rulesFile) : []),
+    ...(options.net
+      ? netStage({ rulesFile: options.net.rulesFile, ...(options.net.resolver ? { resolver: { binary: agentBinary, ...options.net.resolver } } : {}) })
+      : []),
     ...bwrap,
   ];
 }
