@@ -53,6 +53,7 @@ export function workspaceInfo(record: WorkspaceRecord) {
     state: record.state,
     ...machineInfo(record),
     network_policy: record.network_policy,
+    published_ports: record.published_ports,
     ttl_seconds: record.ttl_seconds,
     created_at: record.created_at,
     expires_at: record.expires_at,

@@ -276,10 +276,16 @@ export class QemuBackend implements Backend {
       const answer = await qmpCommand(socket, "human-monitor-command", { "command-line": `hostfwd_add net0 ${rule}` });
       if (typeof answer === "string" && answer.trim() !== "") {
         throw new PyroError("unavailable", `QEMU could not forward host port ${port.host_port}: ${answer.trim()}`, {
-          hint: "the host port is probably in use; pick another one",
+          hint: "pick another host port, or omit it to let pyro pick",
         });
       }
-      await slirpForward(netFiles(spec.dir).slirpSocket, port.host_port, port.host_port);
+      try {
+        await slirpForward(netFiles(spec.dir).slirpSocket, port.host_port, port.host_port);
+      } catch (error) {
+        // The host port was taken: drop the inner rule too, so a retry on another port starts clean.
+        await qmpCommand(socket, "human-monitor-command", { "command-line": `hostfwd_remove net0 tcp::${port.host_port}` }).catch(() => undefined);
+        throw error;
+      }
     }
   }
 

@@ -126,6 +126,15 @@ export class SandboxBackend implements Backend {
       });
     }
     handle.socketInode = lstatSync(paths.socket).ino;
+    // A restarted or reset workspace keeps the ports it published: forward them again.
+    if (spec.network === "egress+published-ports" && spec.publishedPorts.length > 0) {
+      try {
+        await this.publishPorts(spec, handle, spec.publishedPorts);
+      } catch (error) {
+        await this.kill(handle);
+        throw error;
+      }
+    }
     return handle;
   }
 
