@@ -167,3 +167,30 @@ describe("published ports on the sandbox", () => {
     expect(sdk.message).toMatch(/network_policy:.*"off"\|"egress"\|"egress\+published-ports"/);
   });
 });
+
+/** The IPv4 addresses a guest holds, from the kernel's routing trie (no `ip` in debian:12). */
+const GUEST_ADDRESSES = "awk '/32 host LOCAL/ { print prev } { prev = $2 }' /proc/net/fib_trie | sort -u";
+
+// Issue 13: vm_network_info shows the effective policy and the address the guest really has.
+describe("vm_network_info on the sandbox", () => {
+  const state = tempStateDir();
+  let pyro: Pyro;
+  beforeAll(async () => {
+    if (!NETWORK_TOOLS) return;
+    await ensureEnvironment("debian:12", { cacheDir: TEST_CACHE_DIR, kernel: false });
+    pyro = new Pyro({ stateDir: state.dir, cacheDir: TEST_CACHE_DIR });
+  }, 900_000);
+  afterAll(() => state.cleanup());
+
+  it.skipIf(!NETWORK_TOOLS)("reports the policy, and the guest's own address while it runs", async () => {
+    for (const network of [true, false]) {
+      const vm = await pyro.createVm({ environment: "debian:12", backend: "sandbox", allow_host_compat: true, network });
+      await pyro.startVm({ vm_id: vm.vm_id });
+      const info = await pyro.networkInfoVm({ vm_id: vm.vm_id });
+      const held = (await pyro.execVm({ vm_id: vm.vm_id, command: GUEST_ADDRESSES })).stdout.trim().split("\n").filter((a) => !a.startsWith("127."));
+      expect(info).toMatchObject({ vm_id: vm.vm_id, network_enabled: network, policy: network ? "egress" : "off", backend: "sandbox", published_ports: [] });
+      if (network) expect(held).toContain(info.guest_ip);
+      else expect([info.guest_ip, held]).toEqual([null, []]);
+    }
+  });
+});
