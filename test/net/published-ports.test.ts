@@ -1,8 +1,12 @@
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { createConnection, createServer, type Server } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Pyro } from "../../src/index.js";
 import { slirpForward } from "../../src/net/index.js";
+import type { MachineHandle, MachineSpec } from "../../src/runtime/backend.js";
+import { QemuBackend } from "../../src/runtime/qemu/backend.js";
 import { ensureEnvironment } from "../../src/environments/index.js";
 import { SUITE_BACKENDS } from "../helpers/backends.js";
 import { runCli } from "../helpers/cli.js";
@@ -192,5 +196,45 @@ describe("vm_network_info on the sandbox", () => {
       if (network) expect(held).toContain(info.guest_ip);
       else expect([info.guest_ip, held]).toEqual([null, []]);
     }
+  });
+});
+
+const qemu = SUITE_BACKENDS.find((b) => b.name === "qemu")!;
+
+// A host port taken between pyro's check and the stack's bind: on QEMU the
+// inner `hostfwd` was already added; it must go again, or the same port could
+// never be published once it is free.
+describe("a failed QEMU forward leaves no inner rule", () => {
+  const state = tempStateDir();
+  let pyro: Pyro;
+  let ws = "";
+  beforeAll(async () => {
+    if (!(qemu.available && NETWORK_TOOLS)) return;
+    await ensureEnvironment("debian:12", { cacheDir: TEST_CACHE_DIR, kernel: true });
+    pyro = new Pyro({ stateDir: state.dir, cacheDir: TEST_CACHE_DIR });
+    ws = (await pyro.createWorkspace({ environment: "debian:12", backend: "qemu", network_policy: "egress+published-ports" })).workspace_id;
+  }, 900_000);
+  afterAll(async () => {
+    if (ws) await pyro.deleteWorkspace({ workspace_id: ws }).catch(() => undefined);
+    state.cleanup();
+  });
+
+  it.skipIf(!(qemu.available && NETWORK_TOOLS))(`reports the port in use, and the same port publishes once it is free (needs ${qemu.needs}, slirp4netns, nft, ip)`, async () => {
+    const record = JSON.parse(readFileSync(join(state.dir, "workspaces", ws, "record.json"), "utf8")) as { handle: MachineHandle };
+    const spec = { id: ws, dir: join(state.dir, "workspaces", ws, "machine"), network: "egress+published-ports" } as MachineSpec;
+    const backend = new QemuBackend();
+    const { server, port } = await occupy();
+    const guestPort = 18500;
+    // The core's check would refuse this port; the backend is what meets the race.
+    const error = await backend.publishPorts(spec, record.handle, [{ host_port: port, guest_port: guestPort }]).then(
+      () => undefined,
+      (e: unknown) => e as { code: string; message: string },
+    );
+    expect(error?.code).toBe("already_exists");
+    expect(error?.message).toContain(`port ${port} is in use on 127.0.0.1`);
+    await new Promise((r) => server.close(r));
+    await backend.publishPorts(spec, record.handle, [{ host_port: port, guest_port: guestPort }]);
+    await pyro.startService({ workspace_id: ws, service_name: "web", command: httpServer(guestPort), readiness: { kind: "tcp", address: `127.0.0.1:${guestPort}` } });
+    expect(await hostGet(port)).toContain("pyro!");
   });
 });
