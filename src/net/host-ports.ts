@@ -55,3 +55,22 @@ export function portInUse(port: number): PyroError {
     details: { host_port: port },
   });
 }
+
+/**
+ * Re-forwarding the ports a machine published, at its start: a port another
+ * program took while the machine was stopped is said as such; any other
+ * failure is rethrown as it is.
+ */
+export async function reforward(ports: readonly { host_port: number }[], forward: (port: number) => Promise<void>): Promise<void> {
+  for (const { host_port: port } of ports) {
+    try {
+      await forward(port);
+    } catch (error) {
+      if (!(error instanceof PyroError && error.code === "already_exists")) throw error;
+      throw new PyroError("already_exists", `port ${port}, which this workspace publishes, is now in use on 127.0.0.1 by another program`, {
+        hint: "stop that program and start the workspace again, or delete the workspace",
+        details: { host_port: port },
+      });
+    }
+  }
+}

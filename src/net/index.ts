@@ -5,4 +5,4 @@ export { NET_SIGNAL_FD, netStage } from "./launch.js";
 export { slirpForward, startSlirp, type SlirpProcess, type StartSlirpOptions } from "./slirp.js";
 export { prepareNetworkFiles, type NetworkFiles } from "./files.js";
 export { networkSupport } from "./availability.js";
-export { AUTO_PORT_ATTEMPTS, freeHostPort, HOST_PORT_RANGE, hostPortFree, portInUse } from "./host-ports.js";
+export { AUTO_PORT_ATTEMPTS, freeHostPort, HOST_PORT_RANGE, hostPortFree, portInUse, reforward } from "./host-ports.js";

@@ -111,6 +111,21 @@ describe("published ports on the sandbox", () => {
     await pyro.stopService({ workspace_id: ws, service_name: "web3" });
   });
 
+  it.skipIf(!NETWORK_TOOLS)("a start whose published port another program took meanwhile says so, and starts once it is free", async () => {
+    const [published] = (await pyro.statusWorkspace({ workspace_id: ws })).published_ports;
+    await pyro.stopWorkspace({ workspace_id: ws });
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(published!.host_port, "127.0.0.1", resolve));
+    const error = await expectPyroError(pyro.startWorkspace({ workspace_id: ws }), "already_exists");
+    expect(error.message).toBe(`port ${published!.host_port}, which this workspace publishes, is now in use on 127.0.0.1 by another program`);
+    expect(error.hint).toContain("stop that program and start the workspace again");
+    await new Promise((r) => server.close(r));
+    expect((await pyro.startWorkspace({ workspace_id: ws })).state).toBe("running");
+    await pyro.startService({ workspace_id: ws, service_name: "web4", command: httpServer(guestPort), readiness: { kind: "tcp", address: `127.0.0.1:${guestPort}` } });
+    expect(await hostGet(published!.host_port)).toContain("pyro!");
+    await pyro.stopService({ workspace_id: ws, service_name: "web4" });
+  });
+
   it.skipIf(!NETWORK_TOOLS)("a host port something else listens on is refused before the service starts, naming the fix", async () => {
     const { server, port } = await occupy();
     held.push(server);

@@ -1,4 +1,4 @@
-import { networkSupport, prepareNetworkFiles, slirpForward } from "../../net/index.js";
+import { networkSupport, prepareNetworkFiles, reforward, slirpForward } from "../../net/index.js";
 import { existsSync } from "node:fs";
 import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -360,7 +360,7 @@ export class QemuBackend implements Backend {
       timeoutMs,
     });
     try {
-      if (spec.network === "egress+published-ports") for (const p of spec.publishedPorts) await slirpForward(files.slirpSocket, p.host_port, p.host_port);
+      if (spec.network === "egress+published-ports") await reforward(spec.publishedPorts, (port) => slirpForward(files.slirpSocket, port, port));
     } catch (error) {
       signalProcess(proc.pid, "SIGKILL", proc.startTime);
       signalProcess(proc.slirp.pid, "SIGKILL", proc.slirp.startTime);
