@@ -218,17 +218,18 @@ export const CLI_BINDINGS: CliBindings = {
       { flags: "--ready-http <url>", description: "Ready once this URL answers 2xx/3xx", apply: (i, v: string) => (i.readiness = { kind: "http", url: v }) },
       { flags: "--ready-command <cmd>", description: "Ready once this command exits 0 (the escape hatch)", apply: (i, v: string) => (i.readiness = { kind: "command", command: v }) },
       {
-        flags: "--publish <HOST_PORT:GUEST_PORT>",
-        description: "Publish a guest port on 127.0.0.1 (repeatable)",
+        flags: "--publish <[HOST_PORT:]GUEST_PORT>",
+        description: "Publish a guest port on 127.0.0.1 (repeatable); without HOST_PORT pyro picks a free one and reports it",
         repeatable: true,
         apply: (input, values: string[]) =>
           append(
             input,
             "published_ports",
             values.map((value) => {
-              const match = /^(\d+):(\d+)$/.exec(value);
-              if (!match) throw new Error(`--publish must look like HOST_PORT:GUEST_PORT, got ${JSON.stringify(value)}`);
-              return { host_port: Number(match[1]), guest_port: Number(match[2]) };
+              const match = /^(?:(\d+):)?(\d+)$/.exec(value);
+              if (!match) throw new Error(`--publish must look like HOST_PORT:GUEST_PORT or GUEST_PORT, got ${JSON.stringify(value)}`);
+              // Bounds are the contract's: out-of-range numbers fail there with the fix.
+              return match[1] === undefined ? { guest_port: Number(match[2]) } : { host_port: Number(match[1]), guest_port: Number(match[2]) };
             }),
           ),
       },

@@ -4,19 +4,52 @@ import type { Output } from "./binding.js";
 
 type ReportError = (error: unknown, json: boolean) => number;
 
+/** The public git repository `pyro demo --network` lists over HTTPS (the original's network proof repository). */
+export const DEMO_NETWORK_REPO = "https://github.com/octocat/Hello-World.git";
+
+/**
+ * The guest command of `pyro demo`: git's version, and with the network the
+ * refs of a remote repository — DNS, TCP, TLS and git over HTTPS from inside
+ * the guest. `--exit-code` makes an unreachable or empty remote a failure
+ * rather than a quiet success.
+ */
+export function demoCommand(network: boolean, repo: string = DEMO_NETWORK_REPO): string {
+  return network ? `git --version && git ls-remote --exit-code ${shellQuote(repo)} HEAD` : "git --version";
+}
+
+function shellQuote(text: string): string {
+  return `'${text.replaceAll("'", "'\\''")}'`;
+}
+
 /** `pyro demo` and `pyro demo ollama`. */
 export function registerDemoCommands(root: Command, pyro: Pyro, output: Output, reportError: ReportError): void {
   const demo = root
     .command("demo")
     .description("Prove the one-shot lifecycle end to end: create, start, exec, delete (prints the JSON result)")
-    .option("--network", "give the demo VM outbound network access and fetch a URL")
+    .option("--network", "give the demo VM outbound network access and list a public git repository's refs over HTTPS")
+    .option("--repo-url <url>", `the git repository --network lists (default ${DEMO_NETWORK_REPO})`)
     .option("--allow-host-compat", "allow the namespace sandbox when no guest can boot")
-    .action(async (options: { network?: boolean; allowHostCompat?: boolean }) => {
+    .action(async (options: { network?: boolean; repoUrl?: string; allowHostCompat?: boolean }) => {
       try {
-        const vm = await pyro.createVm({ environment: "debian:12", network: options.network === true, allow_host_compat: options.allowHostCompat === true });
-        await pyro.startVm({ vm_id: vm.vm_id });
-        const command = options.network ? "git --version && git ls-remote https://deb.debian.org/ 2>&1 | head -1" : "git --version";
-        const result = await pyro.execVm({ vm_id: vm.vm_id, command });
+        if (options.repoUrl !== undefined && !options.network) {
+          throw new PyroError("invalid_argument", "--repo-url is used only by the network demo", { hint: "add --network, or drop --repo-url" });
+        }
+        if (options.repoUrl !== undefined && !/^(https?|git):\/\/[^\s]+$/.test(options.repoUrl)) {
+          throw new PyroError("invalid_argument", `--repo-url must be an http(s):// or git:// URL, got ${JSON.stringify(options.repoUrl)}`, {
+            hint: `for example --repo-url ${DEMO_NETWORK_REPO}`,
+          });
+        }
+        const network = options.network === true;
+        const vm = await pyro.createVm({ environment: "debian:12", network, allow_host_compat: options.allowHostCompat === true });
+        let result;
+        try {
+          await pyro.startVm({ vm_id: vm.vm_id });
+          result = await pyro.execVm({ vm_id: vm.vm_id, command: demoCommand(network, options.repoUrl) });
+        } catch (error) {
+          // exec deletes the VM; a failure before it must not leave the VM to its TTL.
+          await pyro.deleteVm({ vm_id: vm.vm_id }).catch(() => undefined);
+          throw error;
+        }
         const { vm_id: _id, ...shown } = result;
         output.stdout(`${JSON.stringify(shown, null, 2)}\n`);
         process.exitCode = result.exit_code;

@@ -27,6 +27,8 @@ export const LIMITS = {
   mem_mib: { min: 128, max: 262_144 },
   timeout_seconds: { min: 1, max: 86_400 },
   ttl_seconds: { min: 10, max: 2_592_000 },
+  /** A published port's host side: never a privileged port (as the original); omitted, pyro picks one. */
+  published_host_port: { min: 1025, max: 65535 },
   /** Per stream; output past it is dropped and flagged `*_truncated`. */
   max_output_bytes: 1024 * 1024,
   /**

@@ -7,3 +7,4 @@ export { slirpForward, startSlirp, type SlirpProcess, type StartSlirpOptions } f
 export { networkFiles, prepareNetworkFiles, type NetworkFiles } from "./files.js";
 export { networkSupport } from "./availability.js";
 export { spawnInNetNamespace, type SpawnInNetNamespaceOptions } from "./spawn-in-namespace.js";
+export { AUTO_PORT_ATTEMPTS, freeHostPort, HOST_PORT_RANGE, hostPortFree, portInUse, reforward } from "./host-ports.js";

@@ -3,6 +3,7 @@ import { closeSync, openSync } from "node:fs";
 import { createConnection, type Socket } from "node:net";
 import { PyroError } from "../util/errors.js";
 import { processStartTime } from "../util/process.js";
+import { hostPortFree, portInUse } from "./host-ports.js";
 
 /** A running user-mode stack. */
 export interface SlirpProcess {
@@ -108,8 +109,10 @@ export async function slirpForward(apiSocket: string, hostPort: number, guestPor
     // An answer that is not JSON is reported below.
   }
   if (parsed.error || !answer.includes("return")) {
+    // slirp4netns gives no errno ("slirp_add_hostfwd failed"): ask the host whether the port is taken.
+    if (!(await hostPortFree(hostPort).catch(() => true))) throw portInUse(hostPort);
     throw new PyroError("unavailable", `cannot publish host port ${hostPort}: ${parsed.error?.desc ?? (answer || "no answer from slirp4netns")}`, {
-      hint: "the host port is probably in use; pick another one",
+      hint: "check the machine's slirp.log; pick another host port or omit it to let pyro pick",
     });
   }
 }

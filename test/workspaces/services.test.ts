@@ -117,6 +117,17 @@ describe.each(SUITE_BACKENDS)("workspace services on $name", ({ name: backend, a
     expect(stopped.state).toBe("stopped");
   });
 
+  it.skipIf(!available)("picks a free host port when --publish names only the guest port, and reports it", async () => {
+    const run = await runCli(["workspace", "service", "start", ws, "auto", "--json", "--ready-tcp", `127.0.0.1:${guestPort + 1}`, "--publish", String(guestPort + 1), "--", httpServer(guestPort + 1)], env);
+    expect(run.code, run.stderr).toBe(0);
+    const [port] = (JSON.parse(run.stdout) as { published_ports: Array<{ host_port: number; guest_port: number }> }).published_ports;
+    expect(port?.guest_port).toBe(guestPort + 1);
+    expect(port!.host_port).toBeGreaterThanOrEqual(1025);
+    expect(await hostGet(port!.host_port)).toContain("pyro!");
+    expect((await pyro.statusWorkspace({ workspace_id: ws })).published_ports).toContainEqual(port);
+    await pyro.stopService({ workspace_id: ws, service_name: "auto" });
+  });
+
   it.skipIf(!available)("reports a service that fails readiness, with its logs", async () => {
     const failed = await pyro.startService({
       workspace_id: ws,
@@ -144,6 +155,6 @@ describe.each(SUITE_BACKENDS)("workspace services on $name", ({ name: backend, a
     await expectPyroError(pyro.stopService({ workspace_id: ws, service_name: "nope" }), "not_found");
     await expectPyroError(pyro.listServices({ workspace_id: "ws-000000000000" }), "not_found");
     const names = (await pyro.listServices({ workspace_id: ws })).services.map((s) => s.service_name);
-    expect(names).toEqual(["broken", "cmd-ready", "slow", "web", "worker"]);
+    expect(names).toEqual(["auto", "broken", "cmd-ready", "slow", "web", "worker"]);
   });
 });

@@ -66,12 +66,23 @@ export const startService = defineOperation({
     published_ports: z
       .array(
         strictObject({
-          host_port: z.number().int().min(1).max(65535).describe("Port on the host's 127.0.0.1"),
-          guest_port: z.number().int().min(1).max(65535).describe("Port the service listens on in the guest"),
+          host_port: z
+            .number()
+            .int()
+            .min(LIMITS.published_host_port.min, `host ports below ${LIMITS.published_host_port.min} are privileged; pick one in ${LIMITS.published_host_port.min}-${LIMITS.published_host_port.max} or omit host_port to let pyro pick`)
+            .max(LIMITS.published_host_port.max, `host_port must be at most ${LIMITS.published_host_port.max}; omit it to let pyro pick`)
+            .optional()
+            .describe(`Port on the host's 127.0.0.1 (${LIMITS.published_host_port.min}-${LIMITS.published_host_port.max}); omit it and pyro picks a free one and reports it`),
+          guest_port: z
+            .number()
+            .int()
+            .min(1, "guest_port is a TCP port: 1-65535")
+            .max(65535, "guest_port is a TCP port: 1-65535")
+            .describe("Port the service listens on in the guest (1-65535)"),
         }),
       )
       .optional()
-      .describe("Ports to publish on 127.0.0.1 (needs network_policy egress+published-ports)"),
+      .describe("Ports to publish on 127.0.0.1 (needs network_policy egress+published-ports); the result reports each host_port"),
   }),
   result: serviceState,
 });

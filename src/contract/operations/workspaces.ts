@@ -72,6 +72,9 @@ export const workspaceInfo = z.object({
   limits_enforced: limitsEnforced,
   network_policy: networkPolicyValue,
   ...allowListFields,
+  published_ports: z
+    .array(z.object({ host_port: z.number().int(), guest_port: z.number().int() }))
+    .describe("Host 127.0.0.1 ports forwarded into the workspace (policy egress+published-ports); they last until the workspace is deleted"),
   ttl_seconds: z.number().int().describe("Idle timeout: every operation on the workspace except status, list, logs and snapshot_list moves expires_at to now + ttl_seconds"),
   created_at: z.string(),
   expires_at: z.string().describe("When the workspace is deleted unless it is used before (its TTL is an idle timeout)"),

@@ -58,6 +58,7 @@ export function workspaceInfo(record: WorkspaceRecord) {
     network_policy: record.network_policy,
     allow_hosts: record.allow?.hosts ?? [],
     allow_cidrs: record.allow?.cidrs ?? [],
+    published_ports: record.published_ports,
     ttl_seconds: record.ttl_seconds,
     created_at: record.created_at,
     expires_at: record.expires_at,

@@ -1,4 +1,4 @@
-import { networkSupport, prepareNetworkFiles, slirpForward } from "../../net/index.js";
+import { networkSupport, prepareNetworkFiles, reforward, slirpForward } from "../../net/index.js";
 import { existsSync } from "node:fs";
 import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -278,10 +278,16 @@ export class QemuBackend implements Backend {
       const answer = await qmpCommand(socket, "human-monitor-command", { "command-line": `hostfwd_add net0 ${rule}` });
       if (typeof answer === "string" && answer.trim() !== "") {
         throw new PyroError("unavailable", `QEMU could not forward host port ${port.host_port}: ${answer.trim()}`, {
-          hint: "the host port is probably in use; pick another one",
+          hint: "pick another host port, or omit it to let pyro pick",
         });
       }
-      await slirpForward(netFiles(spec.dir).slirpSocket, port.host_port, port.host_port);
+      try {
+        await slirpForward(netFiles(spec.dir).slirpSocket, port.host_port, port.host_port);
+      } catch (error) {
+        // The host port was taken: drop the inner rule too, so a retry on another port starts clean.
+        await qmpCommand(socket, "human-monitor-command", { "command-line": `hostfwd_remove net0 tcp::${port.host_port}` }).catch(() => undefined);
+        throw error;
+      }
     }
   }
 
@@ -361,7 +367,7 @@ export class QemuBackend implements Backend {
       timeoutMs,
     });
     try {
-      if (spec.network === "egress+published-ports") for (const p of spec.publishedPorts) await slirpForward(files.slirpSocket, p.host_port, p.host_port);
+      if (spec.network === "egress+published-ports") await reforward(spec.publishedPorts, (port) => slirpForward(files.slirpSocket, port, port));
     } catch (error) {
       signalProcess(proc.pid, "SIGKILL", proc.startTime);
       signalProcess(proc.slirp.pid, "SIGKILL", proc.slirp.startTime);

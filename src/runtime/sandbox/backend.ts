@@ -8,7 +8,7 @@ import { PyroError } from "../../util/errors.js";
 import { logTail } from "../../util/log-tail.js";
 import { resolveConfig, type PyroConfig } from "../../util/config.js";
 import { isProcessAlive, processStartTime, signalProcess, waitFor } from "../../util/process.js";
-import { NET_SIGNAL_FD, networkSupport, prepareNetworkFiles, slirpForward, SLIRP_GUEST, startSlirp } from "../../net/index.js";
+import { NET_SIGNAL_FD, networkSupport, prepareNetworkFiles, reforward, slirpForward, SLIRP_GUEST, startSlirp } from "../../net/index.js";
 import type { Backend, BackendAvailability, MachineHandle, MachineSpec, PublishedPort, StartOptions } from "../backend.js";
 import { SANDBOX_READY_FD, sandboxCommand, sandboxPaths } from "./command.js";
 import { removeMachineCgroup } from "./cgroup.js";
@@ -132,6 +132,15 @@ export class SandboxBackend implements Backend {
       });
     }
     handle.socketInode = lstatSync(paths.socket).ino;
+    // A restarted or reset workspace keeps the ports it published: forward them again.
+    if (spec.network === "egress+published-ports" && spec.publishedPorts.length > 0) {
+      try {
+        await reforward(spec.publishedPorts, (port) => this.publishPorts(spec, handle, spec.publishedPorts.filter((p) => p.host_port === port)));
+      } catch (error) {
+        await this.kill(handle);
+        throw error;
+      }
+    }
     return handle;
   }
 
