@@ -77,6 +77,15 @@ describe("sandbox resource limits", () => {
       cleared = (await pyro.execWorkspace({ workspace_id: workspaceId, command: "pkill -x sleep; echo cleared" }).catch(() => ({ stdout: "" }))).stdout;
     }
     expect(cleared).toBe("cleared\n");
+    // The guest settles: the killed sleepers reaped and its memory back, so one plain command after another runs
+    // (an OOM kill in the settling may still take a worker mid-command; init restarts it).
+    let settled = 0;
+    for (let attempt = 0; attempt < 40 && settled < 3; attempt += 1) {
+      const ps = await pyro.execWorkspace({ workspace_id: workspaceId, command: "ls /proc | grep -c '^[0-9]'" }).catch(() => null);
+      settled = ps && Number(ps.stdout) < 10 ? settled + 1 : 0;
+      if (settled === 0) await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    expect(settled).toBe(3);
     expect((await pyro.statusWorkspace({ workspace_id: workspaceId })).state).toBe("running");
     const memoryGroup = recordedGroups(state.dir, workspaceId).find((dir) => existsSync(join(dir, "memory.oom_control")));
     if (memoryGroup) expect(readFileSync(join(memoryGroup, "memory.oom_control"), "utf8")).toMatch(/oom_kill [1-9]/);
