@@ -108,7 +108,7 @@ describe("sandbox resource limits", () => {
     });
     // `times` prints the shell's own times, then its children's.
     const [cpus, wallMs, , childTimes] = run.stdout.trim().split("\n");
-    expect(childTimes, `unexpected output: ${JSON.stringify({ stdout: run.stdout, stderr: run.stderr, exit_code: run.exit_code })}`).toMatch(/^\d+m[\d.]+s/);
+    expect(childTimes ?? "", `unexpected output: ${JSON.stringify({ stdout: run.stdout, stderr: run.stderr, exit_code: run.exit_code })}`).toMatch(/^\d+m[\d.]+s/);
     const [, minutes, seconds] = /^(\d+)m([\d.]+)s/.exec(childTimes ?? "")!;
     const cpuMs = (Number(minutes) * 60 + Number(seconds)) * 1000;
     expect(Number(cpus)).toBeGreaterThan(1); // the guest did widen it (this host has 2+ CPUs)

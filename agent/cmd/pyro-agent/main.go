@@ -135,6 +135,20 @@ func parseFlags(args []string, pid1 bool, readBoot func() (bootargs.Args, error)
 	return o, nil
 }
 
+// closeOnExecInherited marks every descriptor above stderr close-on-exec;
+// the ones init hands to its workers go through ExtraFiles, which clears it.
+func closeOnExecInherited() {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+			unix.CloseOnExec(fd)
+		}
+	}
+}
+
 // listenFd is N of --listen fd:N.
 func listenFd(listen string) (int, error) {
 	n, err := strconv.Atoi(strings.TrimPrefix(listen, "fd:"))
@@ -224,6 +238,13 @@ func runInit(o *options) int {
 		// Kept for every worker, but never inherited by anything else init starts.
 		unix.CloseOnExec(fd)
 		sup.ListenFile = os.NewFile(uintptr(fd), "listen-fd")
+	}
+	if o.sandbox {
+		// Whatever else the launcher left open (the machine network's signal
+		// socket, which is also slirp4netns's exit fd) stays open in init, so
+		// it lives exactly as long as the machine, but no guest process
+		// inherits it.
+		closeOnExecInherited()
 	}
 	if !o.sandbox && os.Getpid() == 1 {
 		sup.PowerOff = func() { sysinit.PowerOff(logf) }
