@@ -59,38 +59,6 @@ describe("sandbox resource limits", () => {
     expect(after.stdout).toBe("alive\n");
   }, 120_000);
 
-  it.skipIf(!cgroupsUsable)(`many small processes over mem_mib 128 lose to the OOM killer; the agent survives (needs ${needs})`, async () => {
-    // The agent (PID 1) has the largest RSS here; guest processes carry a raised OOM score so they go first.
-    // Born with it (oomscore.Start): even what the command forks at once has it, and the agent keeps its own.
-    for (let i = 0; i < 5; i += 1) {
-      expect((await pyro.execWorkspace({ workspace_id: workspaceId, command: "cat /proc/self/oom_score_adj /proc/1/oom_score_adj" })).stdout).toBe("500\n0\n");
-    }
-    await pyro
-      .execWorkspace({
-        workspace_id: workspaceId,
-        command: "(i=0; while [ $i -lt 900 ]; do sleep 600 </dev/null >/dev/null 2>&1 & i=$((i+1)); done) >/dev/null 2>&1; echo finished",
-        timeout_seconds: 120,
-      })
-      .catch(() => undefined); // the exec's own shell may be among the killed
-    let cleared = "";
-    for (let attempt = 0; attempt < 20 && cleared !== "cleared\n"; attempt += 1) {
-      cleared = (await pyro.execWorkspace({ workspace_id: workspaceId, command: "pkill -x sleep; echo cleared" }).catch(() => ({ stdout: "" }))).stdout;
-    }
-    expect(cleared).toBe("cleared\n");
-    // The guest settles: the killed sleepers reaped and its memory back, so one plain command after another runs
-    // (an OOM kill in the settling may still take a worker mid-command; init restarts it).
-    let settled = 0;
-    for (let attempt = 0; attempt < 40 && settled < 3; attempt += 1) {
-      const ps = await pyro.execWorkspace({ workspace_id: workspaceId, command: "ls /proc | grep -c '^[0-9]'" }).catch(() => null);
-      settled = ps && Number(ps.stdout) < 10 ? settled + 1 : 0;
-      if (settled === 0) await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-    expect(settled).toBe(3);
-    expect((await pyro.statusWorkspace({ workspace_id: workspaceId })).state).toBe("running");
-    const memoryGroup = recordedGroups(state.dir, workspaceId).find((dir) => existsSync(join(dir, "memory.oom_control")));
-    if (memoryGroup) expect(readFileSync(join(memoryGroup, "memory.oom_control"), "utf8")).toMatch(/oom_kill [1-9]/);
-  }, 180_000);
-
   it.skipIf(!cgroupsUsable)(`nproc in the guest says vcpu_count (needs ${needs})`, async () => {
     const run = await pyro.execWorkspace({ workspace_id: workspaceId, command: "nproc" });
     expect(run.stdout).toBe("1\n");
@@ -141,6 +109,39 @@ describe("sandbox resource limits", () => {
     } finally {
       await pyro.deleteWorkspace({ workspace_id: roomy });
     }
+  }, 180_000);
+
+  // Last of the tests on the shared workspace: an OOM storm leaves memory pressure behind for a while.
+  it.skipIf(!cgroupsUsable)(`many small processes over mem_mib 128 lose to the OOM killer; the agent survives (needs ${needs})`, async () => {
+    // The agent (PID 1) has the largest RSS here; guest processes carry a raised OOM score so they go first.
+    // Born with it (oomscore.Start): even what the command forks at once has it, and the agent keeps its own.
+    for (let i = 0; i < 5; i += 1) {
+      expect((await pyro.execWorkspace({ workspace_id: workspaceId, command: "cat /proc/self/oom_score_adj /proc/1/oom_score_adj" })).stdout).toBe("500\n0\n");
+    }
+    await pyro
+      .execWorkspace({
+        workspace_id: workspaceId,
+        command: "(i=0; while [ $i -lt 900 ]; do sleep 600 </dev/null >/dev/null 2>&1 & i=$((i+1)); done) >/dev/null 2>&1; echo finished",
+        timeout_seconds: 120,
+      })
+      .catch(() => undefined); // the exec's own shell may be among the killed
+    let cleared = "";
+    for (let attempt = 0; attempt < 20 && cleared !== "cleared\n"; attempt += 1) {
+      cleared = (await pyro.execWorkspace({ workspace_id: workspaceId, command: "pkill -x sleep; echo cleared" }).catch(() => ({ stdout: "" }))).stdout;
+    }
+    expect(cleared).toBe("cleared\n");
+    // The guest settles: the killed sleepers reaped and its memory back, so one plain command after another runs
+    // (an OOM kill in the settling may still take a worker mid-command; init restarts it).
+    let settled = 0;
+    for (let attempt = 0; attempt < 40 && settled < 3; attempt += 1) {
+      const ps = await pyro.execWorkspace({ workspace_id: workspaceId, command: "ls /proc | grep -c '^[0-9]'" }).catch(() => null);
+      settled = ps && Number(ps.stdout) < 10 ? settled + 1 : 0;
+      if (settled === 0) await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    expect(settled).toBe(3);
+    expect((await pyro.statusWorkspace({ workspace_id: workspaceId })).state).toBe("running");
+    const memoryGroup = recordedGroups(state.dir, workspaceId).find((dir) => existsSync(join(dir, "memory.oom_control")));
+    if (memoryGroup) expect(readFileSync(join(memoryGroup, "memory.oom_control"), "utf8")).toMatch(/oom_kill [1-9]/);
   }, 180_000);
 
   it.skipIf(!cgroupsUsable)(`delete removes the machine's cgroups, even after its launcher was killed (needs ${needs})`, async () => {
