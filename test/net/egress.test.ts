@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureEnvironment } from "../../src/environments/index.js";
@@ -72,6 +73,24 @@ describe.each(SUITE_BACKENDS)("network isolation on $name", ({ name: backend, av
     const out = (JSON.parse(run.stdout) as { stdout: string }).stdout.trim().split("\n");
     expect(out[0]).toBe("lo");
     expect(parseProbes(out.slice(1).join("\n")).wan?.answer).toBe("refused");
+  });
+
+  it.skipIf(!ok)("a published port answers on the host's 127.0.0.1 and not on its other address", async () => {
+    const created = await pyro(["workspace", "create", "debian:12", "--backend", backend, "--allow-host-compat", "--network-policy", "egress+published-ports", "--json"]);
+    expect(created.code, created.stderr).toBe(0);
+    const id = (JSON.parse(created.stdout) as { workspace_id: string }).workspace_id;
+    const guestPort = 18500;
+    // perl-base is in debian:12: a listener on every guest address that answers one line.
+    const server = `exec perl -MIO::Socket::INET -e '$s=IO::Socket::INET->new(LocalAddr=>"0.0.0.0:${guestPort}",Listen=>5,ReuseAddr=>1) or die; while($c=$s->accept){ print $c "published\\n"; close $c }'`;
+    const started = await pyro(["workspace", "service", "start", id, "web", "--json", "--ready-tcp", `127.0.0.1:${guestPort}`, "--publish", String(guestPort), "--", server]);
+    expect(started.code, started.stderr).toBe(0);
+    const hostPort = (JSON.parse(started.stdout) as { published_ports: Array<{ host_port: number }> }).published_ports[0]!.host_port;
+    // Probed from the lab's "host" namespace: its loopback, and the address the lab gave it.
+    const probe = spawnSync("ip", ["netns", "exec", lab.outer, "bash", "-c", probeScript([["loopback", "127.0.0.1", hostPort], ["address", LAB.hostAddress, hostPort]])], { encoding: "utf8", timeout: 30_000 });
+    const probes = parseProbes(probe.stdout);
+    expect(probes.loopback?.answer).toBe("published");
+    expect(probes.address?.answer).toBe("refused");
+    expect((await pyro(["workspace", "delete", id, "--json"])).code).toBe(0);
   });
 
   it.skipIf(!ok)("the user-mode stack goes with the machine: kill -9 of the machine, then delete, leave nothing", async () => {
