@@ -8,49 +8,14 @@ import { SUITE_BACKENDS } from "../helpers/backends.js";
 import { runCli } from "../helpers/cli.js";
 import { CLI, TEST_CACHE_DIR, tempStateDir } from "../helpers/env.js";
 import { createNetLab, NETLAB_AVAILABLE, type NetLab } from "../helpers/netlab.js";
+import { liveProcesses, sandboxAgentsUnder, stacksUnder } from "../helpers/processes.js";
 
 const sandbox = SUITE_BACKENDS.find((b) => b.name === "sandbox")!;
 const ok = sandbox.available && NETLAB_AVAILABLE;
 
-/** Live processes (zombies excluded) with their command lines. */
-function processes(): Array<{ pid: number; argv: string[] }> {
-  const found: Array<{ pid: number; argv: string[] }> = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      const argv = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
-      const state = readFileSync(`/proc/${entry}/stat`, "utf8").split(") ")[1]?.[0];
-      if (state !== "Z" && state !== "X") found.push({ pid: Number(entry), argv });
-    } catch {
-      // gone
-    }
-  }
-  return found;
-}
-
-/** The slirp4netns stacks of machines under `dir` (each names its API socket there). */
-function stacksOf(dir: string): string[] {
-  return processes()
-    .filter((p) => (p.argv[0] ?? "").endsWith("slirp4netns") && p.argv.some((arg) => arg.includes(dir)))
-    .map((p) => `${p.pid} ${p.argv.join(" ")}`);
-}
-
-/** Sandbox agents of machines under `dir`: their root is an overlay whose upper layer is there. */
-function agentsOf(dir: string): number[] {
-  return processes()
-    .filter((p) => {
-      try {
-        return (p.argv[0] ?? "").endsWith("pyro-agent") && readFileSync(`/proc/${p.pid}/mountinfo`, "utf8").includes(dir);
-      } catch {
-        return false;
-      }
-    })
-    .map((p) => p.pid);
-}
-
 /** What still runs that names `text`, with its command line (for a failure message). */
 function leftovers(text: string): string[] {
-  return processes()
+  return liveProcesses()
     .filter((p) => p.argv.some((arg) => arg.includes(text)))
     .map((p) => `${p.pid} ${p.argv.join(" ").slice(0, 200)}`);
 }
@@ -91,7 +56,7 @@ describe("kill -9 during a networked workspace create on the sandbox", () => {
     });
 
   /** Whether a process of the state dir whose argv[0] ends with `name` runs. */
-  const running = (name: string) => () => processes().some((p) => (p.argv[0] ?? "").endsWith(name) && p.argv.some((arg) => arg.includes(state.dir)));
+  const running = (name: string) => () => liveProcesses().some((p) => (p.argv[0] ?? "").endsWith(name) && p.argv.some((arg) => arg.includes(state.dir)));
   /** Whether a workspace record of the state dir has reached creation phase `phase`. */
   const phase = (wanted: string) => () => {
     const root = join(state.dir, "workspaces");
@@ -131,10 +96,10 @@ describe("kill -9 during a networked workspace create on the sandbox", () => {
     let halfMadeWithStack = 0;
     for (const [at, when] of points) {
       const run = await createKilled(when);
-      const stacks = stacksOf(state.dir).length;
+      const stacks = stacksUnder(state.dir).length;
       // The machine-directory scan that delete relies on for a machine no handle names finds its stack.
       const scanned = processesUnder(state.dir);
-      for (const stack of stacksOf(state.dir)) expect(scanned, stack).toContain(Number(stack.split(" ")[0]));
+      for (const stack of stacksUnder(state.dir)) expect(scanned, stack).toContain(Number(stack.split(" ")[0]));
       const listed = await pyro(["workspace", "list", "--json"]);
       expect(listed.code, listed.stderr).toBe(0);
       for (const ws of (JSON.parse(listed.stdout) as { workspaces: Array<{ workspace_id: string; state: string }> }).workspaces) {
@@ -143,11 +108,11 @@ describe("kill -9 during a networked workspace create on the sandbox", () => {
         const deleted = await pyro(["workspace", "delete", ws.workspace_id, "--json"]);
         expect(deleted.code, deleted.stderr).toBe(0);
       }
-      expect(stacksOf(state.dir), `slirp4netns left after a kill at ${at}`).toEqual([]);
+      expect(stacksUnder(state.dir), `slirp4netns left after a kill at ${at}`).toEqual([]);
       expect(leftovers(state.dir), `kill at ${at}`).toEqual([]);
       await new Promise((r) => setTimeout(r, 300));
       expect(leftovers(state.dir), `kill at ${at}, 300 ms later`).toEqual([]);
-      expect(agentsOf(state.dir), `kill at ${at}`).toEqual([]);
+      expect(sandboxAgentsUnder(state.dir), `kill at ${at}`).toEqual([]);
       // Directories with a record; a kill between the directory's mkdir and its record's first write
       // leaves one without, which list does not show (src/core/store/records.ts create; reported, not this test's subject).
       const dirs = (existsSync(join(state.dir, "workspaces")) ? readdirSync(join(state.dir, "workspaces")) : []).filter((d) =>

@@ -1,12 +1,12 @@
 import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureEnvironment } from "../../src/environments/index.js";
 import { SUITE_BACKENDS } from "../helpers/backends.js";
 import { runCli } from "../helpers/cli.js";
 import { TEST_CACHE_DIR, tempStateDir } from "../helpers/env.js";
 import { createNetLab, LAB, NETLAB_AVAILABLE, parseProbes, probeScript, type NetLab } from "../helpers/netlab.js";
-import { pidsMentioning } from "../helpers/processes.js";
+import { pidsMentioning, stacksUnder } from "../helpers/processes.js";
 
 const TARGETS: Array<[string, string, number]> = [
   ["wan", LAB.wan, LAB.port],
@@ -17,20 +17,6 @@ const TARGETS: Array<[string, string, number]> = [
   ["host-address", LAB.hostAddress, LAB.hostAddressPort],
 ];
 
-/** Live slirp4netns processes of machines under `stateDir` (their API socket is in the machine directory). */
-function stacks(stateDir: string): number[] {
-  return readdirSync("/proc")
-    .filter((pid) => /^\d+$/.test(pid))
-    .filter((pid) => {
-      try {
-        const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-        return cmdline.startsWith("slirp4netns\0") && cmdline.includes(stateDir) && !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z");
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
 
 // Issue 13: a networked guest reaches the internet and nothing of the host.
 // pyro runs inside a lab namespace; a second one plays the internet
@@ -64,7 +50,7 @@ describe.each(SUITE_BACKENDS)("network isolation on $name", ({ name: backend, av
     }
     // The one-shot machine and its stack are gone.
     expect(pidsMentioning(state.dir)).toEqual([]);
-    expect(stacks(state.dir)).toEqual([]);
+    expect(stacksUnder(state.dir)).toEqual([]);
   });
 
   it.skipIf(!ok)("off: no network device but lo, nothing reachable", async () => {
@@ -101,7 +87,7 @@ describe.each(SUITE_BACKENDS)("network isolation on $name", ({ name: backend, av
     const probes = parseProbes((JSON.parse(exec.stdout) as { stdout: string }).stdout);
     expect(probes.wan?.answer).toBe("wan");
     expect(probes.private?.answer).toBe("refused");
-    expect(stacks(state.dir)).toHaveLength(1);
+    expect(stacksUnder(state.dir)).toHaveLength(1);
     // No guest process holds the launcher's network signal socket (the stack's exit fd): the shell has no socket open.
     const fds = await pyro(["workspace", "exec", id, "--json", "--", "sh", "-c", "for f in /proc/$$/fd/*; do echo \"$f $(readlink $f)\"; done"]);
     const open = (JSON.parse(fds.stdout) as { stdout: string }).stdout;
@@ -109,8 +95,8 @@ describe.each(SUITE_BACKENDS)("network isolation on $name", ({ name: backend, av
     const record = JSON.parse(readFileSync(`${state.dir}/workspaces/${id}/record.json`, "utf8")) as { handle: { pid: number; agentPid?: number } };
     for (const pid of [record.handle.agentPid, record.handle.pid]) if (pid) process.kill(pid, "SIGKILL");
     // The stack notices by itself (its exit fd closes with the machine's last process).
-    for (let i = 0; i < 100 && stacks(state.dir).length > 0; i += 1) await new Promise((r) => setTimeout(r, 50));
-    expect(stacks(state.dir)).toEqual([]);
+    for (let i = 0; i < 100 && stacksUnder(state.dir).length > 0; i += 1) await new Promise((r) => setTimeout(r, 50));
+    expect(stacksUnder(state.dir)).toEqual([]);
     expect((await pyro(["workspace", "delete", id, "--json"])).code).toBe(0);
     expect(pidsMentioning(state.dir)).toEqual([]);
   });

@@ -7,26 +7,7 @@ import { ensureEnvironment } from "../../src/environments/index.js";
 import { SUITE_BACKENDS } from "../helpers/backends.js";
 import { runCli } from "../helpers/cli.js";
 import { CLI, TEST_CACHE_DIR, tempStateDir } from "../helpers/env.js";
-import { pidsMentioning } from "../helpers/processes.js";
-
-/**
- * Pids of live sandbox guest agents of `stateDir`. Their command lines do not
- * name it, but their root is an overlay whose directories are inside it.
- */
-function agentPids(stateDir: string): Set<number> {
-  const pids = new Set<number>();
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const argv0 = readFileSync(`/proc/${name}/cmdline`, "utf8").split("\0")[0] ?? "";
-      const state = readFileSync(`/proc/${name}/stat`, "utf8").split(") ")[1]?.[0];
-      if (argv0.endsWith("pyro-agent") && state !== "Z" && readFileSync(`/proc/${name}/mountinfo`, "utf8").includes(stateDir)) pids.add(Number(name));
-    } catch {
-      // gone
-    }
-  }
-  return pids;
-}
+import { pidsMentioning, sandboxAgentsUnder } from "../helpers/processes.js";
 
 /** Start `pyro workspace create` and SIGKILL it after `ms` (or let it finish). */
 function createKilledAfter(args: string[], env: NodeJS.ProcessEnv, ms: number | null): Promise<{ code: number | null; elapsed: number; stdout: string }> {
@@ -114,7 +95,7 @@ describe.each(SUITE_BACKENDS)("kill -9 during workspace create on $name", ({ nam
       }
       // Nothing of any workspace remains: no process, no mount, no file.
       expect(pidsMentioning(state.dir), `kill at ${at} ms`).toEqual([]);
-      expect([...agentPids(state.dir)], `kill at ${at} ms`).toEqual([]);
+      expect(sandboxAgentsUnder(state.dir), `kill at ${at} ms`).toEqual([]);
       expect(readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(state.dir);
       expect(existsSync(join(state.dir, "workspaces")) ? readdirSync(join(state.dir, "workspaces")) : []).toEqual([]);
     }
