@@ -17,11 +17,20 @@ export interface NetworkFiles {
   hostResolvConf: string;
   /** The allow-list resolver's configuration and log, when an allow-list of names is in force. */
   resolver?: { config: string; log: string };
+  /** slirp4netns's API socket (its command line names it: teardown finds the process by it) and log. */
+  slirpSocket: string;
+  slirpLog: string;
 }
 
 /** The network files of the machine directory `dir`. */
 export function networkFiles(dir: string): Omit<NetworkFiles, "resolver"> {
-  return { rulesFile: join(dir, "egress.nft"), resolvConf: join(dir, "resolv.conf"), hostResolvConf: join(dir, "resolv.host.conf") };
+  return {
+    rulesFile: join(dir, "egress.nft"),
+    resolvConf: join(dir, "resolv.conf"),
+    hostResolvConf: join(dir, "resolv.host.conf"),
+    slirpSocket: join(dir, "slirp.sock"),
+    slirpLog: join(dir, "slirp.log"),
+  };
 }
 
 /**

@@ -26,7 +26,7 @@ import { isProcessAlive, signalProcess, sleep, spawnDetached, waitForExit } from
 import { connectVsock } from "./vsock.js";
 import { AgentClient } from "../../agent-client/index.js";
 import { activateGuest } from "../guest-boot/index.js";
-import { egressRuleset, networkSupport, slirpForward } from "../../net/index.js";
+import { egressRuleset, networkFiles, networkSupport, slirpForward } from "../../net/index.js";
 import { GUEST_TAP, GUEST_TAP_NET, guestTapStage, prepareGuestTapRules } from "../../net/guest-tap.js";
 import { spawnInNetNamespace } from "../../net/spawn-in-namespace.js";
 
@@ -224,7 +224,7 @@ export class FirecrackerBackend implements Backend {
         hint: "create it with --network-policy egress+published-ports",
       });
     }
-    for (const port of ports) await slirpForward(join(spec.dir, VM_FILES.slirpSocket), port.host_port, port.guest_port);
+    for (const port of ports) await slirpForward(networkFiles(spec.dir).slirpSocket, port.host_port, port.guest_port);
   }
 
   /** Open a fresh vsock connection to the agent of a running machine. */
@@ -284,7 +284,7 @@ export class FirecrackerBackend implements Backend {
     await removeStaleSockets(layout);
     await rm(layout.rootDisk, { force: true });
     await rm(join(spec.dir, VM_FILES.jailBase), { recursive: true, force: true });
-    await rm(join(spec.dir, VM_FILES.slirpSocket), { force: true });
+    await rm(networkFiles(spec.dir).slirpSocket, { force: true });
   }
 
   /**
@@ -301,15 +301,16 @@ export class FirecrackerBackend implements Backend {
     owner: { uid: number; gid: number } | undefined,
     deadline: number,
   ): Promise<{ pid: number; startTime?: string; slirp: { pid: number; startTime: string | undefined } }> {
-    const rulesFile = join(spec.dir, VM_FILES.egressRules);
+    const files = networkFiles(spec.dir);
+    const rulesFile = files.rulesFile;
     await writeFile(rulesFile, egressRuleset(), { mode: 0o600 });
     const guestRules = await prepareGuestTapRules(join(spec.dir, VM_FILES.guestRules), tap, {}, { publish: spec.network === "egress+published-ports" });
-    await rm(join(spec.dir, VM_FILES.slirpSocket), { force: true });
+    await rm(files.slirpSocket, { force: true });
     const started = await spawnInNetNamespace(file, args, {
       rulesFile,
       stages: guestTapStage(tap, guestRules, owner),
-      slirpSocket: join(spec.dir, VM_FILES.slirpSocket),
-      slirpLog: join(spec.dir, VM_FILES.slirpLog),
+      slirpSocket: files.slirpSocket,
+      slirpLog: files.slirpLog,
       stdoutPath: layout.consoleFile,
       stderrPath: layout.stderrFile,
       cwd: spec.dir,

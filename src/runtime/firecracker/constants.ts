@@ -33,14 +33,8 @@ export const VM_FILES = {
   stderr: "firecracker.stderr.log",
   /** Base directory handed to the jailer (`--chroot-base-dir`). */
   jailBase: "jail",
-  /** The machine namespace's egress filter (src/net), when networked. */
-  egressRules: "egress.nft",
   /** The guest TAP's forward filter and NAT (src/net/guest-tap.ts), when networked. */
   guestRules: "guest-tap.nft",
-  /** slirp4netns's API socket (its command line names it: teardown finds the process by it). */
-  slirpSocket: "slirp.sock",
-  /** slirp4netns's log. */
-  slirpLog: "slirp4netns.log",
 } as const;
 
 /** Names of files inside the jailer chroot (paths the jailed Firecracker sees). */

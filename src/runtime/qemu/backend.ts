@@ -1,4 +1,4 @@
-import { networkSupport, prepareNetworkFiles, reforward, slirpForward } from "../../net/index.js";
+import { networkFiles, networkSupport, prepareNetworkFiles, reforward, slirpForward } from "../../net/index.js";
 import { existsSync } from "node:fs";
 import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -282,7 +282,7 @@ export class QemuBackend implements Backend {
         });
       }
       try {
-        await slirpForward(netFiles(spec.dir).slirpSocket, port.host_port, port.host_port);
+        await slirpForward(networkFiles(spec.dir).slirpSocket, port.host_port, port.host_port);
       } catch (error) {
         // The host port was taken: drop the inner rule too, so a retry on another port starts clean.
         await qmpCommand(socket, "human-monitor-command", { "command-line": `hostfwd_remove net0 tcp::${port.host_port}` }).catch(() => undefined);
@@ -353,7 +353,6 @@ export class QemuBackend implements Backend {
 
   /** Start QEMU in a network namespace of its own (src/net) and forward its published ports from the host's 127.0.0.1. */
   private async spawnNetworked(spec: MachineSpec, qemu: string, input: QemuArgsInput, timeoutMs: number) {
-    const files = netFiles(spec.dir);
     const net = await prepareNetworkFiles(spec.dir, spec.allow);
     const proc = await spawnQemuInNamespace(qemu, buildQemuArgs(input), input.layout.qemuLog, spec.dir, this.config.env, {
       // QEMU's user-mode network forwards the guest's DNS to the nameserver of its /etc/resolv.conf: make that the stack's forwarder, or the allow-list resolver.
@@ -362,12 +361,12 @@ export class QemuBackend implements Backend {
         hostResolvConf: net.hostResolvConf,
         ...(net.resolver ? { resolver: { binary: this.config.agent.bin, ...net.resolver } } : {}),
       },
-      slirpSocket: files.slirpSocket,
-      slirpLog: files.slirpLog,
+      slirpSocket: net.slirpSocket,
+      slirpLog: net.slirpLog,
       timeoutMs,
     });
     try {
-      if (spec.network === "egress+published-ports") await reforward(spec.publishedPorts, (port) => slirpForward(files.slirpSocket, port, port));
+      if (spec.network === "egress+published-ports") await reforward(spec.publishedPorts, (port) => slirpForward(net.slirpSocket, port, port));
     } catch (error) {
       signalProcess(proc.pid, "SIGKILL", proc.startTime);
       signalProcess(proc.slirp.pid, "SIGKILL", proc.slirp.startTime);
@@ -520,7 +519,3 @@ async function bootFailure(code: "timeout" | "guest_failure", what: string, layo
   });
 }
 
-/** The files of a networked machine's namespace (src/net). */
-function netFiles(dir: string) {
-  return { slirpSocket: join(dir, "slirp.sock"), slirpLog: join(dir, "slirp.log") };
-}

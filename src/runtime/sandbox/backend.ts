@@ -8,7 +8,7 @@ import { PyroError } from "../../util/errors.js";
 import { logTail } from "../../util/log-tail.js";
 import { resolveConfig, type PyroConfig } from "../../util/config.js";
 import { isProcessAlive, processStartTime, signalProcess, waitFor } from "../../util/process.js";
-import { NET_SIGNAL_FD, networkSupport, prepareNetworkFiles, reforward, slirpForward, SLIRP_GUEST, startSlirp } from "../../net/index.js";
+import { NET_SIGNAL_FD, networkFiles, networkSupport, prepareNetworkFiles, reforward, slirpForward, SLIRP_GUEST, startSlirp } from "../../net/index.js";
 import type { Backend, BackendAvailability, MachineHandle, MachineSpec, PublishedPort, StartOptions } from "../backend.js";
 import { SANDBOX_READY_FD, sandboxCommand, sandboxPaths } from "./command.js";
 import { removeMachineCgroup } from "./cgroup.js";
@@ -98,7 +98,7 @@ export class SandboxBackend implements Backend {
     // The stack attaches while bwrap waits behind the namespace stage; a failure shows as bwrap never starting.
     const slirp =
       net && launcherPid !== undefined
-        ? startSlirp({ targetPid: launcherPid, signal: (child.stdio as unknown as Socket[])[NET_SIGNAL_FD]!, apiSocket: paths.slirpSocket, log: paths.slirpLog, timeoutMs: options.bootTimeoutMs }).catch(
+        ? startSlirp({ targetPid: launcherPid, signal: (child.stdio as unknown as Socket[])[NET_SIGNAL_FD]!, apiSocket: networkFiles(spec.dir).slirpSocket, log: networkFiles(spec.dir).slirpLog, timeoutMs: options.bootTimeoutMs }).catch(
             (error: unknown) => error as Error,
           )
         : undefined;
@@ -187,7 +187,7 @@ export class SandboxBackend implements Backend {
         hint: "create it with --network-policy egress+published-ports",
       });
     }
-    for (const port of ports) await slirpForward(sandboxPaths(spec.dir).slirpSocket, port.host_port, port.guest_port);
+    for (const port of ports) await slirpForward(networkFiles(spec.dir).slirpSocket, port.host_port, port.guest_port);
   }
 
   async cleanup(spec: MachineSpec): Promise<void> {

@@ -24,8 +24,6 @@ export function sandboxPaths(dir: string) {
     agentDir: `${dir}/agent`,
     socket: `${dir}/agent/agent.sock`,
     log: `${dir}/sandbox.log`,
-    slirpSocket: `${dir}/slirp.sock`,
-    slirpLog: `${dir}/slirp.log`,
   };
 }
 
