@@ -72,9 +72,15 @@ describe.skipIf(!sandbox.available)(`warm spares for one-shot runs (needs ${sand
       await pyro.runInVm(base);
       const [spare] = spareDirs(state.dir);
       expect(await until(() => pidsMentioning(spare!).length > 0)).toBe(true);
-      for (const pid of pidsMentioning(spare!)) process.kill(pid, "SIGKILL");
-      // kill() returns before the processes are gone: the spare must be dead, not dying, when the next run looks.
-      expect(await until(() => pidsMentioning(spare!).length === 0)).toBe(true);
+      // The spare may still be starting (a process listed now can fork a child a moment later), and
+      // kill() returns before the processes are gone: kill until none is left, so the spare is dead,
+      // not dying, when the next run looks.
+      const killAll = (): boolean => {
+        const pids = pidsMentioning(spare!);
+        for (const pid of pids) signalProcess(pid, "SIGKILL");
+        return pids.length === 0;
+      };
+      expect(await until(killAll)).toBe(true);
       lines.length = 0;
       const result = await pyro.runInVm(base);
       expect(result.exit_code).toBe(0);
