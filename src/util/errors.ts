@@ -35,6 +35,18 @@ export const ERROR_CODES = [
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /**
+ * Where each error code's causes and fixes are explained, relative to the
+ * package root (the file ships in the npm package). `test/docs/troubleshooting.test.ts`
+ * fails while a code has no entry there.
+ */
+export const TROUBLESHOOTING_PAGE = "docs/troubleshooting.md";
+
+/** The troubleshooting entry of an error code: its heading's anchor. */
+export function troubleshootingLink(code: ErrorCode): string {
+  return `${TROUBLESHOOTING_PAGE}#${code}`;
+}
+
+/**
  * The one error type pyro throws on purpose. `message` says what went wrong,
  * `hint` says how to fix it; neither ever contains a secret value.
  */
@@ -55,18 +67,24 @@ export class PyroError extends Error {
     this.details = options.details;
   }
 
-  /** `message`, then the hint on its own line when there is one. */
+  /** The troubleshooting entry for this error's code. */
+  get docs(): string {
+    return troubleshootingLink(this.code);
+  }
+
+  /** `message`, then the hint (when there is one) and the troubleshooting entry on their own lines. */
   describe(): string {
-    return this.hint ? `${this.message}\nhint: ${this.hint}` : this.message;
+    return `${this.message}${this.hint ? `\nhint: ${this.hint}` : ""}\nsee: ${this.docs}`;
   }
 
   /** The JSON shape used by `--json` output and MCP tool errors. */
-  toJSON(): { error: { code: ErrorCode; message: string; hint?: string; details?: Record<string, unknown> } } {
+  toJSON(): { error: { code: ErrorCode; message: string; hint?: string; docs: string; details?: Record<string, unknown> } } {
     return {
       error: {
         code: this.code,
         message: this.message,
         ...(this.hint ? { hint: this.hint } : {}),
+        docs: this.docs,
         ...(this.details ? { details: this.details } : {}),
       },
     };
