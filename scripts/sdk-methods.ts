@@ -63,7 +63,7 @@ function renderMethod(name: string, operation: Operation): string {
 /** The whole generated file for these operations (the catalog by default). */
 export function renderSdkMethods(operations: Record<string, Operation> = OPERATIONS): string {
   const methods = Object.entries(operations).map(([name, operation]) => renderMethod(name, operation));
-  return `// Generated from the operation catalog (src/contract/catalog.ts) by scripts/generate-sdk-methods.mjs: do not edit.
+  return `// Generated from the operation catalog (src/contract/catalog.ts) by scripts/generate.mjs: do not edit.
 // \`npm run generate:sdk\` rewrites it (so does the build); test/sdk/methods.test.ts fails while it is stale.
 import type { OperationInput, OperationName, OperationResult } from "../contract/index.js";
 

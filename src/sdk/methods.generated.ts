@@ -1,4 +1,4 @@
-// Generated from the operation catalog (src/contract/catalog.ts) by scripts/generate-sdk-methods.mjs: do not edit.
+// Generated from the operation catalog (src/contract/catalog.ts) by scripts/generate.mjs: do not edit.
 // `npm run generate:sdk` rewrites it (so does the build); test/sdk/methods.test.ts fails while it is stale.
 import type { OperationInput, OperationName, OperationResult } from "../contract/index.js";
 
