@@ -71,8 +71,8 @@ export default tseslint.config(
     rules: { "no-undef": "off" },
   },
   {
-    // Test and bench code may print and reach into any layer.
-    files: ["test/**/*.ts", "bench/**/*.ts", "scripts/**/*.ts"],
+    // Test, bench and example code may print and reach into any layer.
+    files: ["test/**/*.ts", "bench/**/*.ts", "scripts/**/*.ts", "examples/**/*.ts"],
     rules: { "no-console": "off" },
   },
 );

@@ -26,7 +26,7 @@ export class Pyro extends SdkPyro {
 }
 
 export { createServer };
-export { serveMcpOverStdio, mcpTools } from "./mcp/index.js";
+export { serveMcpOverStdio, mcpTools, mcpToolDefinitions } from "./mcp/index.js";
 export { OPERATIONS, OPERATION_NAMES, DEFAULTS, LIMITS, PyroError, ERROR_CODES } from "./sdk/index.js";
 export type { PyroOptions, PyroMethods, OperationName, OperationInput, OperationResult, ErrorCode } from "./sdk/index.js";
 export { BACKEND_NAMES, EXECUTION_MODES, NETWORK_POLICIES } from "./sdk/index.js";

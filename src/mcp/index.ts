@@ -1,2 +1,2 @@
-export { createServer, mcpTools } from "./server.js";
+export { createServer, mcpTools, mcpToolDefinitions } from "./server.js";
 export { serveMcpOverStdio } from "./stdio.js";

@@ -1,5 +1,6 @@
 import {
   OPERATIONS,
+  OPERATION_NAMES,
   PyroError,
   type OperationInput,
   type PyroConfig,
@@ -103,6 +104,21 @@ export class Pyro extends OperationMethods implements AsyncDisposable {
       throw new PyroError("internal", `${name} produced a result outside its contract: ${result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
     }
     return result.data as OperationResult<K>;
+  }
+
+  /**
+   * Call an operation by its MCP tool name (`vm_run`, `workspace_exec`…), as a
+   * provider tool loop receives it from a model: the same validation, result
+   * and errors as the MCP server's `tools/call`. An unknown tool is
+   * `not_found`, naming the tools there are.
+   */
+  async callTool(tool: string, input?: unknown): Promise<unknown> {
+    const name = OPERATION_NAMES.find((candidate) => OPERATIONS[candidate].mcp === tool);
+    if (!name) {
+      const tools = OPERATION_NAMES.flatMap((candidate) => OPERATIONS[candidate].mcp ?? []);
+      throw new PyroError("not_found", `no tool named ${JSON.stringify(tool)}`, { hint: `pyro's tools are ${tools.join(", ")}` });
+    }
+    return this.call(name, input);
   }
 
   /**
