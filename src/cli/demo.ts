@@ -121,7 +121,7 @@ async function runOllamaDemo(
     }
     const body = (await response.json()) as { message?: ChatMessage };
     const message = body.message;
-    if (!message) throw new PyroError("guest_failure", "Ollama returned no message");
+    if (!message) throw new PyroError("unavailable", `the endpoint at ${options.url} answered without a chat message: is it Ollama-compatible (/api/chat)?`, { hint: "point --url at an Ollama server or a compatible one" });
     messages.push(message);
     if (!message.tool_calls?.length) return `[demo] model=${options.model} answer=${JSON.stringify(message.content.trim())}`;
     for (const call of message.tool_calls) {
