@@ -1,6 +1,6 @@
 // Generated from the operation catalog (src/contract/catalog.ts) by scripts/generate-sdk-methods.mjs: do not edit.
 // `npm run generate:sdk` rewrites it (so does the build); test/sdk/methods.test.ts fails while it is stale.
-import type { OperationInput, OperationName, OperationResult } from "../contract/index.js";
+import type { CallOptions, CommandCallOptions, OperationInput, OperationName, OperationResult } from "../contract/index.js";
 
 /**
  * One typed, documented method per operation of the catalog, each a call of
@@ -12,7 +12,7 @@ export abstract class OperationMethods {
    * operation's schema (failures are `invalid_argument`), and the result
    * against its contract.
    */
-  abstract call<K extends OperationName>(name: K, input?: unknown): Promise<OperationResult<K>>;
+  abstract call<K extends OperationName>(name: K, input?: unknown, options?: CallOptions): Promise<OperationResult<K>>;
 
   /**
    * Run one command in a fresh VM and delete the VM afterwards.
@@ -23,9 +23,12 @@ export abstract class OperationMethods {
    * summary and a bounded excerpt of the output; structuredContent carries all of it.
    *
    * MCP tool `vm_run`.
+   *
+   * `options` streams the command's output as it arrives (`onStdout`, `onStderr`, secrets redacted),
+   * aborts it (`signal`) or signals it (`onStart`); the result is the same.
    */
-  runInVm(input: OperationInput<"runInVm">): Promise<OperationResult<"runInVm">> {
-    return this.call("runInVm", input);
+  runInVm(input: OperationInput<"runInVm">, options?: CommandCallOptions): Promise<OperationResult<"runInVm">> {
+    return this.call("runInVm", input, options);
   }
 
   /**
@@ -57,9 +60,12 @@ export abstract class OperationMethods {
    * carries all of it.
    *
    * MCP tool `vm_exec`.
+   *
+   * `options` streams the command's output as it arrives (`onStdout`, `onStderr`, secrets redacted),
+   * aborts it (`signal`) or signals it (`onStart`); the result is the same.
    */
-  execVm(input: OperationInput<"execVm">): Promise<OperationResult<"execVm">> {
-    return this.call("execVm", input);
+  execVm(input: OperationInput<"execVm">, options?: CommandCallOptions): Promise<OperationResult<"execVm">> {
+    return this.call("execVm", input, options);
   }
 
   /**
@@ -190,9 +196,12 @@ export abstract class OperationMethods {
    * a bounded excerpt of the output; structuredContent carries all of it.
    *
    * MCP tool `workspace_exec`.
+   *
+   * `options` streams the command's output as it arrives (`onStdout`, `onStderr`, secrets redacted),
+   * aborts it (`signal`) or signals it (`onStart`); the result is the same.
    */
-  execWorkspace(input: OperationInput<"execWorkspace">): Promise<OperationResult<"execWorkspace">> {
-    return this.call("execWorkspace", input);
+  execWorkspace(input: OperationInput<"execWorkspace">, options?: CommandCallOptions): Promise<OperationResult<"execWorkspace">> {
+    return this.call("execWorkspace", input, options);
   }
 
   /**
