@@ -20,7 +20,11 @@ export abstract class OperationMethods {
    * Nothing survives the call: use workspace_create and workspace_exec to keep files between
    * commands. stdout and stderr keep at most 1 MiB (1048576 bytes) each; past that, output is
    * dropped and stdout_truncated/stderr_truncated is true. The text content of the result carries a
-   * summary and a bounded excerpt of the output; structuredContent carries all of it.
+   * summary and a bounded excerpt of the output; structuredContent carries all of it. For anything
+   * that may run over a minute (builds, test suites, installs), use workspace_exec with background:
+   * true and poll workspace_command_wait instead: a foreground call holds the tool call open, and
+   * only clients that send a progressToken (which then receive progress notifications with the
+   * output) keep it alive.
    *
    * MCP tool `vm_run`.
    *
@@ -57,7 +61,10 @@ export abstract class OperationMethods {
    * to run several commands in one machine. stdout and stderr keep at most 1 MiB (1048576 bytes)
    * each; past that, output is dropped and stdout_truncated/stderr_truncated is true. The text
    * content of the result carries a summary and a bounded excerpt of the output; structuredContent
-   * carries all of it.
+   * carries all of it. For anything that may run over a minute (builds, test suites, installs), use
+   * workspace_exec with background: true and poll workspace_command_wait instead: a foreground call
+   * holds the tool call open, and only clients that send a progressToken (which then receive
+   * progress notifications with the output) keep it alive.
    *
    * MCP tool `vm_exec`.
    *
@@ -193,7 +200,11 @@ export abstract class OperationMethods {
    *
    * stdout and stderr keep at most 1 MiB (1048576 bytes) each; past that, output is dropped and
    * stdout_truncated/stderr_truncated is true. The text content of the result carries a summary and
-   * a bounded excerpt of the output; structuredContent carries all of it.
+   * a bounded excerpt of the output; structuredContent carries all of it. For anything that may run
+   * over a minute (builds, test suites, installs), use workspace_exec with background: true and poll
+   * workspace_command_wait instead: a foreground call holds the tool call open, and only clients
+   * that send a progressToken (which then receive progress notifications with the output) keep it
+   * alive.
    *
    * MCP tool `workspace_exec`.
    *
