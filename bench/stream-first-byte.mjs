@@ -61,7 +61,7 @@ for (const backend of backends) {
         await sdkRoundTrip(pyro, workspace_id),
         await sdkFirstByte(pyro, workspace_id),
         await cliTime(["workspace", "exec", workspace_id, "--", "true"], env, true),
-        await cliTime(["workspace", "exec", workspace_id, "--", "sh", "-c", STREAMED], env, false),
+        await cliTime(["workspace", "exec", workspace_id, "--", STREAMED], env, false),
       ];
       if (i < 0) continue;
       [rows.sdkTrue, rows.sdkFirst, rows.cliTrue, rows.cliFirst].forEach((row, k) => row.samples.push(sample[k]));
