@@ -92,6 +92,19 @@ describe.each(SUITE_BACKENDS)("live output of foreground commands on $name", ({ 
     expect(await guestProcesses()).not.toMatch(/sleep 30[12]/);
   }, 120_000);
 
+  // Ctrl-C while the VM still starts cancels the run (the command never starts); if the
+  // command won the race, Ctrl-C interrupts it. Either way: exit 130 and nothing left.
+  it.skipIf(!available)("Ctrl-C during pyro run's start exits 130 and leaves no VM and no process", async () => {
+    const cli = startCli(["run", "--backend", backend, "--allow-host-compat", "debian:12", "--", "sleep 305; echo never"], env);
+    await cli.waitFor("stderr", /\[run\] phase=start /);
+    cli.child.kill("SIGINT");
+    expect(await cli.exited).toBe(130);
+    expect(cli.stdout.map((l) => l.text)).toEqual([]);
+    expect(cli.stderr.map((l) => l.text).join("\n")).toMatch(/\[pyro\] (cancelled|sent SIGINT to the command)/);
+    expect(pidsMentioning("sleep 305")).toEqual([]);
+    expect(existsSync(join(state.dir, "vms")) ? readdirSync(join(state.dir, "vms")) : []).toEqual([]);
+  }, 300_000);
+
   it.skipIf(!available)("SDK callbacks get every chunk in order, across frames and cut UTF-8 characters; the result is unchanged", async () => {
     const stdout: string[] = [];
     const stderr: string[] = [];
