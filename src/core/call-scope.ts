@@ -28,3 +28,8 @@ export function scopedProgress(sink: (line: string) => void): (line: string) => 
     }
   };
 }
+
+/** Run `fn` outside any call's scope: work that outlives the call (a warm spare starting) must not report to it. */
+export function outsideCall<R>(fn: () => R): R {
+  return callProgress.exit(fn);
+}

@@ -9,6 +9,7 @@ import type { InstalledEnvironment } from "../../environments/index.js";
 import type { Backend, MachineSpec } from "../../runtime/backend.js";
 import type { CommandCallOptions } from "../../contract/index.js";
 import { commandStream } from "../machines/command-stream.js";
+import { outsideCall } from "../call-scope.js";
 import { PyroError } from "../../util/errors.js";
 import { sparesRoot, vmsRoot, type CoreContext } from "../context.js";
 import { checkId, newId } from "../ids.js";
@@ -132,7 +133,8 @@ export class VmService {
       result = await this.execThenDestroy(running, machine, input.command, input.timeout_seconds, options);
     } finally {
       // After the run, not during it: a spare starting beside the command would slow it down.
-      if (spareKey) this.spares.prepare(spareKey, backend, (id, dir) => ({ ...this.specOf({ ...fresh, vm_id: id }), environment, dir }));
+      // The spare outlives this call: nothing of its start may report to the call's own progress.
+      if (spareKey) outsideCall(() => this.spares.prepare(spareKey, backend, (id, dir) => ({ ...this.specOf({ ...fresh, vm_id: id }), environment, dir })));
     }
     this.context.progress(
       `[run] environment=${result.environment} execution_mode=${result.execution_mode} exit_code=${result.exit_code} duration_ms=${result.duration_ms}`,
