@@ -69,6 +69,24 @@ describe.skipIf(!sandbox.available)(`MCP progress notifications, with the offici
     expect(received.length - before).toBe(progress.length);
   }, 60_000);
 
+  it("kills the guest command when the client cancels the call (notifications/cancelled)", async () => {
+    const controller = new AbortController();
+    const call = client.callTool({ name: "workspace_exec", arguments: { workspace_id: workspaceId, command: "echo started; sleep 306" } }, undefined, {
+      signal: controller.signal,
+      onprogress: (p) => p.message?.includes("started") && controller.abort("enough"),
+    });
+    await expect(call).rejects.toThrow();
+    // The server answers the next call only after it saw the cancellation; give the kill a moment to land.
+    let listing = "";
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const result = await client.callTool({ name: "workspace_exec", arguments: { workspace_id: workspaceId, command: 'cat /proc/[0-9]*/cmdline 2>/dev/null | tr "\\0" " "' } });
+      listing = (result.structuredContent as { stdout: string }).stdout;
+      if (!listing.includes("sleep 306")) break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    expect(listing).not.toContain("sleep 306");
+  }, 60_000);
+
   it("sends no progress notification to a call without a progress token", async () => {
     const before = received.length;
     const result = await client.callTool({ name: "workspace_exec", arguments: { workspace_id: workspaceId, command: FIVE_SECONDS } });
