@@ -8,7 +8,7 @@
  * what this renders.
  */
 import type { z } from "zod";
-import { OPERATIONS, type Operation } from "../src/contract/index.js";
+import { OPERATIONS, STREAMING_OPERATIONS, type Operation } from "../src/contract/index.js";
 
 /** Where the rendered file lives, relative to the repository root. */
 export const GENERATED_PATH = "src/sdk/methods.generated.ts";
@@ -50,12 +50,17 @@ function renderMethod(name: string, operation: Operation): string {
     operation.mcp ? `MCP tool \`${operation.mcp}\`.` : "SDK and CLI only: no MCP tool.",
   ];
   const optional = inputOptional(operation.input) ? "?" : "";
+  // A command's live output, abort and signals come as a second argument (CommandCallOptions).
+  const streams = (STREAMING_OPERATIONS as readonly string[]).includes(name);
+  if (streams) doc.push("", ...wrap("`options` streams the command's output as it arrives (`onStdout`, `onStderr`, secrets redacted), aborts it (`signal`) or signals it (`onStart`); the result is the same.", 96));
   return [
     "  /**",
     ...doc.map((line) => (line ? `   * ${line}` : "   *")),
     "   */",
-    `  ${name}(input${optional}: OperationInput<"${name}">): Promise<OperationResult<"${name}">> {`,
-    `    return this.call("${name}", input);`,
+    streams
+      ? `  ${name}(input: OperationInput<"${name}">, options?: CommandCallOptions): Promise<OperationResult<"${name}">> {`
+      : `  ${name}(input${optional}: OperationInput<"${name}">): Promise<OperationResult<"${name}">> {`,
+    `    return this.call("${name}", input${streams ? ", options" : ""});`,
     "  }",
   ].join("\n");
 }
@@ -65,7 +70,7 @@ export function renderSdkMethods(operations: Record<string, Operation> = OPERATI
   const methods = Object.entries(operations).map(([name, operation]) => renderMethod(name, operation));
   return `// Generated from the operation catalog (src/contract/catalog.ts) by scripts/generate.mjs: do not edit.
 // \`npm run generate:sdk\` rewrites it (so does the build); test/sdk/methods.test.ts fails while it is stale.
-import type { OperationInput, OperationName, OperationResult } from "../contract/index.js";
+import type { CallOptions, CommandCallOptions, OperationInput, OperationName, OperationResult } from "../contract/index.js";
 
 /**
  * One typed, documented method per operation of the catalog, each a call of
@@ -77,7 +82,7 @@ export abstract class OperationMethods {
    * operation's schema (failures are \`invalid_argument\`), and the result
    * against its contract.
    */
-  abstract call<K extends OperationName>(name: K, input?: unknown): Promise<OperationResult<K>>;
+  abstract call<K extends OperationName>(name: K, input?: unknown, options?: CallOptions): Promise<OperationResult<K>>;
 
 ${methods.join("\n\n")}
 }

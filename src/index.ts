@@ -31,3 +31,5 @@ export { OPERATIONS, OPERATION_NAMES, DEFAULTS, LIMITS, PyroError, ERROR_CODES }
 export type { PyroOptions, PyroMethods, OperationName, OperationInput, OperationResult, ErrorCode } from "./sdk/index.js";
 export { BACKEND_NAMES, EXECUTION_MODES, NETWORK_POLICIES } from "./sdk/index.js";
 export type { BackendName, ExecutionMode, NetworkPolicy } from "./sdk/index.js";
+export { STREAMING_OPERATIONS } from "./sdk/index.js";
+export type { CallOptions, CommandCallOptions, RunningCommand, StreamingOperation } from "./sdk/index.js";

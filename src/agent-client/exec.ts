@@ -36,6 +36,12 @@ export interface ExecOptions {
   signal?: AbortSignal;
   /** The signal an abort sends. */
   abortSignal?: SignalName;
+  /**
+   * Receives, once the request is open, a function that sends a signal to
+   * the command's process group (Ctrl-C forwarding). Sending after the
+   * command finished does nothing.
+   */
+  onSignaller?: (send: (signal: SignalName) => void) => void;
 }
 
 /** What an exec produced. */
@@ -146,6 +152,16 @@ export function runExec(client: AgentClient, request: ExecRequest, options: Exec
     } catch (error) {
       reject(error);
       return;
+    }
+    if (options.onSignaller) {
+      const send = (name: SignalName): void => {
+        if (!stream.done) stream.control({ op: "signal", signal: name });
+      };
+      try {
+        options.onSignaller(send);
+      } catch {
+        // A throwing callback must not break the session.
+      }
     }
     if (signal) {
       onAbort = () => stream.control({ op: "signal", signal: options.abortSignal ?? "KILL" });

@@ -40,8 +40,11 @@ export interface CliBinding<K extends OperationName> {
   /** Fields not exposed as derived flags (set by `extra` options instead). */
   hide?: string[];
   extra?: ExtraOption[];
-  /** Human output (default: `key: value` lines). */
-  print?: (result: OperationResult<K>, out: Output) => void;
+  /**
+   * Human output (default: `key: value` lines). `streamed`: the command's
+   * output was already printed as it arrived (STREAMING_OPERATIONS).
+   */
+  print?: (result: OperationResult<K>, out: Output, how: { streamed: boolean }) => void;
   /** The process exit code for a successful call, in human and `--json` mode alike (default 0). */
   exitCode?: (result: OperationResult<K>) => number;
 }

@@ -8,15 +8,22 @@ export function printFields(result: object, out: Output): void {
   }
 }
 
-/** Print a command's captured output on the matching streams, truncation noted on stderr. */
+/**
+ * Print a command's captured output on the matching streams, truncation noted
+ * on stderr. With `streamed` the output was printed as it arrived, whole
+ * (the result keeps only its first MiB): only the timeout is noted.
+ */
 export function printCommandOutput(
   result: { stdout: string; stderr: string; stdout_truncated: boolean; stderr_truncated: boolean; timed_out: boolean },
   out: Output,
+  streamed = false,
 ): void {
-  if (result.stdout) out.stdout(result.stdout);
-  if (result.stderr) out.stderr(result.stderr);
-  if (result.stdout_truncated) out.stderr("[pyro] stdout was truncated at the output limit\n");
-  if (result.stderr_truncated) out.stderr("[pyro] stderr was truncated at the output limit\n");
+  if (!streamed) {
+    if (result.stdout) out.stdout(result.stdout);
+    if (result.stderr) out.stderr(result.stderr);
+    if (result.stdout_truncated) out.stderr("[pyro] stdout was truncated at the output limit\n");
+    if (result.stderr_truncated) out.stderr("[pyro] stderr was truncated at the output limit\n");
+  }
   if (result.timed_out) out.stderr("[pyro] the command was killed at its timeout\n");
 }
 

@@ -5,8 +5,9 @@ import { CLI_BINDINGS } from "./bindings.js";
 import { registerDemoCommands } from "./demo.js";
 import { EXIT_CODES, USAGE_EXIT_CODE } from "./exit-codes.js";
 import { printFields } from "./format.js";
+import { forwardInterrupts, INTERRUPTED_EXIT_CODE } from "./interrupt.js";
 import { buildProgram } from "./program.js";
-import { toPyroError } from "../contract/index.js";
+import { isStreamingOperation, toPyroError } from "../contract/index.js";
 import { packageVersion, resolveConfig } from "../contract/index.js";
 
 const output: Output = {
@@ -35,15 +36,27 @@ export async function main(argv: string[], dependencies: CliDependencies): Promi
   const pyro = new Pyro({ onProgress: (line) => output.stderr(`${line}\n`), warmSpares: argv[0] === "mcp" });
   // Generic over the operation, so its result and its binding's printer share one type.
   const run = async <K extends OperationName>(name: K, input: Record<string, unknown>, json: boolean): Promise<number> => {
+    // A command's output is printed as it arrives (not with --json, whose stdout is one object), and Ctrl-C goes to it.
+    const interrupts = isStreamingOperation(name) ? forwardInterrupts(output) : null;
+    const streamed = interrupts !== null && !json;
     try {
-      const result = await pyro.call(name, input);
+      const result = await pyro.call(name, input, {
+        ...interrupts?.options,
+        ...(streamed ? { onStdout: output.stdout, onStderr: output.stderr } : {}),
+      });
       const binding = bindingOf(CLI_BINDINGS, name);
       if (json) output.stdout(`${JSON.stringify(result, null, 2)}\n`);
-      else if (binding?.print) binding.print(result, output);
+      else if (binding?.print) binding.print(result, output, { streamed });
       else printFields(result, output);
       return binding?.exitCode ? binding.exitCode(result) : 0;
     } catch (error) {
+      if (interrupts?.cancelled()) {
+        output.stderr("[pyro] cancelled\n");
+        return INTERRUPTED_EXIT_CODE;
+      }
       return reportError(error, json);
+    } finally {
+      interrupts?.dispose();
     }
   };
   const program = buildProgram({

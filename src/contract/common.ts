@@ -89,10 +89,15 @@ export const commandResultFields = {
   execution_mode: executionMode,
 };
 
+/** What a model must do with commands that may outlast a client's tool-call timeout. */
+export const LONG_COMMAND_NOTE =
+  "For anything that may run over a minute (builds, test suites, installs), use workspace_exec with background: true and poll workspace_command_wait instead: " +
+  "a foreground call holds the tool call open, and only clients that send a progressToken (which then receive progress notifications with the output) keep it alive.";
 /** What every command-running tool says about its output (MCP tool descriptions). */
 export const OUTPUT_NOTE =
   `stdout and stderr keep at most ${sizeText(LIMITS.max_output_bytes)} each; past that, output is dropped and stdout_truncated/stderr_truncated is true. ` +
-  "The text content of the result carries a summary and a bounded excerpt of the output; structuredContent carries all of it.";
+  "The text content of the result carries a summary and a bounded excerpt of the output; structuredContent carries all of it. " +
+  LONG_COMMAND_NOTE;
 /** How a machine is held to mem_mib and vcpu_count; only what is really enforced is claimed. */
 export const limitsEnforced = z
   .object({

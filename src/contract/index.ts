@@ -13,3 +13,5 @@ export { CONFIG_VARIABLES, resolveConfig } from "../util/config.js";
 export type { ConfigVariable, PyroConfig } from "../util/config.js";
 /** The version of this package (its package.json), for `--version` and the MCP server info. */
 export { packageVersion } from "../util/paths.js";
+export { STREAMING_OPERATIONS, isStreamingOperation } from "./call-options.js";
+export type { CallOptions, CommandCallOptions, RunningCommand, StreamingOperation } from "./call-options.js";

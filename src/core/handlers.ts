@@ -1,4 +1,4 @@
-import { OPERATIONS, type OperationName, type OperationResult, type ParsedInput } from "../contract/index.js";
+import { OPERATIONS, type CallOptions, type OperationName, type OperationResult, type ParsedInput } from "../contract/index.js";
 import type { CoreContext } from "./context.js";
 import { EnvironmentService } from "./environments.js";
 import { runDoctor } from "./doctor.js";
@@ -15,8 +15,12 @@ import { withUse } from "./workspaces/ttl.js";
 import { ServiceService } from "./workspaces/services.js";
 import { ShellService } from "./workspaces/shells.js";
 
-/** The implementation of one operation: validated input in, result out. */
-export type Handler<K extends OperationName> = (input: ParsedInput<K>) => Promise<OperationResult<K>>;
+/**
+ * The implementation of one operation: validated input in, result out. The
+ * call's options matter only to the operations that run a command (live
+ * output, abort, signals); the rest ignore them.
+ */
+export type Handler<K extends OperationName> = (input: ParsedInput<K>, options?: CallOptions) => Promise<OperationResult<K>>;
 
 /** One handler per operation; the mapped type makes a missing one a type error. */
 export type Handlers = { [K in OperationName]: Handler<K> };
@@ -34,18 +38,18 @@ export function createHandlers(context: CoreContext): Handlers {
   // secrets from all of it, every string of the result, in one place.
   const guarded =
     <K extends WorkspaceOperation>(name: K, fn: Handler<K>): Handler<K> =>
-    (input) =>
-      withWorkspaceRedaction(workspaces, (input as { workspace_id: string }).workspace_id, OPERATIONS[name].result, () => fn(input));
+    (input, options) =>
+      withWorkspaceRedaction(workspaces, (input as { workspace_id: string }).workspace_id, OPERATIONS[name].result, () => fn(input, options));
   // A workspace's TTL is an idle timeout: every operation that acts on it extends it (ttl.ts);
   // only status, list, logs and snapshot list, which read pyro's own records, do not.
   const used = <R>(workspaceId: string, fn: () => Promise<R>, busySeconds = 0): Promise<R> => withUse(workspaces, workspaceId, fn, busySeconds);
   const shells = new ShellService(workspaces);
   const services = new ServiceService(workspaces);
   return {
-    runInVm: (input) => vms.run(input),
+    runInVm: (input, options) => vms.run(input, options),
     createVm: (input) => vms.create(input),
     startVm: (input) => vms.start(input.vm_id),
-    execVm: (input) => vms.exec(input),
+    execVm: (input, options) => vms.exec(input, options),
     stopVm: (input) => vms.stop(input.vm_id),
     deleteVm: (input) => vms.delete(input.vm_id),
     statusVm: (input) => vms.status(input.vm_id),
@@ -63,7 +67,7 @@ export function createHandlers(context: CoreContext): Handlers {
     createWorkspace: (input) => workspaces.create(input),
     listWorkspaces: () => workspaces.list(),
     pushWorkspaceSync: guarded("pushWorkspaceSync", (input) => used(input.workspace_id, () => pushSync(workspaces, input))),
-    execWorkspace: guarded("execWorkspace", (input) => used(input.workspace_id, () => workspaces.exec(input), input.timeout_seconds)),
+    execWorkspace: guarded("execWorkspace", (input, options) => used(input.workspace_id, () => workspaces.exec(input, options), input.timeout_seconds)),
     statusWorkspace: guarded("statusWorkspace", (input) => workspaces.status(input.workspace_id)),
     logsWorkspace: guarded("logsWorkspace", (input) => workspaces.logs(input.workspace_id)),
     deleteWorkspace: guarded("deleteWorkspace", (input) => workspaces.delete(input.workspace_id)),

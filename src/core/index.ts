@@ -4,6 +4,9 @@ import type { CoreContext } from "./context.js";
 import { createHandlers, type Handlers } from "./handlers.js";
 import { BackendRegistry } from "./machines/select.js";
 import { CoreLifetime } from "./lifetime.js";
+import { scopedProgress } from "./call-scope.js";
+
+export { withCallProgress } from "./call-scope.js";
 
 export type { Handler, Handlers } from "./handlers.js";
 export type { CoreContext } from "./context.js";
@@ -32,7 +35,7 @@ export function createCore(options: CoreOptions = {}): { context: CoreContext; h
     stateDir: config.stateDir,
     cacheDir: config.cacheDir,
     backends: new BackendRegistry(createBackends(config)),
-    progress: options.progress ?? (() => {}),
+    progress: scopedProgress(options.progress ?? (() => {})),
     warmSpares: options.warmSpares ?? true,
     lifetime: new CoreLifetime(),
   };

@@ -1,7 +1,8 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError, type CallToolResult, type Tool } from "@modelcontextprotocol/sdk/types.js";
 import { OPERATIONS, OPERATION_NAMES, Pyro, toPyroError, type OperationName } from "../sdk/index.js";
-import { packageVersion } from "../contract/index.js";
+import { isStreamingOperation, packageVersion } from "../contract/index.js";
+import { callProgress } from "./progress.js";
 import { toolDefinition } from "./schemas.js";
 import { toolText } from "./text.js";
 
@@ -45,13 +46,18 @@ export function createServer(options: { pyro?: Pyro } = {}): McpServer {
   const tools = mcpToolDefinitions();
   const operations = new Map(mcpTools().map(({ tool, operation }) => [tool, operation]));
   server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools }));
-  server.server.setRequestHandler(CallToolRequestSchema, async (request): Promise<CallToolResult> => {
+  server.server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
     const operation = operations.get(request.params.name);
     if (!operation) throw new McpError(ErrorCode.InvalidParams, `unknown tool ${JSON.stringify(request.params.name)}; tools/list names every tool`);
+    // Progress only for a client that asked for it with a token; a cancelled request (notifications/cancelled) kills its command.
+    const token = request.params._meta?.progressToken;
+    const progress = token === undefined ? null : callProgress(token, (n) => extra.sendNotification(n), isStreamingOperation(operation));
     try {
-      const result: Record<string, unknown> = await pyro.call(operation, request.params.arguments ?? {});
+      const result: Record<string, unknown> = await pyro.call(operation, request.params.arguments ?? {}, { ...progress?.options, signal: extra.signal });
+      await progress?.finish();
       return { content: [{ type: "text", text: toolText(result) }], structuredContent: result };
     } catch (error) {
+      await progress?.finish();
       return toolError(error);
     }
   });

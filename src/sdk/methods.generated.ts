@@ -1,6 +1,6 @@
 // Generated from the operation catalog (src/contract/catalog.ts) by scripts/generate.mjs: do not edit.
 // `npm run generate:sdk` rewrites it (so does the build); test/sdk/methods.test.ts fails while it is stale.
-import type { OperationInput, OperationName, OperationResult } from "../contract/index.js";
+import type { CallOptions, CommandCallOptions, OperationInput, OperationName, OperationResult } from "../contract/index.js";
 
 /**
  * One typed, documented method per operation of the catalog, each a call of
@@ -12,7 +12,7 @@ export abstract class OperationMethods {
    * operation's schema (failures are `invalid_argument`), and the result
    * against its contract.
    */
-  abstract call<K extends OperationName>(name: K, input?: unknown): Promise<OperationResult<K>>;
+  abstract call<K extends OperationName>(name: K, input?: unknown, options?: CallOptions): Promise<OperationResult<K>>;
 
   /**
    * Run one command in a fresh VM and delete the VM afterwards.
@@ -20,12 +20,19 @@ export abstract class OperationMethods {
    * Nothing survives the call: use workspace_create and workspace_exec to keep files between
    * commands. stdout and stderr keep at most 1 MiB (1048576 bytes) each; past that, output is
    * dropped and stdout_truncated/stderr_truncated is true. The text content of the result carries a
-   * summary and a bounded excerpt of the output; structuredContent carries all of it.
+   * summary and a bounded excerpt of the output; structuredContent carries all of it. For anything
+   * that may run over a minute (builds, test suites, installs), use workspace_exec with background:
+   * true and poll workspace_command_wait instead: a foreground call holds the tool call open, and
+   * only clients that send a progressToken (which then receive progress notifications with the
+   * output) keep it alive.
    *
    * MCP tool `vm_run`.
+   *
+   * `options` streams the command's output as it arrives (`onStdout`, `onStderr`, secrets redacted),
+   * aborts it (`signal`) or signals it (`onStart`); the result is the same.
    */
-  runInVm(input: OperationInput<"runInVm">): Promise<OperationResult<"runInVm">> {
-    return this.call("runInVm", input);
+  runInVm(input: OperationInput<"runInVm">, options?: CommandCallOptions): Promise<OperationResult<"runInVm">> {
+    return this.call("runInVm", input, options);
   }
 
   /**
@@ -54,12 +61,18 @@ export abstract class OperationMethods {
    * to run several commands in one machine. stdout and stderr keep at most 1 MiB (1048576 bytes)
    * each; past that, output is dropped and stdout_truncated/stderr_truncated is true. The text
    * content of the result carries a summary and a bounded excerpt of the output; structuredContent
-   * carries all of it.
+   * carries all of it. For anything that may run over a minute (builds, test suites, installs), use
+   * workspace_exec with background: true and poll workspace_command_wait instead: a foreground call
+   * holds the tool call open, and only clients that send a progressToken (which then receive
+   * progress notifications with the output) keep it alive.
    *
    * MCP tool `vm_exec`.
+   *
+   * `options` streams the command's output as it arrives (`onStdout`, `onStderr`, secrets redacted),
+   * aborts it (`signal`) or signals it (`onStart`); the result is the same.
    */
-  execVm(input: OperationInput<"execVm">): Promise<OperationResult<"execVm">> {
-    return this.call("execVm", input);
+  execVm(input: OperationInput<"execVm">, options?: CommandCallOptions): Promise<OperationResult<"execVm">> {
+    return this.call("execVm", input, options);
   }
 
   /**
@@ -187,12 +200,19 @@ export abstract class OperationMethods {
    *
    * stdout and stderr keep at most 1 MiB (1048576 bytes) each; past that, output is dropped and
    * stdout_truncated/stderr_truncated is true. The text content of the result carries a summary and
-   * a bounded excerpt of the output; structuredContent carries all of it.
+   * a bounded excerpt of the output; structuredContent carries all of it. For anything that may run
+   * over a minute (builds, test suites, installs), use workspace_exec with background: true and poll
+   * workspace_command_wait instead: a foreground call holds the tool call open, and only clients
+   * that send a progressToken (which then receive progress notifications with the output) keep it
+   * alive.
    *
    * MCP tool `workspace_exec`.
+   *
+   * `options` streams the command's output as it arrives (`onStdout`, `onStderr`, secrets redacted),
+   * aborts it (`signal`) or signals it (`onStart`); the result is the same.
    */
-  execWorkspace(input: OperationInput<"execWorkspace">): Promise<OperationResult<"execWorkspace">> {
-    return this.call("execWorkspace", input);
+  execWorkspace(input: OperationInput<"execWorkspace">, options?: CommandCallOptions): Promise<OperationResult<"execWorkspace">> {
+    return this.call("execWorkspace", input, options);
   }
 
   /**

@@ -1,13 +1,16 @@
 import {
   OPERATIONS,
   OPERATION_NAMES,
+  type CallOptions,
   PyroError,
   type OperationInput,
   type PyroConfig,
   type OperationName,
   type OperationResult,
+  type CommandCallOptions,
+  type StreamingOperation,
 } from "../contract/index.js";
-import { createCore, type Handlers } from "../core/index.js";
+import { createCore, withCallProgress, type Handlers } from "../core/index.js";
 import { OperationMethods } from "./methods.generated.js";
 import { parseInput } from "./validate.js";
 
@@ -40,9 +43,11 @@ export interface PyroOptions {
 /** The keys of `T` a caller must pass. */
 type RequiredKeys<T> = { [P in keyof T]-?: Record<never, never> extends Pick<T, P> ? never : P }[keyof T];
 
-type MethodFor<K extends OperationName> = [RequiredKeys<OperationInput<K>>] extends [never]
-  ? (input?: OperationInput<K>) => Promise<OperationResult<K>>
-  : (input: OperationInput<K>) => Promise<OperationResult<K>>;
+type MethodFor<K extends OperationName> = K extends StreamingOperation
+  ? (input: OperationInput<K>, options?: CommandCallOptions) => Promise<OperationResult<K>>
+  : [RequiredKeys<OperationInput<K>>] extends [never]
+    ? (input?: OperationInput<K>) => Promise<OperationResult<K>>
+    : (input: OperationInput<K>) => Promise<OperationResult<K>>;
 
 /**
  * One camelCase method per operation, taking and returning snake_case objects:
@@ -90,15 +95,17 @@ export class Pyro extends OperationMethods implements AsyncDisposable {
    * Call an operation by its SDK name with unvalidated input: what the CLI
    * and MCP faces use, typed by the operation's name. The input is validated
    * against the operation's schema, the result against its contract.
+   * `options` stream a command's output, abort or signal it (the operations
+   * of `STREAMING_OPERATIONS`), and receive this call's progress lines.
    */
-  override async call<K extends OperationName>(name: K, input?: unknown): Promise<OperationResult<K>> {
+  override async call<K extends OperationName>(name: K, input?: unknown, options?: CallOptions): Promise<OperationResult<K>> {
     if (this.closing) {
       throw new PyroError("failed_precondition", `this Pyro was closed; ${name} cannot run`, { hint: "create a new Pyro for more calls" });
     }
     const operation = OPERATIONS[name];
     const parsed = parseInput(name, operation.input, input);
-    const handler = this.handlers[name] as (input: unknown) => Promise<unknown>;
-    const result = operation.result.safeParse(await handler(parsed));
+    const handler = this.handlers[name] as (input: unknown, options?: CallOptions) => Promise<unknown>;
+    const result = operation.result.safeParse(await withCallProgress(options?.onProgress, () => handler(parsed, options)));
     // The result schema is the contract every face promises; a mismatch is a pyro bug.
     if (!result.success) {
       throw new PyroError("internal", `${name} produced a result outside its contract: ${result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
@@ -112,13 +119,13 @@ export class Pyro extends OperationMethods implements AsyncDisposable {
    * and errors as the MCP server's `tools/call`. An unknown tool is
    * `not_found`, naming the tools there are.
    */
-  async callTool(tool: string, input?: unknown): Promise<unknown> {
+  async callTool(tool: string, input?: unknown, options?: CallOptions): Promise<unknown> {
     const name = OPERATION_NAMES.find((candidate) => OPERATIONS[candidate].mcp === tool);
     if (!name) {
       const tools = OPERATION_NAMES.flatMap((candidate) => OPERATIONS[candidate].mcp ?? []);
       throw new PyroError("not_found", `no tool named ${JSON.stringify(tool)}`, { hint: `pyro's tools are ${tools.join(", ")}` });
     }
-    return this.call(name, input);
+    return this.call(name, input, options);
   }
 
   /**

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import ts from "typescript";
 import { describe, expect, expectTypeOf, it, vi } from "vitest";
-import { OPERATIONS, OPERATION_NAMES, Pyro, type OperationInput, type OperationName, type PyroMethods } from "../../src/index.js";
+import { OPERATIONS, OPERATION_NAMES, STREAMING_OPERATIONS, Pyro, type CommandCallOptions, type OperationInput, type OperationName, type PyroMethods } from "../../src/index.js";
 import { Pyro as SdkPyro } from "../../src/sdk/index.js";
 import { OperationMethods } from "../../src/sdk/methods.generated.js";
 import { GENERATED_PATH, renderSdkMethods } from "../../scripts/sdk-methods.js";
@@ -27,7 +27,9 @@ describe("the SDK's typed methods", () => {
       const input = { marker: name };
       const method = pyro[name] as (input: unknown) => Promise<unknown>;
       await expect(method.call(pyro, input)).resolves.toEqual({ dispatched: name });
-      expect(call).toHaveBeenLastCalledWith(name, input);
+      // The streaming operations pass their call options on (undefined when none were given).
+      if ((STREAMING_OPERATIONS as readonly string[]).includes(name)) expect(call).toHaveBeenLastCalledWith(name, input, undefined);
+      else expect(call).toHaveBeenLastCalledWith(name, input);
     }
     expect(call).toHaveBeenCalledTimes(OPERATION_NAMES.length);
   });
@@ -38,6 +40,7 @@ describe("the SDK's typed methods", () => {
     expectTypeOf<Pick<SdkPyro, OperationName>>().toEqualTypeOf<PyroMethods>();
     expectTypeOf<SdkPyro["doctor"]>().parameter(0).toEqualTypeOf<OperationInput<"doctor"> | undefined>();
     expectTypeOf<SdkPyro["runInVm"]>().parameter(0).toEqualTypeOf<OperationInput<"runInVm">>();
+    expectTypeOf<SdkPyro["execWorkspace"]>().parameter(1).toEqualTypeOf<CommandCallOptions | undefined>();
   });
 
   it("carry their operation's summary and details as JSDoc into the emitted .d.ts", () => {
@@ -57,7 +60,7 @@ describe("the SDK's typed methods", () => {
       if (operation.details) expect(doc, name).toContain(operation.details.split(/\s+/).slice(0, 6).join(" "));
       if (operation.mcp) expect(doc, name).toContain(`MCP tool \`${operation.mcp}\``);
     }
-    expect(text).toContain("abstract call<K extends OperationName>(name: K, input?: unknown): Promise<OperationResult<K>>;");
+    expect(text).toContain("abstract call<K extends OperationName>(name: K, input?: unknown, options?: CallOptions): Promise<OperationResult<K>>;");
   });
 });
 

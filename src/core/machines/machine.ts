@@ -4,6 +4,7 @@ import { ensureEnvironment } from "../../environments/index.js";
 import type { Backend, MachineHandle, MachineSpec } from "../../runtime/backend.js";
 import type { CoreContext } from "../context.js";
 import { BOOT_TIMEOUT_MS, destroyMachine, killUntracked } from "./lifecycle.js";
+import type { ExecStreaming } from "./command-stream.js";
 import { execShell, shutdownMachine, withAgent, type MachineRef } from "./session.js";
 
 /** What {@link Machine.exec} runs: one shell command. */
@@ -13,6 +14,8 @@ export interface MachineExec {
   timeoutMs: number;
   maxOutputBytes: number;
   env?: Record<string, string>;
+  /** Live output, cancellation and signalling (command-stream.ts). */
+  streaming?: ExecStreaming;
 }
 
 /** The fields of an exec result that VM and workspace results share (output aside: a workspace redacts it). */

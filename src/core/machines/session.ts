@@ -4,6 +4,7 @@ import type { ExecResult } from "../../agent-client/index.js";
 import type { ExecRequest } from "../../protocol/index.js";
 import type { Backend, MachineHandle, MachineSpec } from "../../runtime/backend.js";
 import { PyroError } from "../../util/errors.js";
+import type { ExecStreaming } from "./command-stream.js";
 
 /** How long a new connection waits for the agent's hello. */
 const HELLO_TIMEOUT_MS = 10_000;
@@ -78,17 +79,23 @@ async function boundedConnect(machine: MachineRef): Promise<Duplex> {
 
 /**
  * Run one shell command through the agent. The agent client bounds it on the
- * host at `timeoutMs` plus a margin (agent-client/deadline.ts).
+ * host at `timeoutMs` plus a margin (agent-client/deadline.ts). With
+ * `streaming`, output reaches its listeners as it arrives; the result keeps
+ * at most `maxOutputBytes` per stream either way.
  */
-export function execShell(client: AgentClient, request: { command: string; cwd: string; timeoutMs: number; maxOutputBytes: number; env?: Record<string, string> }): Promise<ExecResult> {
+export function execShell(
+  client: AgentClient,
+  request: { command: string; cwd: string; timeoutMs: number; maxOutputBytes: number; env?: Record<string, string>; streaming?: ExecStreaming },
+): Promise<ExecResult> {
+  const { guestMaxOutputBytes, ...live } = request.streaming ?? {};
   const exec: ExecRequest = {
     argv: ["/bin/sh", "-c", request.command],
     cwd: request.cwd,
     env: request.env ?? {},
     timeout_ms: request.timeoutMs,
-    max_output_bytes: request.maxOutputBytes,
+    max_output_bytes: Math.max(request.maxOutputBytes, guestMaxOutputBytes ?? 0),
   };
-  return client.exec(exec, { maxBufferedBytes: request.maxOutputBytes });
+  return client.exec(exec, { maxBufferedBytes: request.maxOutputBytes, ...live });
 }
 
 /**

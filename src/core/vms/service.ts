@@ -7,6 +7,9 @@ import type { OperationResult, ParsedInput } from "../../contract/index.js";
 import { LIMITS } from "../../contract/index.js";
 import type { InstalledEnvironment } from "../../environments/index.js";
 import type { Backend, MachineSpec } from "../../runtime/backend.js";
+import type { CommandCallOptions } from "../../contract/index.js";
+import { commandStream } from "../machines/command-stream.js";
+import { outsideCall } from "../call-scope.js";
 import { PyroError } from "../../util/errors.js";
 import { sparesRoot, vmsRoot, type CoreContext } from "../context.js";
 import { checkId, newId } from "../ids.js";
@@ -96,7 +99,7 @@ export class VmService {
   }
 
   /** Run one command in a started VM, then delete the VM (`vm_exec`). */
-  async exec(input: ParsedInput<"execVm">): Promise<OneShot> {
+  async exec(input: ParsedInput<"execVm">, options?: CommandCallOptions): Promise<OneShot> {
     const id = checkId(input.vm_id, "vm", "VM");
     const record = await this.machines.refreshed(await this.records.read(id));
     if (record.state !== "running" || !record.handle) {
@@ -104,7 +107,7 @@ export class VmService {
         hint: record.state === "created" ? "start it first (vm_start)" : "create a new VM",
       });
     }
-    return this.execThenDestroy(record, await this.machines.machine(record), input.command, input.timeout_seconds);
+    return this.execThenDestroy(record, await this.machines.machine(record), input.command, input.timeout_seconds, options);
   }
 
   /**
@@ -113,7 +116,7 @@ export class VmService {
    * for other processes (status, reaping after a crash), so it needs
    * atomicity, not fsync.
    */
-  async run(input: ParsedInput<"runInVm">): Promise<OneShot> {
+  async run(input: ParsedInput<"runInVm">, options?: CommandCallOptions): Promise<OneShot> {
     this.context.progress(`[run] phase=create environment=${input.environment}`);
     const allow = allowListOf(input);
     const { backend, environment } = await this.machines.resolve(input);
@@ -127,10 +130,11 @@ export class VmService {
     machine.handle = running.handle!;
     let result: OneShot;
     try {
-      result = await this.execThenDestroy(running, machine, input.command, input.timeout_seconds);
+      result = await this.execThenDestroy(running, machine, input.command, input.timeout_seconds, options);
     } finally {
       // After the run, not during it: a spare starting beside the command would slow it down.
-      if (spareKey) this.spares.prepare(spareKey, backend, (id, dir) => ({ ...this.specOf({ ...fresh, vm_id: id }), environment, dir }));
+      // The spare outlives this call: nothing of its start may report to the call's own progress.
+      if (spareKey) outsideCall(() => this.spares.prepare(spareKey, backend, (id, dir) => ({ ...this.specOf({ ...fresh, vm_id: id }), environment, dir })));
     }
     this.context.progress(
       `[run] environment=${result.environment} execution_mode=${result.execution_mode} exit_code=${result.exit_code} duration_ms=${result.duration_ms}`,
@@ -168,15 +172,20 @@ export class VmService {
     }
   }
 
-  private async execThenDestroy(record: VmRecord, machine: Machine, command: string, timeoutSeconds: number): Promise<OneShot> {
+  private async execThenDestroy(record: VmRecord, machine: Machine, command: string, timeoutSeconds: number, options?: CommandCallOptions): Promise<OneShot> {
     const id = record.vm_id;
-    this.context.progress(`[run] phase=execute vm_id=${id}`);
+    const live = commandStream(options);
     let result;
     try {
-      result = await machine.exec({ command, cwd: "/workspace", timeoutMs: timeoutSeconds * 1000, maxOutputBytes: LIMITS.max_output_bytes });
+      // Aborted while the machine booted: the command never starts.
+      live.throwIfAborted();
+      this.context.progress(`[run] phase=execute vm_id=${id}`);
+      result = await machine.exec({ command, cwd: "/workspace", timeoutMs: timeoutSeconds * 1000, maxOutputBytes: LIMITS.max_output_bytes, streaming: live.exec });
     } finally {
+      live.finish();
       await this.destroy(id, machine);
     }
+    live.throwIfAborted();
     return {
       vm_id: id,
       environment: record.environment,

@@ -48,11 +48,17 @@ export function findSecrets(data: Buffer, patterns: Buffer[]): Match[] {
 export function trailingSecretPrefix(data: Buffer, patterns: Buffer[]): number {
   let longest = 0;
   for (const pattern of patterns) {
-    for (let length = Math.min(pattern.length - 1, data.length); length > longest; length--) {
-      if (data.subarray(data.length - length).equals(pattern.subarray(0, length))) {
+    if (pattern.length < 2) continue;
+    // Only positions holding the pattern's first byte can start a prefix: jump between
+    // them (streamed output calls this per chunk, with secrets up to a few KiB).
+    let start = data.indexOf(pattern[0]!, Math.max(0, data.length - (pattern.length - 1)));
+    while (start >= 0 && data.length - start > longest) {
+      const length = data.length - start;
+      if (data.subarray(start).equals(pattern.subarray(0, length))) {
         longest = length;
         break;
       }
+      start = data.indexOf(pattern[0]!, start + 1);
     }
   }
   return longest;

@@ -1,7 +1,7 @@
 import { createWriteStream } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import type { OperationResult, ParsedInput } from "../../contract/index.js";
-import { LIMITS } from "../../contract/index.js";
+import { LIMITS, type CommandCallOptions } from "../../contract/index.js";
 import type { AgentClient } from "../../agent-client/index.js";
 import type { MachineSpec } from "../../runtime/backend.js";
 import { PyroError } from "../../util/errors.js";
@@ -11,6 +11,7 @@ import { workspacesRoot, type CoreContext } from "../context.js";
 import { checkId, newId } from "../ids.js";
 import { MachineFleet } from "../machines/fleet.js";
 import { SHUTDOWN_GRACE_MS } from "../machines/lifecycle.js";
+import { commandStream } from "../machines/command-stream.js";
 import { execOutcome, type Machine } from "../machines/machine.js";
 import { RecordStore } from "../store/records.js";
 import { isExpired } from "../vms/record.js";
@@ -18,6 +19,7 @@ import { appendHistory, clip, readHistory } from "./history.js";
 import { workspaceFiles } from "./layout.js";
 import { maxArchiveBytes } from "./limits.js";
 import { removePartials } from "./partials.js";
+import { secretPatterns } from "./redaction.js";
 import { workspaceInfo, type WorkspaceCreation, type WorkspaceRecord, type WorkspaceSeed } from "./record.js";
 import { loadSecrets, redact, resolveSecrets, saveSecrets, secretEnvironment, type SecretValues } from "./secrets.js";
 import { openSource } from "./seed.js";
@@ -156,7 +158,7 @@ export class WorkspaceService {
     return { workspace_id: id, entries: await readHistory(this.files(id).history) };
   }
 
-  async exec(input: ParsedInput<"execWorkspace">): Promise<OperationResult<"execWorkspace">> {
+  async exec(input: ParsedInput<"execWorkspace">, options?: CommandCallOptions): Promise<OperationResult<"execWorkspace">> {
     const record = await this.running(input.workspace_id);
     const id = record.workspace_id;
     const secrets = await loadSecrets(this.files(id).secrets);
@@ -164,7 +166,15 @@ export class WorkspaceService {
     const startedAt = new Date().toISOString();
     // The command runs without the lock so that calls from several processes overlap.
     const machine = await this.machine(record);
-    const result = await machine.exec({ command: input.command, cwd: "/workspace", timeoutMs: input.timeout_seconds * 1000, maxOutputBytes: LIMITS.max_output_bytes, env });
+    // Live chunks are redacted as they pass, secrets split across chunks included.
+    const live = commandStream(options, secretPatterns(secrets));
+    live.throwIfAborted();
+    let result;
+    try {
+      result = await machine.exec({ command: input.command, cwd: "/workspace", timeoutMs: input.timeout_seconds * 1000, maxOutputBytes: LIMITS.max_output_bytes, env, streaming: live.exec });
+    } finally {
+      live.finish();
+    }
     const stdout = redact(result.stdout, secrets);
     const stderr = redact(result.stderr, secrets);
     const command = redact(input.command, secrets);
@@ -181,6 +191,8 @@ export class WorkspaceService {
       });
       return { ...current, command_count: sequence };
     });
+    // Killed by the caller's abort: recorded in the history above, then the call rejects.
+    live.throwIfAborted();
     return {
       workspace_id: id,
       sequence: updated.command_count,

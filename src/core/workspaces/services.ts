@@ -48,6 +48,10 @@ export class ServiceService {
     await this.ports.check(record, wanted);
     return this.call(record, async (client, secrets) => {
       const env = secretEnvironment(input.secret_env, secrets);
+      // The wait can be long: MCP turns this line (and a heartbeat after it) into progress that keeps the call alive.
+      if (input.readiness) {
+        this.workspaces.context.progress(`[service] phase=wait-ready workspace_id=${record.workspace_id} name=${input.service_name} timeout_seconds=${input.ready_timeout_seconds}`);
+      }
       const started = await client.request<AgentServiceState & { type: string }>("service_start", {
         name: input.service_name,
         argv: ["/bin/sh", "-lc", input.command],
