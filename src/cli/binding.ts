@@ -42,6 +42,8 @@ export interface CliBinding<K extends OperationName> {
   extra?: ExtraOption[];
   /** Human output (default: `key: value` lines). */
   print?: (result: OperationResult<K>, out: Output) => void;
+  /** With it, the command takes `--id-only`: print just this id (for scripts: `WS=$(pyro workspace create … --id-only)`). */
+  idOnly?: (result: OperationResult<K>) => string;
   /** The process exit code for a successful call, in human and `--json` mode alike (default 0). */
   exitCode?: (result: OperationResult<K>) => number;
 }

@@ -5,7 +5,7 @@ import { CLI_BINDINGS } from "./bindings.js";
 import { deriveFlag, kebab } from "./schema-options.js";
 
 /** What a command run leaves for the caller: the exit code to use. */
-export type CommandRunner = <K extends OperationName>(name: K, input: Record<string, unknown>, json: boolean) => Promise<number>;
+export type CommandRunner = <K extends OperationName>(name: K, input: Record<string, unknown>, json: boolean, idOnly?: boolean) => Promise<number>;
 
 /** Find or create the subcommand chain `path` under `root`. */
 function commandAt(root: Command, path: string[], description: string): Command {
@@ -79,6 +79,7 @@ function addOperationCommand<K extends OperationName>(root: Command, name: K, bi
     extras.set(option.attributeName(), extra);
   }
   command.option("--json", "print the result as JSON (the SDK's object)");
+  if (binding.idOnly) command.addOption(new Option("--id-only", "print only the new id, for scripts").conflicts("json"));
   command.action(async (...args: unknown[]) => {
     const cmd = args[args.length - 1] as Command;
     const values = cmd.opts<Record<string, unknown>>();
@@ -106,7 +107,7 @@ function addOperationCommand<K extends OperationName>(root: Command, name: K, bi
         throw new CommanderError(2, "pyro.invalidOption", (error as Error).message);
       }
     }
-    process.exitCode = await run(name, input, values.json === true);
+    process.exitCode = await run(name, input, values.json === true, values.idOnly === true);
   });
 }
 

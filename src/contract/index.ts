@@ -13,3 +13,6 @@ export { CONFIG_VARIABLES, resolveConfig } from "../util/config.js";
 export type { ConfigVariable, PyroConfig } from "../util/config.js";
 /** The version of this package (its package.json), for `--version` and the MCP server info. */
 export { packageVersion } from "../util/paths.js";
+/** MCP tool profiles (`pyro mcp serve --profile`). */
+export { DEFAULT_MCP_PROFILE, MCP_PROFILES, PROFILES, hiddenFields, profileServes } from "./profiles.js";
+export type { McpProfile } from "./profiles.js";

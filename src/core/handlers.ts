@@ -7,6 +7,7 @@ import { diffWorkspace } from "./workspaces/diff.js";
 import { exportWorkspaceDisk, listWorkspaceDisk, readWorkspaceDisk } from "./workspaces/disk.js";
 import { exportWorkspace } from "./workspaces/export.js";
 import { resetWorkspace } from "./workspaces/reset.js";
+import { updateWorkspace } from "./workspaces/names.js";
 import { WorkspaceService } from "./workspaces/service.js";
 import { createSnapshot, deleteSnapshot, listSnapshots } from "./workspaces/snapshots.js";
 import { pushSync } from "./workspaces/sync.js";
@@ -61,7 +62,9 @@ export function createHandlers(context: CoreContext): Handlers {
     pruneEnvironments: () => environments.prune(),
     doctor: () => runDoctor(context),
     createWorkspace: (input) => workspaces.create(input),
-    listWorkspaces: () => workspaces.list(),
+    listWorkspaces: (input) => workspaces.list(input.labels),
+    // A rename is a use of the workspace like any other (ttl.ts), though it only touches the record.
+    updateWorkspace: guarded("updateWorkspace", (input) => used(input.workspace_id, () => updateWorkspace(workspaces, input))),
     pushWorkspaceSync: guarded("pushWorkspaceSync", (input) => used(input.workspace_id, () => pushSync(workspaces, input))),
     execWorkspace: guarded("execWorkspace", (input) => used(input.workspace_id, () => workspaces.exec(input), input.timeout_seconds)),
     statusWorkspace: guarded("statusWorkspace", (input) => workspaces.status(input.workspace_id)),

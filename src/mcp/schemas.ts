@@ -46,13 +46,25 @@ export function annotationsOf(operation: OperationName): NonNullable<Tool["annot
   };
 }
 
-/** The `tools/list` entry of one operation: name, description (summary and details), schemas, annotations. */
-export function toolDefinition(tool: string, operation: OperationName): Tool {
+/** An input schema without the fields a profile hides. */
+function withoutFields(schema: JsonSchema, hidden: readonly string[]): JsonSchema {
+  if (hidden.length === 0) return schema;
+  const properties = Object.fromEntries(Object.entries((schema.properties ?? {}) as JsonSchema).filter(([key]) => !hidden.includes(key)));
+  const required = ((schema.required ?? []) as string[]).filter((key) => !hidden.includes(key));
+  return { ...schema, properties, ...(required.length > 0 ? { required } : { required: undefined }) };
+}
+
+/**
+ * The `tools/list` entry of one operation: name, description (summary and
+ * details), schemas, annotations; without the input fields in `hidden` (an
+ * MCP profile's choice).
+ */
+export function toolDefinition(tool: string, operation: OperationName, hidden: readonly string[] = []): Tool {
   const spec = OPERATIONS[operation];
   return {
     name: tool,
     description: spec.details ? `${spec.summary}. ${spec.details}` : spec.summary,
-    inputSchema: jsonSchema(spec.input, "input") as Tool["inputSchema"],
+    inputSchema: withoutFields(jsonSchema(spec.input, "input"), hidden) as Tool["inputSchema"],
     outputSchema: jsonSchema(spec.result, "output") as Tool["outputSchema"],
     annotations: annotationsOf(operation),
   };

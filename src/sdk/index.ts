@@ -4,3 +4,5 @@ export { OPERATIONS, OPERATION_NAMES, DEFAULTS, LIMITS, PyroError, ERROR_CODES, 
 export type { OperationName, OperationInput, OperationResult, ErrorCode, PyroConfig } from "../contract/index.js";
 export { BACKEND_NAMES, EXECUTION_MODES, NETWORK_POLICIES } from "../contract/index.js";
 export type { BackendName, ExecutionMode, NetworkPolicy } from "../contract/index.js";
+export { MCP_PROFILES, DEFAULT_MCP_PROFILE } from "../contract/index.js";
+export type { McpProfile } from "../contract/index.js";

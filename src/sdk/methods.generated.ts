@@ -174,6 +174,19 @@ export abstract class OperationMethods {
   }
 
   /**
+   * Set or clear a workspace's name and labels.
+   *
+   * Changes only pyro's record (works on a running, stopped or dead workspace and does not touch the
+   * machine). labels are merged into the existing ones (same key: replaced); clear_labels removes
+   * keys. Returns the workspace as workspace_status does.
+   *
+   * MCP tool `workspace_update`.
+   */
+  updateWorkspace(input: OperationInput<"updateWorkspace">): Promise<OperationResult<"updateWorkspace">> {
+    return this.call("updateWorkspace", input);
+  }
+
+  /**
    * Copy a host directory or archive into a running workspace (not atomic; reset recovers).
    *
    * MCP tool `workspace_sync_push`.

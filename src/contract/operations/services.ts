@@ -7,8 +7,23 @@ import { secretEnv } from "./workspaces.js";
 
 
 const readinessKind = (kind: string, what: string) => z.literal(kind).describe(what);
+
+/**
+ * The original's readiness objects say `type` where pyro says `kind`
+ * (`{"type": "file", "path": …}`): accept both, so agents written for it work
+ * unchanged; what is parsed (and reported) is always `kind`. An object with
+ * both keys is left alone, so it fails as one with an unknown field.
+ */
+function kindFromType(value: unknown): unknown {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return value;
+  const object = value as Record<string, unknown>;
+  if (!Object.hasOwn(object, "type") || Object.hasOwn(object, "kind")) return value;
+  const { type, ...rest } = object;
+  return { kind: type, ...rest };
+}
+
 const readiness = z
-  .discriminatedUnion("kind", [
+  .preprocess(kindFromType, z.discriminatedUnion("kind", [
     strictObject({
       kind: readinessKind("file", "Ready once a file exists"),
       path: z.string().min(1).describe("The file, relative to cwd or absolute"),
@@ -27,9 +42,11 @@ const readiness = z
         .min(1)
         .describe(`Shell command run with /bin/sh -c in cwd, at most ${sizeText(LIMITS.command_bytes)}`),
     }),
-  ])
+  ]))
   .optional()
-  .describe('Readiness check, an object: {"kind": "file", "path"}, {"kind": "tcp", "address"}, {"kind": "http", "url"} or {"kind": "command", "command"}; without one the service counts as ready once started');
+  .describe(
+    'Readiness check, an object: {"kind": "file", "path"}, {"kind": "tcp", "address"}, {"kind": "http", "url"} or {"kind": "command", "command"} ("type" is accepted for "kind"); without one the service counts as ready once started',
+  );
 
 const serviceState = z.object({
   workspace_id: z.string(),

@@ -24,13 +24,28 @@ import {
 } from "../common.js";
 import { DEFAULTS, LIMITS } from "../defaults.js";
 import { strictObject, unionMessage } from "../strict.js";
+import { labelsInput, labelsResult, workspaceName } from "../labels.js";
 import { SECRET_SOURCES, SEED_MODES, WORKSPACE_STATES } from "../../util/vocabulary.js";
 
-/** `NAME` or `NAME=ENV_VAR`: which secret to expose to one call, under which variable. */
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * Which secrets to expose to one call, under which variables: a list of
+ * `NAME` or `NAME=ENV_VAR`, or (the original's shape) an object
+ * `{NAME: ENV_VAR}`. Both parse to the list, the one shape the rest of pyro
+ * sees.
+ */
 export const secretEnv = z
-  .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(=[A-Za-z_][A-Za-z0-9_]*)?$/, "secret_env entries look like NAME or NAME=ENV_VAR"))
+  .union([
+    z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(=[A-Za-z_][A-Za-z0-9_]*)?$/, "secret_env entries look like NAME or NAME=ENV_VAR")),
+    z.record(
+      z.string().regex(IDENTIFIER, "secret_env keys are secret names: letters, digits and underscores"),
+      z.string().regex(IDENTIFIER, "secret_env values are environment variable names: letters, digits and underscores"),
+    ),
+  ])
+  .transform((value) => (Array.isArray(value) ? value : Object.entries(value).map(([name, variable]) => `${name}=${variable}`)))
   .optional()
-  .describe("Secrets to expose as environment variables: NAME or NAME=ENV_VAR");
+  .describe('Secrets to expose as environment variables for this call: a list of NAME or NAME=ENV_VAR (["TOKEN", "API_KEY=KEY"]), or an object {"SECRET_NAME": "ENV_VAR"}');
 
 const secretName = z.string().describe("Secret name: letters, digits and underscores, starting with a letter or underscore");
 const secretDefinition = z
@@ -61,6 +76,8 @@ const workspaceSeed = z.object({
 /** A workspace as status, create and lifecycle calls report it. */
 export const workspaceInfo = z.object({
   workspace_id: z.string(),
+  name: z.string().nullable().describe("The workspace's human name; null when it has none"),
+  labels: labelsResult,
   environment: z.string(),
   state: z
     .enum(WORKSPACE_STATES)
@@ -99,6 +116,10 @@ export const createWorkspace = defineOperation({
     allow_cidrs: allowCidrs,
     allow_host_compat: allowHostCompat,
     backend: backendChoice,
+    name: workspaceName.optional(),
+    labels: labelsInput
+      .optional()
+      .describe("Labels to find the workspace by later (workspace_list filters on them), {key: value}; keys never contain '='"),
     seed_path: z.string().optional().describe("Host directory or .tar/.tar.gz/.tgz archive to seed /workspace"),
     secrets: z
       .array(secretDefinition)
@@ -111,7 +132,11 @@ export const createWorkspace = defineOperation({
 export const listWorkspaces = defineOperation({
   mcp: "workspace_list",
   summary: "List workspaces",
-  input: z.object({}),
+  input: z.object({
+    labels: labelsInput
+      .optional()
+      .describe("Only workspaces carrying every one of these labels with exactly these values, {key: value} (default: all)"),
+  }),
   result: z.object({ workspaces: z.array(workspaceInfo) }),
 });
 
