@@ -42,8 +42,14 @@ export const labelValue = z
 
 /** Labels as input: `{key: value}`, at most 64. */
 export const labelsInput = z
-  .record(labelKey, labelValue)
-  .refine((value) => Object.keys(value).length <= NAME_LIMITS.labels, `a workspace carries at most ${NAME_LIMITS.labels} labels`);
+  .record(z.string(), labelValue)
+  // Keys are checked here rather than as the record's key schema: zod reports a bad record key only as "Invalid key in record".
+  .superRefine((value, context) => {
+    for (const key of Object.keys(value)) {
+      for (const issue of labelKey.safeParse(key).error?.issues ?? []) context.addIssue({ code: "custom", message: issue.message, path: [key] });
+    }
+    if (Object.keys(value).length > NAME_LIMITS.labels) context.addIssue({ code: "custom", message: `a workspace carries at most ${NAME_LIMITS.labels} labels` });
+  });
 
 /** Labels as results report them (empty object: none). */
 export const labelsResult = z.record(z.string(), z.string()).describe("The workspace's labels, {key: value}; {} when none");
