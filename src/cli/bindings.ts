@@ -212,7 +212,11 @@ export const CLI_BINDINGS: CliBindings = {
   readWorkspaceDisk: {
     path: ["workspace", "disk", "read"],
     positionals: [workspace, { field: "path", name: "path" }],
-    print: (r, out) => out.stdout(r.content),
+    print: (r, out) => {
+      out.stdout(r.content);
+      if (r.truncated) out.stderr(`[pyro] ${r.path} has ${r.bytes} bytes; the content was cut at --max-bytes (at most 1048576)\n`);
+    },
+    contentOnly: (r) => r.content,
   },
   exportWorkspaceDisk: {
     path: ["workspace", "disk", "export"],

@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from "commander";
 import { Pyro, PyroError, type OperationName } from "../sdk/index.js";
-import { bindingOf, type Output } from "./binding.js";
+import { bindingOf, type Output, type View } from "./binding.js";
 import { CLI_BINDINGS } from "./bindings.js";
 import { registerDemoCommands } from "./demo.js";
 import { EXIT_CODES, USAGE_EXIT_CODE } from "./exit-codes.js";
@@ -34,12 +34,13 @@ export async function main(argv: string[], dependencies: CliDependencies): Promi
   // `pyro mcp serve` is the one long-lived CLI process: only it keeps warm spares.
   const pyro = new Pyro({ onProgress: (line) => output.stderr(`${line}\n`), warmSpares: argv[0] === "mcp" });
   // Generic over the operation, so its result and its binding's printer share one type.
-  const run = async <K extends OperationName>(name: K, input: Record<string, unknown>, json: boolean, idOnly = false): Promise<number> => {
+  const run = async <K extends OperationName>(name: K, input: Record<string, unknown>, json: boolean, view?: View): Promise<number> => {
     try {
       const result = await pyro.call(name, input);
       const binding = bindingOf(CLI_BINDINGS, name);
       if (json) output.stdout(`${JSON.stringify(result, null, 2)}\n`);
-      else if (idOnly && binding?.idOnly) output.stdout(`${binding.idOnly(result)}\n`);
+      else if (view === "id" && binding?.idOnly) output.stdout(`${binding.idOnly(result)}\n`);
+      else if (view === "content" && binding?.contentOnly) output.stdout(binding.contentOnly(result));
       else if (binding?.print) binding.print(result, output);
       else printFields(result, output);
       return binding?.exitCode ? binding.exitCode(result) : 0;

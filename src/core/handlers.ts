@@ -1,4 +1,4 @@
-import { OPERATIONS, type OperationName, type OperationResult, type ParsedInput } from "../contract/index.js";
+import { LIMITS, OPERATIONS, type OperationName, type OperationResult, type ParsedInput } from "../contract/index.js";
 import type { CoreContext } from "./context.js";
 import { EnvironmentService } from "./environments.js";
 import { runDoctor } from "./doctor.js";
@@ -82,7 +82,10 @@ export function createHandlers(context: CoreContext): Handlers {
     readWorkspaceDisk: guarded("readWorkspaceDisk", (input) => used(input.workspace_id, () => readWorkspaceDisk(workspaces, input))),
     exportWorkspaceDisk: guarded("exportWorkspaceDisk", (input) => used(input.workspace_id, () => exportWorkspaceDisk(workspaces, input))),
     openShell: guarded("openShell", (input) => used(input.workspace_id, () => shells.open(input))),
-    readShell: guarded("readShell", (input) => used(input.workspace_id, () => shells.read(input))),
+    // A read that waits for quiet output may take the whole idle-wait bound.
+    readShell: guarded("readShell", (input) =>
+      used(input.workspace_id, () => shells.read(input), input.wait_for_idle_ms === undefined ? 0 : LIMITS.shell_idle_wait_seconds),
+    ),
     writeShell: guarded("writeShell", (input) => used(input.workspace_id, () => shells.write(input))),
     signalShell: guarded("signalShell", (input) => used(input.workspace_id, () => shells.signal(input))),
     closeShell: guarded("closeShell", (input) => used(input.workspace_id, () => shells.close(input))),

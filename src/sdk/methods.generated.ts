@@ -325,8 +325,8 @@ export abstract class OperationMethods {
   /**
    * Read a file of a stopped workspace's disk (offline).
    *
-   * Needs a stopped, guest-backed workspace (workspace_stop first). content keeps at most 1 MiB
-   * (truncated says when cut); secret values are redacted.
+   * Needs a stopped, guest-backed workspace (workspace_stop first). content holds at most max_bytes
+   * (truncated says when cut, bytes is the file's size); secret values are redacted.
    *
    * MCP tool `workspace_disk_read`.
    */

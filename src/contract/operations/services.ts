@@ -123,6 +123,10 @@ export const logsService = defineOperation({
   summary: "Show the tail of a service's stdout and stderr",
   input: serviceRef.extend({
     tail_lines: boundedInt({ min: 1, max: 100_000 }, DEFAULTS.tail_lines, "Lines from the end"),
+    all: z
+      .boolean()
+      .default(false)
+      .describe("Every line instead of the tail (default false); the guest keeps at most the last 1 MiB of each stream, older lines are dropped"),
   }),
   result: z.object({ workspace_id: z.string(), service_name: z.string(), stdout: z.string(), stderr: z.string() }),
 });

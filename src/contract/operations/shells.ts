@@ -32,6 +32,19 @@ export const readShell = defineOperation({
   input: shellRef.extend({
     cursor: z.number().int().min(0).default(DEFAULTS.shell_cursor).describe("Output position to read from (default 0)"),
     max_chars: boundedInt({ min: 1, max: 1_048_576 }, DEFAULTS.shell_max_chars, "Most characters to return"),
+    plain: z
+      .boolean()
+      .default(false)
+      .describe("Return plain text: terminal control sequences (colours, cursor moves, titles) removed, \r\n as \n, overwritten line parts resolved (default false)"),
+    wait_for_idle_ms: z
+      .number()
+      .int()
+      .min(1)
+      .max(LIMITS.shell_idle_wait_seconds * 1000)
+      .optional()
+      .describe(
+        `Before reading, wait until the shell has printed nothing for this many milliseconds (e.g. 500 after writing a command), or it exits; at most ${LIMITS.shell_idle_wait_seconds} s in all. Default: read at once`,
+      ),
   }),
   result: shellState.extend({
     output: z.string(),

@@ -296,16 +296,20 @@ const diskEntry = z.object({
 export const listWorkspaceDisk = defineOperation({
   mcp: "workspace_disk_list",
   summary: "List a directory of a stopped workspace's disk (offline)",
-  input: workspaceId.extend({ path: z.string().default("/workspace").describe("Directory (default /workspace)") }),
+  input: workspaceId.extend({
+    path: z.string().default("/workspace").describe("Directory (default /workspace)"),
+    recursive: z.boolean().default(false).describe("List every entry below the directory, depth first, not just its own (default false; symlinks are not followed)"),
+  }),
   result: z.object({ workspace_id: z.string(), path: z.string(), entries: z.array(diskEntry) }),
 });
 
 export const readWorkspaceDisk = defineOperation({
   mcp: "workspace_disk_read",
   summary: "Read a file of a stopped workspace's disk (offline)",
-  details: "Needs a stopped, guest-backed workspace (workspace_stop first). content keeps at most 1 MiB (truncated says when cut); secret values are redacted.",
+  details: "Needs a stopped, guest-backed workspace (workspace_stop first). content holds at most max_bytes (truncated says when cut, bytes is the file's size); secret values are redacted.",
   input: workspaceId.extend({
     path: z.string().min(1).describe("File on the guest disk: absolute, or relative to /workspace (default root); symlinks are not followed"),
+    max_bytes: boundedInt({ min: 1, max: 1024 * 1024 }, DEFAULTS.disk_read_max_bytes, "Most bytes of the file to return, up to 1 MiB"),
   }),
   result: z.object({ workspace_id: z.string(), path: z.string(), content: z.string(), truncated: z.boolean(), bytes: z.number().int() }),
 });
