@@ -73,6 +73,7 @@ const serviceRef = z.object({
 export const startService = defineOperation({
   mcp: "service_start",
   summary: "Start a named background service with an optional readiness check",
+  details: "For long-running processes (a dev server, a database) that must keep running between other calls; for a command that ends, use workspace_exec. Returns once the readiness check passes (at most ready_timeout_seconds, default 30) or at once without one; state ready or running means up, failed says why with the last output. Read output with service_logs, stop with service_stop.",
   input: serviceRef.extend({
     command: shellCommand,
     cwd: z.string().default(DEFAULTS.cwd).describe(`Working directory (default ${DEFAULTS.cwd})`),
@@ -107,6 +108,7 @@ export const startService = defineOperation({
 export const listServices = defineOperation({
   mcp: "service_list",
   summary: "List a workspace's services",
+  details: "Each service's state, pid, exit code and published ports.",
   input: z.object({ workspace_id: id("workspace id") }),
   result: z.object({ workspace_id: z.string(), services: z.array(serviceState) }),
 });
@@ -114,6 +116,7 @@ export const listServices = defineOperation({
 export const statusService = defineOperation({
   mcp: "service_status",
   summary: "Report one service's state",
+  details: "state: starting, running, ready, exited, failed or stopped; with exit_code and readiness detail.",
   input: serviceRef,
   result: serviceState,
 });
@@ -121,6 +124,7 @@ export const statusService = defineOperation({
 export const logsService = defineOperation({
   mcp: "service_logs",
   summary: "Show the tail of a service's stdout and stderr",
+  details: "The last tail_lines lines (default 200) of each stream, or every line with all: true (the guest keeps the last 1 MiB of each). Secret values are redacted.",
   input: serviceRef.extend({
     tail_lines: boundedInt({ min: 1, max: 100_000 }, DEFAULTS.tail_lines, "Lines from the end"),
     all: z
@@ -134,6 +138,7 @@ export const logsService = defineOperation({
 export const stopService = defineOperation({
   mcp: "service_stop",
   summary: "Stop a service: TERM, then KILL after a grace period",
+  details: "The grace period is 5 s. Returns the service's final state.",
   input: serviceRef,
   result: serviceState,
 });
