@@ -14,9 +14,10 @@ function onlyObjects(node: unknown): boolean {
 }
 
 /**
- * Give every union of objects an explicit `type: "object"`. zod writes a
- * discriminated union as a bare `oneOf`, and generic clients (the MCP
- * Inspector) decide from `type` alone whether a field takes JSON.
+ * Give every union of objects an explicit `type: "object"`, and a union of
+ * other simply typed branches the list of their types. zod writes a union
+ * as a bare `oneOf`/`anyOf`, and generic clients (the MCP Inspector) decide
+ * from `type` alone whether a field takes JSON.
  */
 function typeObjectUnions(node: unknown): void {
   if (Array.isArray(node)) {
@@ -25,7 +26,14 @@ function typeObjectUnions(node: unknown): void {
   }
   if (node === null || typeof node !== "object") return;
   const schema = node as JsonSchema;
-  if (schema.type === undefined && (schema.oneOf || schema.anyOf) && onlyObjects(schema)) schema.type = "object";
+  if (schema.type === undefined && (schema.oneOf || schema.anyOf)) {
+    if (onlyObjects(schema)) schema.type = "object";
+    else {
+      // A union of differently typed branches (secret_env: a list or an object) gets the list of its types.
+      const types = ((schema.oneOf ?? schema.anyOf) as JsonSchema[]).map((branch) => branch.type);
+      if (types.every((type) => typeof type === "string")) schema.type = [...new Set(types)];
+    }
+  }
   Object.values(schema).forEach(typeObjectUnions);
 }
 
