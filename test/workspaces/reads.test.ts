@@ -76,7 +76,7 @@ describe("shell and service reads (sandbox)", () => {
     const second = await pyro.readShell({ workspace_id: workspaceId, shell_id: shell.shell_id, cursor: first.next_cursor, plain: true, wait_for_idle_ms: 1500 });
     expect(second.output).toMatch(/^GREEN\n/);
 
-    const cli = await runCli(["workspace", "shell", "read", workspaceId, shell.shell_id, "--cursor", String(start.next_cursor), "--plain"], env);
+    const cli = await runCli(["workspace", "shell", "read", workspaceId, shell.shell_id, "--cursor", String(start.next_cursor), "--plain", "--wait-for-idle-ms", "300"], env);
     expect(cli.code, cli.stderr).toBe(0);
     expect(cli.stdout).toContain("RED 100%\nhalfGREEN\n");
     expect(cli.stdout).not.toContain("\u001b");
