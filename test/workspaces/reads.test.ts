@@ -55,6 +55,18 @@ describe("shell and service reads (sandbox)", () => {
     expect(last.output).toContain("later");
   }, 120_000);
 
+  it.skipIf(!sandbox.available)(`wait_for_idle_ms is bounded: a shell that never goes quiet is read after 60 s (needs ${sandbox.needs})`, async () => {
+    const shell = await pyro.openShell({ workspace_id: workspaceId });
+    await pyro.writeShell({ workspace_id: workspaceId, shell_id: shell.shell_id, input: "while :; do echo busy; sleep 0.1; done" });
+    const began = Date.now();
+    const read = await pyro.readShell({ workspace_id: workspaceId, shell_id: shell.shell_id, wait_for_idle_ms: 5000, max_chars: 1000 });
+    const took = Date.now() - began;
+    expect(read.output).toContain("busy");
+    expect(took).toBeGreaterThanOrEqual(60_000);
+    expect(took).toBeLessThan(75_000);
+    await pyro.closeShell({ workspace_id: workspaceId, shell_id: shell.shell_id });
+  }, 120_000);
+
   it.skipIf(!sandbox.available)(`plain strips colours, titles and \\r, and never splits a sequence across reads (needs ${sandbox.needs})`, async () => {
     const shell = await pyro.openShell({ workspace_id: workspaceId });
     const start = await pyro.readShell({ workspace_id: workspaceId, shell_id: shell.shell_id, wait_for_idle_ms: 500 });
