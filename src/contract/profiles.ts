@@ -30,7 +30,7 @@ export interface ProfileSpec {
  * simply not served, so those tools join the profile once they are merged.
  */
 export const PROFILES: Readonly<Record<McpProfile, ProfileSpec>> = {
-  "vm-run": { tools: ["vm_run"], summary: "vm_run only: one command in a fresh VM per call" },
+  "vm-run": { tools: ["vm_run"], summary: "vm_run only, one command in a fresh VM per call" },
   "workspace-core": {
     tools: [
       "vm_run",
@@ -53,9 +53,9 @@ export const PROFILES: Readonly<Record<McpProfile, ProfileSpec>> = {
     // As the original: no networking and no secrets in the core profile. The
     // allow-lists go too, since they only apply on top of the egress policy.
     hiddenFields: { workspace_create: ["network_policy", "allow_hosts", "allow_cidrs", "secrets"] },
-    summary: "vm_run and the workspace tools an edit-and-test loop needs (no network, secrets, shells or services); for chat hosts",
+    summary: "vm_run and the workspace tools of an edit-and-test loop, without network, secrets, shells or services; for chat hosts",
   },
-  "workspace-full": { tools: "all", summary: "every tool (the default)" },
+  "workspace-full": { tools: "all", summary: "every tool" },
 };
 
 /** Whether `profile` serves the tool named `tool`. */

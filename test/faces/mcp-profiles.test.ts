@@ -70,6 +70,7 @@ describe("MCP profiles, listed by the official MCP client", () => {
 
   it("createServer({ profile }) serves the profile; workspace-core's workspace_create takes no network or secrets", async () => {
     const pyro = new Pyro({ stateDir: state.dir, cacheDir: TEST_CACHE_DIR });
+    expect(() => pyro.createServer({ profile: "everything" as never })).toThrow(/unknown MCP profile "everything"/);
     const server = pyro.createServer({ profile: "workspace-core" });
     const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
     await server.connect(serverSide);

@@ -37,7 +37,7 @@ export const readShell = defineOperation({
     plain: z
       .boolean()
       .default(false)
-      .describe("Return plain text: terminal control sequences (colours, cursor moves, titles) removed, \r\n as \n, overwritten line parts resolved (default false)"),
+      .describe("Return plain text: terminal control sequences (colours, cursor moves, titles) removed, CR LF as LF, overwritten line parts resolved (default false)"),
     wait_for_idle_ms: z
       .number()
       .int()
