@@ -6,5 +6,5 @@ tolerateClosedPipes();
 
 // The MCP server and its SDK load only for `pyro mcp serve`: every other command starts faster.
 process.exitCode = await main(process.argv.slice(2), {
-  serveMcp: async (pyro) => (await import("./mcp/index.js")).serveMcpOverStdio(pyro),
+  serveMcp: async (pyro, profile) => (await import("./mcp/index.js")).serveMcpOverStdio(pyro, { profile }),
 });

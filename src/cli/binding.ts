@@ -1,5 +1,8 @@
 import type { OperationName, OperationResult } from "../contract/index.js";
 
+/** A narrower human output a command offers: `--id-only`, `--content-only`. */
+export type View = "id" | "content";
+
 /** Where human-readable output goes. */
 export interface Output {
   stdout: (text: string) => void;
@@ -45,6 +48,10 @@ export interface CliBinding<K extends OperationName> {
    * output was already printed as it arrived (STREAMING_OPERATIONS).
    */
   print?: (result: OperationResult<K>, out: Output, how: { streamed: boolean }) => void;
+  /** With it, the command takes `--id-only`: print just this id (for scripts: `WS=$(pyro workspace create … --id-only)`). */
+  idOnly?: (result: OperationResult<K>) => string;
+  /** With it, the command takes `--content-only`: print just this text, exactly, and no notes on stderr. */
+  contentOnly?: (result: OperationResult<K>) => string;
   /** The process exit code for a successful call, in human and `--json` mode alike (default 0). */
   exitCode?: (result: OperationResult<K>) => number;
 }

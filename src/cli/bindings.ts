@@ -1,5 +1,6 @@
 import type { CliBindings } from "./binding.js";
 import { formatBytes, printCommandOutput, printFields, yesNo } from "./format.js";
+import { splitLabel } from "../contract/labels.js";
 
 const VM_ONLY = "VM lifecycle calls are SDK and MCP only (CONTRACT.md); use `pyro run` on the command line";
 const workspace = { field: "workspace_id", name: "workspace-id" };
@@ -12,6 +13,29 @@ function pairs(values: string[], what: string): Array<[string, string]> {
     if (at <= 0) throw new Error(`${what} must look like NAME=VALUE, got ${JSON.stringify(value)}`);
     return [value.slice(0, at), value.slice(at + 1)];
   });
+}
+
+/** `--label KEY=VALUE` (repeatable) into the `labels` field; a key given twice is refused. */
+function labelOption(description: string) {
+  return {
+    flags: "--label <KEY=VALUE>",
+    description: `${description} (repeatable); splits at the first "=", so a value may contain "="`,
+    repeatable: true as const,
+    apply: (input: Record<string, unknown>, values: string[]) => {
+      const labels: Record<string, string> = {};
+      for (const [key, value] of values.map(splitLabel)) {
+        if (Object.hasOwn(labels, key)) throw new Error(`--label ${key} is given twice`);
+        labels[key] = value;
+      }
+      input.labels = labels;
+    },
+  };
+}
+
+/** `name`, `key=value` labels: how list shows a workspace's naming on its line. */
+function naming(w: { name: string | null; labels: Record<string, string> }): string {
+  const labels = Object.entries(w.labels).map(([key, value]) => `${key}=${value}`);
+  return [w.name === null ? "" : ` name=${JSON.stringify(w.name)}`, labels.length > 0 ? ` labels=${JSON.stringify(w.labels)}` : ""].join("");
 }
 
 function append(input: Record<string, unknown>, field: string, items: unknown[]): void {
@@ -87,8 +111,9 @@ export const CLI_BINDINGS: CliBindings = {
     path: ["workspace", "create"],
     positionals: [{ field: "environment", name: "environment" }],
     rename: { allow_hosts: "allow_host", allow_cidrs: "allow_cidr" },
-    hide: ["secrets"],
+    hide: ["secrets", "labels"],
     extra: [
+      labelOption("A label to find the workspace by"),
       {
         flags: "--secret <NAME=VALUE>",
         description: "A literal secret (repeatable); never stored in the workspace record",
@@ -104,12 +129,23 @@ export const CLI_BINDINGS: CliBindings = {
       },
     ],
     print: (r, out) => printFields(r, out),
+    idOnly: (r) => r.workspace_id,
   },
   listWorkspaces: {
     path: ["workspace", "list"],
+    hide: ["labels"],
+    extra: [labelOption("Only workspaces with this label")],
     print: (r, out) => {
-      for (const w of r.workspaces) out.stdout(`${w.workspace_id} ${w.state} ${w.environment} ${w.backend} expires=${w.expires_at}\n`);
+      for (const w of r.workspaces) out.stdout(`${w.workspace_id} ${w.state} ${w.environment} ${w.backend} expires=${w.expires_at}${naming(w)}\n`);
     },
+  },
+  updateWorkspace: {
+    path: ["workspace", "update"],
+    positionals: [workspace],
+    rename: { clear_labels: "clear_label" },
+    hide: ["labels"],
+    extra: [labelOption("Set a label")],
+    print: (r, out) => printFields(r, out),
   },
   pushWorkspaceSync: {
     path: ["workspace", "sync", "push"],
@@ -176,7 +212,11 @@ export const CLI_BINDINGS: CliBindings = {
   readWorkspaceDisk: {
     path: ["workspace", "disk", "read"],
     positionals: [workspace, { field: "path", name: "path" }],
-    print: (r, out) => out.stdout(r.content),
+    print: (r, out) => {
+      out.stdout(r.content);
+      if (r.truncated) out.stderr(`[pyro] ${r.path} has ${r.bytes} bytes; the content was cut at --max-bytes (at most 1048576)\n`);
+    },
+    contentOnly: (r) => r.content,
   },
   exportWorkspaceDisk: {
     path: ["workspace", "disk", "export"],
@@ -184,7 +224,12 @@ export const CLI_BINDINGS: CliBindings = {
     rename: { output_path: "output" },
     print: (r, out) => out.stdout(`Exported ${formatBytes(r.bytes)} to ${r.output_path}\n`),
   },
-  openShell: { path: ["workspace", "shell", "open"], positionals: [workspace], print: (r, out) => out.stdout(`${r.shell_id}\n`) },
+  openShell: {
+    path: ["workspace", "shell", "open"],
+    positionals: [workspace],
+    print: (r, out) => out.stdout(`${r.shell_id}\n`),
+    idOnly: (r) => r.shell_id,
+  },
   readShell: {
     path: ["workspace", "shell", "read"],
     positionals: shell,

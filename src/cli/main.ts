@@ -1,6 +1,6 @@
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, Option } from "commander";
 import { Pyro, PyroError, type OperationName } from "../sdk/index.js";
-import { bindingOf, type Output } from "./binding.js";
+import { bindingOf, type Output, type View } from "./binding.js";
 import { CLI_BINDINGS } from "./bindings.js";
 import { registerDemoCommands } from "./demo.js";
 import { EXIT_CODES, USAGE_EXIT_CODE } from "./exit-codes.js";
@@ -8,7 +8,7 @@ import { printFields } from "./format.js";
 import { forwardInterrupts, INTERRUPTED_EXIT_CODE } from "./interrupt.js";
 import { buildProgram } from "./program.js";
 import { isStreamingOperation, toPyroError } from "../contract/index.js";
-import { packageVersion, resolveConfig } from "../contract/index.js";
+import { DEFAULT_MCP_PROFILE, MCP_PROFILES, PROFILES, packageVersion, resolveConfig, type McpProfile } from "../contract/index.js";
 
 const output: Output = {
   stdout: (text) => process.stdout.write(text),
@@ -26,8 +26,8 @@ function reportError(error: unknown, json: boolean): number {
 
 /** What the CLI needs from the other faces; the entry point (src/cli.ts) wires it. */
 export interface CliDependencies {
-  /** Serve MCP over stdio until the client disconnects. */
-  serveMcp: (pyro: Pyro) => Promise<void>;
+  /** Serve MCP (the tools of `profile`) over stdio until the client disconnects. */
+  serveMcp: (pyro: Pyro, profile: McpProfile) => Promise<void>;
 }
 
 /** Run `pyro` with these arguments; resolves to the process exit code. */
@@ -35,7 +35,7 @@ export async function main(argv: string[], dependencies: CliDependencies): Promi
   // `pyro mcp serve` is the one long-lived CLI process: only it keeps warm spares.
   const pyro = new Pyro({ onProgress: (line) => output.stderr(`${line}\n`), warmSpares: argv[0] === "mcp" });
   // Generic over the operation, so its result and its binding's printer share one type.
-  const run = async <K extends OperationName>(name: K, input: Record<string, unknown>, json: boolean): Promise<number> => {
+  const run = async <K extends OperationName>(name: K, input: Record<string, unknown>, json: boolean, view?: View): Promise<number> => {
     // A command's output is printed as it arrives (not with --json, whose stdout is one object), and Ctrl-C goes to it.
     const interrupts = isStreamingOperation(name) ? forwardInterrupts(output) : null;
     const streamed = interrupts !== null && !json;
@@ -46,6 +46,8 @@ export async function main(argv: string[], dependencies: CliDependencies): Promi
       });
       const binding = bindingOf(CLI_BINDINGS, name);
       if (json) output.stdout(`${JSON.stringify(result, null, 2)}\n`);
+      else if (view === "id" && binding?.idOnly) output.stdout(`${binding.idOnly(result)}\n`);
+      else if (view === "content" && binding?.contentOnly) output.stdout(binding.contentOnly(result));
       else if (binding?.print) binding.print(result, output, { streamed });
       else printFields(result, output);
       return binding?.exitCode ? binding.exitCode(result) : 0;
@@ -68,9 +70,17 @@ export async function main(argv: string[], dependencies: CliDependencies): Promi
         .command("mcp")
         .description("MCP server commands")
         .command("serve")
-        .description("Serve every pyro tool over MCP on stdin/stdout (stdout carries protocol messages only)")
-        .action(async () => {
-          await dependencies.serveMcp(pyro);
+        .description("Serve pyro's tools over MCP on stdin/stdout (stdout carries protocol messages only)")
+        .addOption(
+          new Option(
+            "--profile <profile>",
+            `which tools to serve: ${MCP_PROFILES.map((name) => `${name} (${PROFILES[name].summary})`).join("; ")}`,
+          )
+            .choices(MCP_PROFILES)
+            .default(DEFAULT_MCP_PROFILE),
+        )
+        .action(async (options: { profile: McpProfile }) => {
+          await dependencies.serveMcp(pyro, options.profile);
           // Kill the warm spare and wait for it, rather than leaving it to die with the process.
           await pyro.close();
         });

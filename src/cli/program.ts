@@ -1,11 +1,11 @@
 import { Command, CommanderError, Option } from "commander";
 import { OPERATIONS, type OperationName } from "../contract/index.js";
-import { bindingOf, type CliBinding, type ExtraOption, type Output } from "./binding.js";
+import { bindingOf, type CliBinding, type ExtraOption, type Output, type View } from "./binding.js";
 import { CLI_BINDINGS } from "./bindings.js";
 import { deriveFlag, kebab } from "./schema-options.js";
 
 /** What a command run leaves for the caller: the exit code to use. */
-export type CommandRunner = <K extends OperationName>(name: K, input: Record<string, unknown>, json: boolean) => Promise<number>;
+export type CommandRunner = <K extends OperationName>(name: K, input: Record<string, unknown>, json: boolean, view?: View) => Promise<number>;
 
 /** Find or create the subcommand chain `path` under `root`. */
 function commandAt(root: Command, path: string[], description: string): Command {
@@ -79,6 +79,8 @@ function addOperationCommand<K extends OperationName>(root: Command, name: K, bi
     extras.set(option.attributeName(), extra);
   }
   command.option("--json", "print the result as JSON (the SDK's object)");
+  if (binding.idOnly) command.addOption(new Option("--id-only", "print only the new id, for scripts").conflicts("json"));
+  if (binding.contentOnly) command.addOption(new Option("--content-only", "print only the content, exactly, with no notes on stderr").conflicts("json"));
   command.action(async (...args: unknown[]) => {
     const cmd = args[args.length - 1] as Command;
     const values = cmd.opts<Record<string, unknown>>();
@@ -106,7 +108,8 @@ function addOperationCommand<K extends OperationName>(root: Command, name: K, bi
         throw new CommanderError(2, "pyro.invalidOption", (error as Error).message);
       }
     }
-    process.exitCode = await run(name, input, values.json === true);
+    const view: View | undefined = values.idOnly === true ? "id" : values.contentOnly === true ? "content" : undefined;
+    process.exitCode = await run(name, input, values.json === true, view);
   });
 }
 

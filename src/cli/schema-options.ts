@@ -15,6 +15,8 @@ export interface DerivedFlag {
 interface Def {
   type: string;
   innerType?: z.ZodType;
+  in?: z.ZodType;
+  options?: z.ZodType[];
   defaultValue?: unknown;
   element?: z.ZodType;
   entries?: Record<string, string>;
@@ -25,9 +27,10 @@ function def(schema: z.ZodType): Def {
 }
 
 /**
- * Describe a field as a flag: unwraps optional/default, maps booleans, integers,
- * strings, enums and string arrays. Objects and unions return undefined: their
- * bindings spell those flags out by hand.
+ * Describe a field as a flag: unwraps optional/default and transforms, maps
+ * booleans, integers, strings, enums and string arrays, and a union by its
+ * first such branch. Objects return undefined: their bindings spell those
+ * flags out by hand.
  */
 export function deriveFlag(field: string, schema: z.ZodType): DerivedFlag | undefined {
   let current = schema;
@@ -39,6 +42,9 @@ export function deriveFlag(field: string, schema: z.ZodType): DerivedFlag | unde
       current = d.innerType!;
     } else if (d.type === "optional" || d.type === "nullable") {
       current = d.innerType!;
+    } else if (d.type === "pipe") {
+      // A transform after a schema (secret_env's list-or-object): the flag takes what the schema takes.
+      current = d.in!;
     } else break;
   }
   const d = def(current);
@@ -54,6 +60,14 @@ export function deriveFlag(field: string, schema: z.ZodType): DerivedFlag | unde
       return { field, kind: "string", description, defaultValue, choices: Object.values(d.entries ?? {}) };
     case "array":
       return def(d.element!).type === "string" ? { field, kind: "string[]", description, defaultValue } : undefined;
+    case "union": {
+      // The first shape a flag can carry (secret_env: the list, not the object).
+      for (const option of d.options ?? []) {
+        const flag = deriveFlag(field, option);
+        if (flag) return { ...flag, description, defaultValue };
+      }
+      return undefined;
+    }
     default:
       return undefined;
   }

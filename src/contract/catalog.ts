@@ -4,6 +4,7 @@ import * as environments from "./operations/environments.js";
 import * as workspaces from "./operations/workspaces.js";
 import * as shells from "./operations/shells.js";
 import * as services from "./operations/services.js";
+import { updateWorkspace } from "./operations/workspace-update.js";
 
 /**
  * Every public operation, keyed by its SDK method name. The SDK, the CLI and
@@ -27,6 +28,7 @@ export const OPERATIONS = {
   doctor: environments.doctor,
   createWorkspace: workspaces.createWorkspace,
   listWorkspaces: workspaces.listWorkspaces,
+  updateWorkspace,
   pushWorkspaceSync: workspaces.pushWorkspaceSync,
   execWorkspace: workspaces.execWorkspace,
   statusWorkspace: workspaces.statusWorkspace,

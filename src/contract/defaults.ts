@@ -12,6 +12,8 @@ export const DEFAULTS = {
   ready_timeout_seconds: 30,
   ready_interval_ms: 500,
   tail_lines: 200,
+  /** Bytes `workspace disk read` returns unless told otherwise (the original's default). */
+  disk_read_max_bytes: 65536,
   shell_cols: 120,
   shell_rows: 30,
   shell_cursor: 0,
@@ -37,6 +39,8 @@ export const LIMITS = {
    * (MAX_ARG_STRLEN): 64 KiB stays well clear, with room for the rest.
    */
   command_bytes: 64 * 1024,
+  /** The longest a `shell_read` with `wait_for_idle_ms` waits for the output to go quiet, in seconds. */
+  shell_idle_wait_seconds: 60,
   /** One `shell_write` input, in UTF-8 bytes (it travels in one protocol frame). */
   shell_input_bytes: 64 * 1024,
   /** One secret value, in UTF-8 bytes (a token or a small config file). */

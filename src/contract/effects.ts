@@ -40,6 +40,8 @@ export const OPERATION_EFFECTS: { readonly [K in OperationName]: OperationEffect
   doctor: read,
   createWorkspace: { effect: "add", idempotent: false },
   listWorkspaces: read,
+  // Replaces the name and labels it is given; a repeat changes nothing more.
+  updateWorkspace: { effect: "destroy", idempotent: true },
   // Overwrites files of the same name under dest.
   pushWorkspaceSync: { effect: "destroy", idempotent: true },
   execWorkspace: { effect: "destroy", idempotent: false },

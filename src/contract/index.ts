@@ -15,3 +15,6 @@ export type { ConfigVariable, PyroConfig } from "../util/config.js";
 export { packageVersion } from "../util/paths.js";
 export { STREAMING_OPERATIONS, isStreamingOperation } from "./call-options.js";
 export type { CallOptions, CommandCallOptions, RunningCommand, StreamingOperation } from "./call-options.js";
+/** MCP tool profiles (`pyro mcp serve --profile`). */
+export { DEFAULT_MCP_PROFILE, MCP_PROFILES, PROFILES, hiddenFields, profileServes } from "./profiles.js";
+export type { McpProfile } from "./profiles.js";

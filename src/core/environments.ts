@@ -15,7 +15,8 @@ export class EnvironmentService {
     const options = { config: this.context.config, cacheDir: this.context.cacheDir, onProgress: this.context.progress };
     const result = await environments.pullEnvironment(name, options);
     if (await this.vmBackendUsable()) {
-      await environments.ensureEnvironment(name, { ...options, kernel: true });
+      // Not ensureEnvironment: it would pull (and print the [pull] lines) a second time.
+      await environments.readyInstalledEnvironment(name, { ...options, kernel: true });
       return { ...(await environments.inspectEnvironment(name, this.context.cacheDir)), pulled: result.pulled };
     }
     return result;

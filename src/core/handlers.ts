@@ -1,4 +1,4 @@
-import { OPERATIONS, type CallOptions, type OperationName, type OperationResult, type ParsedInput } from "../contract/index.js";
+import { LIMITS, OPERATIONS, type CallOptions, type OperationName, type OperationResult, type ParsedInput } from "../contract/index.js";
 import type { CoreContext } from "./context.js";
 import { EnvironmentService } from "./environments.js";
 import { runDoctor } from "./doctor.js";
@@ -7,6 +7,7 @@ import { diffWorkspace } from "./workspaces/diff.js";
 import { exportWorkspaceDisk, listWorkspaceDisk, readWorkspaceDisk } from "./workspaces/disk.js";
 import { exportWorkspace } from "./workspaces/export.js";
 import { resetWorkspace } from "./workspaces/reset.js";
+import { updateWorkspace } from "./workspaces/names.js";
 import { WorkspaceService } from "./workspaces/service.js";
 import { createSnapshot, deleteSnapshot, listSnapshots } from "./workspaces/snapshots.js";
 import { pushSync } from "./workspaces/sync.js";
@@ -65,7 +66,9 @@ export function createHandlers(context: CoreContext): Handlers {
     pruneEnvironments: () => environments.prune(),
     doctor: () => runDoctor(context),
     createWorkspace: (input) => workspaces.create(input),
-    listWorkspaces: () => workspaces.list(),
+    listWorkspaces: (input) => workspaces.list(input.labels),
+    // A rename is a use of the workspace like any other (ttl.ts), though it only touches the record.
+    updateWorkspace: guarded("updateWorkspace", (input) => used(input.workspace_id, () => updateWorkspace(workspaces, input))),
     pushWorkspaceSync: guarded("pushWorkspaceSync", (input) => used(input.workspace_id, () => pushSync(workspaces, input))),
     execWorkspace: guarded("execWorkspace", (input, options) => used(input.workspace_id, () => workspaces.exec(input, options), input.timeout_seconds)),
     statusWorkspace: guarded("statusWorkspace", (input) => workspaces.status(input.workspace_id)),
@@ -83,7 +86,10 @@ export function createHandlers(context: CoreContext): Handlers {
     readWorkspaceDisk: guarded("readWorkspaceDisk", (input) => used(input.workspace_id, () => readWorkspaceDisk(workspaces, input))),
     exportWorkspaceDisk: guarded("exportWorkspaceDisk", (input) => used(input.workspace_id, () => exportWorkspaceDisk(workspaces, input))),
     openShell: guarded("openShell", (input) => used(input.workspace_id, () => shells.open(input))),
-    readShell: guarded("readShell", (input) => used(input.workspace_id, () => shells.read(input))),
+    // A read that waits for quiet output may take the whole idle-wait bound.
+    readShell: guarded("readShell", (input) =>
+      used(input.workspace_id, () => shells.read(input), input.wait_for_idle_ms === undefined ? 0 : LIMITS.shell_idle_wait_seconds),
+    ),
     writeShell: guarded("writeShell", (input) => used(input.workspace_id, () => shells.write(input))),
     signalShell: guarded("signalShell", (input) => used(input.workspace_id, () => shells.signal(input))),
     closeShell: guarded("closeShell", (input) => used(input.workspace_id, () => shells.close(input))),

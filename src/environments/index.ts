@@ -89,6 +89,17 @@ export async function ensureEnvironment(name: string, options: EnsureOptions = {
   const config = pullConfig(options);
   const cacheDir = options.cacheDir ?? config.cacheDir;
   await pullEnvironmentInto(name, { ...options, config, cacheDir });
+  return readyInstalledEnvironment(name, { ...options, config, cacheDir });
+}
+
+/**
+ * The installed environment `name` made ready to boot, without pulling it
+ * (for a caller that has just pulled it): the agent re-injected when it
+ * changed, the guest kernel installed unless `kernel: false`.
+ */
+export async function readyInstalledEnvironment(name: string, options: EnsureOptions = {}): Promise<InstalledEnvironment> {
+  const config = pullConfig(options);
+  const cacheDir = options.cacheDir ?? config.cacheDir;
   if (options.refreshAgent !== false) {
     await refreshAgent(cacheDir, name, await loadAgentBinary(config), options.onProgress ?? (() => undefined));
   }

@@ -41,6 +41,12 @@ export interface PullOptions {
   force?: boolean;
   /** How long to wait for another process pulling the same environment (default 30 min). */
   lockTimeoutMs?: number;
+  /**
+   * Print nothing when the environment is already installed. For a caller
+   * that has already reported it in the same command (`vm_start` after
+   * `vm_create`): a pull that does nothing is not news twice.
+   */
+  quietWhenInstalled?: boolean;
   /** The resolved configuration: agent binary, registry, Debian mirror, the environment of child processes. */
   config?: PyroConfig;
   /** Without `config`: the environment to resolve one from (default `process.env`). */
@@ -130,15 +136,19 @@ export async function pullEnvironmentInto(name: string, options: PullOptions = {
       hint: "set PYRO_OCI_REGISTRY=HOST[:PORT] (or pass a registry), or pull without forcing the OCI source",
     });
   }
-  onProgress(pullLine("resolve", name, { source: ref ? "oci" : "local", reference: ref ? formatReference(ref) : undefined }));
+  const resolveLine = pullLine("resolve", name, { source: ref ? "oci" : "local", reference: ref ? formatReference(ref) : undefined });
   if (!options.force) {
     // Installed environments are complete by construction (manifest last, then rename): no lock needed to see one.
     const state = await cacheState(cacheDir, name);
     if (state.status === "installed") {
-      onProgress(pullLine("ready", name, { cached: true, source: state.manifest.source }));
+      if (!options.quietWhenInstalled) {
+        onProgress(resolveLine);
+        onProgress(pullLine("ready", name, { cached: true, source: state.manifest.source }));
+      }
       return { manifest: state.manifest, pulled: false };
     }
   }
+  onProgress(resolveLine);
 
   try {
     await mkdir(cacheDir, { recursive: true });

@@ -14,9 +14,10 @@ function onlyObjects(node: unknown): boolean {
 }
 
 /**
- * Give every union of objects an explicit `type: "object"`. zod writes a
- * discriminated union as a bare `oneOf`, and generic clients (the MCP
- * Inspector) decide from `type` alone whether a field takes JSON.
+ * Give every union of objects an explicit `type: "object"`, and a union of
+ * other simply typed branches the list of their types. zod writes a union
+ * as a bare `oneOf`/`anyOf`, and generic clients (the MCP Inspector) decide
+ * from `type` alone whether a field takes JSON.
  */
 function typeObjectUnions(node: unknown): void {
   if (Array.isArray(node)) {
@@ -25,7 +26,14 @@ function typeObjectUnions(node: unknown): void {
   }
   if (node === null || typeof node !== "object") return;
   const schema = node as JsonSchema;
-  if (schema.type === undefined && (schema.oneOf || schema.anyOf) && onlyObjects(schema)) schema.type = "object";
+  if (schema.type === undefined && (schema.oneOf || schema.anyOf)) {
+    if (onlyObjects(schema)) schema.type = "object";
+    else {
+      // A union of differently typed branches (secret_env: a list or an object) gets the list of its types.
+      const types = ((schema.oneOf ?? schema.anyOf) as JsonSchema[]).map((branch) => branch.type);
+      if (types.every((type) => typeof type === "string")) schema.type = [...new Set(types)];
+    }
+  }
   Object.values(schema).forEach(typeObjectUnions);
 }
 
@@ -46,13 +54,25 @@ export function annotationsOf(operation: OperationName): NonNullable<Tool["annot
   };
 }
 
-/** The `tools/list` entry of one operation: name, description (summary and details), schemas, annotations. */
-export function toolDefinition(tool: string, operation: OperationName): Tool {
+/** An input schema without the fields a profile hides. */
+function withoutFields(schema: JsonSchema, hidden: readonly string[]): JsonSchema {
+  if (hidden.length === 0) return schema;
+  const properties = Object.fromEntries(Object.entries((schema.properties ?? {}) as JsonSchema).filter(([key]) => !hidden.includes(key)));
+  const required = ((schema.required ?? []) as string[]).filter((key) => !hidden.includes(key));
+  return { ...schema, properties, ...(required.length > 0 ? { required } : { required: undefined }) };
+}
+
+/**
+ * The `tools/list` entry of one operation: name, description (summary and
+ * details), schemas, annotations; without the input fields in `hidden` (an
+ * MCP profile's choice).
+ */
+export function toolDefinition(tool: string, operation: OperationName, hidden: readonly string[] = []): Tool {
   const spec = OPERATIONS[operation];
   return {
     name: tool,
     description: spec.details ? `${spec.summary}. ${spec.details}` : spec.summary,
-    inputSchema: jsonSchema(spec.input, "input") as Tool["inputSchema"],
+    inputSchema: withoutFields(jsonSchema(spec.input, "input"), hidden) as Tool["inputSchema"],
     outputSchema: jsonSchema(spec.result, "output") as Tool["outputSchema"],
     annotations: annotationsOf(operation),
   };

@@ -17,14 +17,18 @@ export abstract class OperationMethods {
   /**
    * Run one command in a fresh VM and delete the VM afterwards.
    *
-   * Nothing survives the call: use workspace_create and workspace_exec to keep files between
-   * commands. stdout and stderr keep at most 1 MiB (1048576 bytes) each; past that, output is
-   * dropped and stdout_truncated/stderr_truncated is true. The text content of the result carries a
-   * summary and a bounded excerpt of the output; structuredContent carries all of it. For anything
-   * that may run over a minute (builds, test suites, installs), use workspace_exec with background:
-   * true and poll workspace_command_wait instead: a foreground call holds the tool call open, and
-   * only clients that send a progressToken (which then receive progress notifications with the
-   * output) keep it alive.
+   * Start here for a one-off command (a build, a test run, a quick check) in a clean, isolated
+   * Debian VM: each call gets a fresh VM, deleted afterwards, so nothing survives it. For repeated
+   * commands on the same files, move to workspace_create and workspace_exec. timeout_seconds
+   * (default 30) bounds the command; network is off unless network: true. Returns exit_code, stdout,
+   * stderr, timed_out, duration_ms (milliseconds) and where it ran (backend, execution_mode). stdout
+   * and stderr keep at most 1 MiB (1048576 bytes) each; past that, output is dropped and
+   * stdout_truncated/stderr_truncated is true. The text content of the result carries a summary and
+   * a bounded excerpt of the output; structuredContent carries all of it. For anything that may run
+   * over a minute (builds, test suites, installs), use workspace_exec with background: true and poll
+   * workspace_command_wait instead: a foreground call holds the tool call open, and only clients
+   * that send a progressToken (which then receive progress notifications with the output) keep it
+   * alive.
    *
    * MCP tool `vm_run`.
    *
@@ -38,6 +42,10 @@ export abstract class OperationMethods {
   /**
    * Create a VM record without starting it.
    *
+   * The lower-level form of vm_run (create, vm_start, vm_exec); prefer vm_run. Returns the vm_id the
+   * other vm_* tools take; nothing boots until vm_start. The VM is reaped ttl_seconds (default 600)
+   * after create.
+   *
    * MCP tool `vm_create`.
    */
   createVm(input: OperationInput<"createVm">): Promise<OperationResult<"createVm">> {
@@ -46,6 +54,9 @@ export abstract class OperationMethods {
 
   /**
    * Boot a created VM.
+   *
+   * Boots the VM vm_create made; then run one command in it with vm_exec (which deletes it). Returns
+   * the VM's state.
    *
    * MCP tool `vm_start`.
    */
@@ -78,6 +89,8 @@ export abstract class OperationMethods {
   /**
    * Shut a VM down cleanly, keeping its record.
    *
+   * Returns the VM's state; vm_delete removes it.
+   *
    * MCP tool `vm_stop`.
    */
   stopVm(input: OperationInput<"stopVm">): Promise<OperationResult<"stopVm">> {
@@ -86,6 +99,8 @@ export abstract class OperationMethods {
 
   /**
    * Stop a VM if needed and remove everything it left.
+   *
+   * Use it for a VM that vm_exec never ran in; vm_run and vm_exec delete theirs themselves.
    *
    * MCP tool `vm_delete`.
    */
@@ -96,6 +111,9 @@ export abstract class OperationMethods {
   /**
    * Report a VM's state.
    *
+   * Reads pyro's record (state: created, running, stopped, dead) and the machine's settings; changes
+   * nothing.
+   *
    * MCP tool `vm_status`.
    */
   statusVm(input: OperationInput<"statusVm">): Promise<OperationResult<"statusVm">> {
@@ -104,6 +122,8 @@ export abstract class OperationMethods {
 
   /**
    * Report a VM's network configuration.
+   *
+   * Whether the VM has network access (network_enabled) and its policy; changes nothing.
    *
    * MCP tool `vm_network_info`.
    */
@@ -125,6 +145,10 @@ export abstract class OperationMethods {
 
   /**
    * List the environment catalog and what is installed.
+   *
+   * Environment names (e.g. debian:12, debian:12-base, debian:12-build) are what the environment
+   * parameter of vm_run and workspace_create takes; a missing one is installed on first use, which
+   * takes a while.
    *
    * MCP tool `vm_list_environments`.
    */
@@ -171,6 +195,13 @@ export abstract class OperationMethods {
   /**
    * Create and start a persistent workspace, optionally seeded from a directory or archive.
    *
+   * Use a workspace once work needs more than one command on the same files (edit, build, test):
+   * returns workspace_id, which every workspace_*, shell_* and service_* tool takes. /workspace
+   * starts empty or with seed_path's content; its create-time state is the baseline that
+   * workspace_diff compares with and workspace_reset restores. The workspace is deleted once idle
+   * for ttl_seconds (default 600); name and labels help find it again (workspace_list). Delete it
+   * with workspace_delete when done.
+   *
    * MCP tool `workspace_create`.
    */
   createWorkspace(input: OperationInput<"createWorkspace">): Promise<OperationResult<"createWorkspace">> {
@@ -180,6 +211,9 @@ export abstract class OperationMethods {
   /**
    * List workspaces.
    *
+   * Each workspace with its id, name, labels and state; labels filters (every given label must
+   * match). Reads pyro's records only: does not extend any workspace's idle timeout.
+   *
    * MCP tool `workspace_list`.
    */
   listWorkspaces(input?: OperationInput<"listWorkspaces">): Promise<OperationResult<"listWorkspaces">> {
@@ -187,7 +221,24 @@ export abstract class OperationMethods {
   }
 
   /**
+   * Set or clear a workspace's name and labels.
+   *
+   * Changes only pyro's record (works on a running, stopped or dead workspace and does not touch the
+   * machine). labels are merged into the existing ones (same key: replaced); clear_labels removes
+   * keys. Returns the workspace as workspace_status does.
+   *
+   * MCP tool `workspace_update`.
+   */
+  updateWorkspace(input: OperationInput<"updateWorkspace">): Promise<OperationResult<"updateWorkspace">> {
+    return this.call("updateWorkspace", input);
+  }
+
+  /**
    * Copy a host directory or archive into a running workspace (not atomic; reset recovers).
+   *
+   * source_path is a path on the host running pyro (not in the guest); its content lands under dest
+   * (default /workspace), replacing files of the same name. Returns how many entries and bytes were
+   * copied.
    *
    * MCP tool `workspace_sync_push`.
    */
@@ -198,13 +249,17 @@ export abstract class OperationMethods {
   /**
    * Run one command in a workspace's /workspace; the workspace stays alive.
    *
-   * stdout and stderr keep at most 1 MiB (1048576 bytes) each; past that, output is dropped and
-   * stdout_truncated/stderr_truncated is true. The text content of the result carries a summary and
-   * a bounded excerpt of the output; structuredContent carries all of it. For anything that may run
-   * over a minute (builds, test suites, installs), use workspace_exec with background: true and poll
-   * workspace_command_wait instead: a foreground call holds the tool call open, and only clients
-   * that send a progressToken (which then receive progress notifications with the output) keep it
-   * alive.
+   * The everyday tool of a workspace: /bin/sh -c COMMAND in /workspace, timeout_seconds (default
+   * 30). Files persist between calls, shell state (cd, variables) does not: chain with && or use
+   * shell_open for an interactive session. secret_env exposes workspace secrets as environment
+   * variables for this call only. Returns exit_code, stdout, stderr, duration_ms and sequence (its
+   * number in workspace_logs). stdout and stderr keep at most 1 MiB (1048576 bytes) each; past that,
+   * output is dropped and stdout_truncated/stderr_truncated is true. The text content of the result
+   * carries a summary and a bounded excerpt of the output; structuredContent carries all of it. For
+   * anything that may run over a minute (builds, test suites, installs), use workspace_exec with
+   * background: true and poll workspace_command_wait instead: a foreground call holds the tool call
+   * open, and only clients that send a progressToken (which then receive progress notifications with
+   * the output) keep it alive.
    *
    * MCP tool `workspace_exec`.
    *
@@ -218,6 +273,10 @@ export abstract class OperationMethods {
   /**
    * Report a workspace's state and how /workspace was seeded.
    *
+   * state (running, stopped, dead, creating), name, labels, resources, network, published ports,
+   * secrets (names only), command_count and expires_at. Reads pyro's record only: does not extend
+   * the idle timeout.
+   *
    * MCP tool `workspace_status`.
    */
   statusWorkspace(input: OperationInput<"statusWorkspace">): Promise<OperationResult<"statusWorkspace">> {
@@ -226,6 +285,9 @@ export abstract class OperationMethods {
 
   /**
    * Show a workspace's command history.
+   *
+   * Every workspace_exec so far: command, exit_code, when, how long, and its output (clipped). Does
+   * not extend the idle timeout.
    *
    * MCP tool `workspace_logs`.
    */
@@ -248,6 +310,9 @@ export abstract class OperationMethods {
   /**
    * Compare the live /workspace with its create-time baseline.
    *
+   * Returns changed, a summary (added, modified, deleted) and per file a unified diff (binary files
+   * are only flagged). Use it to review what commands or edits changed before export.
+   *
    * MCP tool `workspace_diff`.
    */
   diffWorkspace(input: OperationInput<"diffWorkspace">): Promise<OperationResult<"diffWorkspace">> {
@@ -256,6 +321,8 @@ export abstract class OperationMethods {
 
   /**
    * Copy one file or directory out of /workspace to a host path.
+   *
+   * output_path is on the host running pyro. Returns the kind copied, entries and bytes.
    *
    * MCP tool `workspace_export`.
    */
@@ -266,6 +333,9 @@ export abstract class OperationMethods {
   /**
    * Save a named checkpoint of /workspace.
    *
+   * Checkpoint before a risky change; workspace_reset with snapshot restores it. Only /workspace is
+   * saved (not processes or the rest of the disk).
+   *
    * MCP tool `snapshot_create`.
    */
   createSnapshot(input: OperationInput<"createSnapshot">): Promise<OperationResult<"createSnapshot">> {
@@ -275,6 +345,8 @@ export abstract class OperationMethods {
   /**
    * List a workspace's snapshots, baseline included.
    *
+   * Names, creation times and sizes; baseline is the create-time state.
+   *
    * MCP tool `snapshot_list`.
    */
   listSnapshots(input: OperationInput<"listSnapshots">): Promise<OperationResult<"listSnapshots">> {
@@ -283,6 +355,8 @@ export abstract class OperationMethods {
 
   /**
    * Delete a named snapshot (the baseline cannot be deleted).
+   *
+   * Frees its space; it can no longer be restored.
    *
    * MCP tool `snapshot_delete`.
    */
@@ -305,6 +379,9 @@ export abstract class OperationMethods {
   /**
    * Flush the guest filesystem and shut the workspace down cleanly.
    *
+   * /workspace and the disk are kept; workspace_start boots it again. A stopped workspace can be
+   * read offline with workspace_disk_list and workspace_disk_read.
+   *
    * MCP tool `workspace_stop`.
    */
   stopWorkspace(input: OperationInput<"stopWorkspace">): Promise<OperationResult<"stopWorkspace">> {
@@ -313,6 +390,9 @@ export abstract class OperationMethods {
 
   /**
    * Boot a stopped workspace again.
+   *
+   * Same disk, secrets materialised again; shells and services of the previous run are gone. Returns
+   * the workspace as workspace_status does.
    *
    * MCP tool `workspace_start`.
    */
@@ -323,6 +403,10 @@ export abstract class OperationMethods {
   /**
    * List a directory of a stopped workspace's disk (offline).
    *
+   * Needs a stopped, guest-backed workspace (workspace_stop first); on a running one use
+   * workspace_exec (ls) instead. path is absolute or relative to /workspace; recursive lists
+   * everything below it. Returns entries with path, kind, size (bytes) and mode.
+   *
    * MCP tool `workspace_disk_list`.
    */
   listWorkspaceDisk(input: OperationInput<"listWorkspaceDisk">): Promise<OperationResult<"listWorkspaceDisk">> {
@@ -332,8 +416,8 @@ export abstract class OperationMethods {
   /**
    * Read a file of a stopped workspace's disk (offline).
    *
-   * Needs a stopped, guest-backed workspace (workspace_stop first). content keeps at most 1 MiB
-   * (truncated says when cut); secret values are redacted.
+   * Needs a stopped, guest-backed workspace (workspace_stop first). content holds at most max_bytes
+   * (truncated says when cut, bytes is the file's size); secret values are redacted.
    *
    * MCP tool `workspace_disk_read`.
    */
@@ -344,6 +428,9 @@ export abstract class OperationMethods {
   /**
    * Export a stopped workspace's disk as a raw ext4 image.
    *
+   * Needs a stopped, guest-backed workspace. output_path is on the host; runtime-only state
+   * (secrets, service logs) is scrubbed from the copy.
+   *
    * MCP tool `workspace_disk_export`.
    */
   exportWorkspaceDisk(input: OperationInput<"exportWorkspaceDisk">): Promise<OperationResult<"exportWorkspaceDisk">> {
@@ -352,6 +439,11 @@ export abstract class OperationMethods {
 
   /**
    * Open a persistent PTY shell in a workspace.
+   *
+   * For interactive programs and state that must outlive one command (cd, variables, a REPL):
+   * workspace_exec is simpler for one-shot commands. Returns shell_id; then shell_write input,
+   * shell_read output (wait_for_idle_ms, plain), shell_close when done. Shells end when the
+   * workspace stops or resets.
    *
    * MCP tool `shell_open`.
    */
@@ -362,6 +454,11 @@ export abstract class OperationMethods {
   /**
    * Read a shell's output from a cursor.
    *
+   * Pass the previous read's next_cursor as cursor to get only new output (cursor 0: everything
+   * still buffered). After shell_write, set wait_for_idle_ms (e.g. 500) to return once the output
+   * has settled instead of polling, and plain: true for text without terminal escape codes. Returns
+   * output, next_cursor, alive and exit_code.
+   *
    * MCP tool `shell_read`.
    */
   readShell(input: OperationInput<"readShell">): Promise<OperationResult<"readShell">> {
@@ -370,6 +467,9 @@ export abstract class OperationMethods {
 
   /**
    * Write input to a shell.
+   *
+   * Types input into the terminal, plus a newline unless append_newline is false; does not wait for
+   * output (read it with shell_read and wait_for_idle_ms). Returns written_chars.
    *
    * MCP tool `shell_write`.
    */
@@ -380,6 +480,8 @@ export abstract class OperationMethods {
   /**
    * Send a signal to a shell's foreground process.
    *
+   * signal_name INT (default) is Ctrl-C: stops a command that hangs without closing the shell.
+   *
    * MCP tool `shell_signal`.
    */
   signalShell(input: OperationInput<"signalShell">): Promise<OperationResult<"signalShell">> {
@@ -388,6 +490,8 @@ export abstract class OperationMethods {
 
   /**
    * Close a shell.
+   *
+   * Hangs up the terminal and frees the shell; returns its exit_code.
    *
    * MCP tool `shell_close`.
    */
@@ -398,6 +502,11 @@ export abstract class OperationMethods {
   /**
    * Start a named background service with an optional readiness check.
    *
+   * For long-running processes (a dev server, a database) that must keep running between other
+   * calls; for a command that ends, use workspace_exec. Returns once the readiness check passes (at
+   * most ready_timeout_seconds, default 30) or at once without one; state ready or running means up,
+   * failed says why with the last output. Read output with service_logs, stop with service_stop.
+   *
    * MCP tool `service_start`.
    */
   startService(input: OperationInput<"startService">): Promise<OperationResult<"startService">> {
@@ -406,6 +515,8 @@ export abstract class OperationMethods {
 
   /**
    * List a workspace's services.
+   *
+   * Each service's state, pid, exit code and published ports.
    *
    * MCP tool `service_list`.
    */
@@ -416,6 +527,8 @@ export abstract class OperationMethods {
   /**
    * Report one service's state.
    *
+   * state: starting, running, ready, exited, failed or stopped; with exit_code and readiness detail.
+   *
    * MCP tool `service_status`.
    */
   statusService(input: OperationInput<"statusService">): Promise<OperationResult<"statusService">> {
@@ -425,6 +538,9 @@ export abstract class OperationMethods {
   /**
    * Show the tail of a service's stdout and stderr.
    *
+   * The last tail_lines lines (default 200) of each stream, or every line with all: true (the guest
+   * keeps the last 1 MiB of each). Secret values are redacted.
+   *
    * MCP tool `service_logs`.
    */
   logsService(input: OperationInput<"logsService">): Promise<OperationResult<"logsService">> {
@@ -433,6 +549,8 @@ export abstract class OperationMethods {
 
   /**
    * Stop a service: TERM, then KILL after a grace period.
+   *
+   * The grace period is 5 s. Returns the service's final state.
    *
    * MCP tool `service_stop`.
    */

@@ -127,8 +127,11 @@ describe("pyro mcp serve, driven by the official MCP client over stdio", () => {
     const problems: string[] = [];
     const walk = (node: Record<string, unknown>, path: string) => {
       const branches = [...((node.oneOf as unknown[]) ?? []), ...((node.anyOf as unknown[]) ?? [])] as Array<Record<string, unknown>>;
-      if (branches.some((branch) => branch.type === "object") && node.type !== "object") problems.push(`${path}: union of objects without type "object"`);
-      if (node.type === "object" && branches.length === 0 && node.additionalProperties !== false) problems.push(`${path}: accepts unknown fields`);
+      const types = Array.isArray(node.type) ? (node.type as unknown[]) : [node.type];
+      if (branches.some((branch) => branch.type === "object") && !types.includes("object")) problems.push(`${path}: union of objects without type "object"`);
+      // A map ({key: value}, e.g. labels) declares its values' schema: that is not an open object.
+      const open = node.additionalProperties === undefined || node.additionalProperties === true;
+      if (node.type === "object" && branches.length === 0 && open) problems.push(`${path}: accepts unknown fields`);
       for (const [name, property] of Object.entries((node.properties as Record<string, Record<string, unknown>>) ?? {})) {
         if (typeof property.description !== "string" || property.description.length < 8) problems.push(`${path}.${name}: no description`);
         walk(property, `${path}.${name}`);

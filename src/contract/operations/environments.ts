@@ -11,6 +11,7 @@ const environmentSummary = z.object({
 export const listEnvironments = defineOperation({
   mcp: "vm_list_environments",
   summary: "List the environment catalog and what is installed",
+  details: "Environment names (e.g. debian:12, debian:12-base, debian:12-build) are what the environment parameter of vm_run and workspace_create takes; a missing one is installed on first use, which takes a while.",
   input: z.object({}),
   result: z.object({ catalog_version: z.string(), environments: z.array(environmentSummary) }),
 });

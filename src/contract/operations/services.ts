@@ -7,8 +7,23 @@ import { secretEnv } from "./workspaces.js";
 
 
 const readinessKind = (kind: string, what: string) => z.literal(kind).describe(what);
+
+/**
+ * The original's readiness objects say `type` where pyro says `kind`
+ * (`{"type": "file", "path": …}`): accept both, so agents written for it work
+ * unchanged; what is parsed (and reported) is always `kind`. An object with
+ * both keys is left alone, so it fails as one with an unknown field.
+ */
+function kindFromType(value: unknown): unknown {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return value;
+  const object = value as Record<string, unknown>;
+  if (!Object.hasOwn(object, "type") || Object.hasOwn(object, "kind")) return value;
+  const { type, ...rest } = object;
+  return { kind: type, ...rest };
+}
+
 const readiness = z
-  .discriminatedUnion("kind", [
+  .preprocess(kindFromType, z.discriminatedUnion("kind", [
     strictObject({
       kind: readinessKind("file", "Ready once a file exists"),
       path: z.string().min(1).describe("The file, relative to cwd or absolute"),
@@ -27,9 +42,11 @@ const readiness = z
         .min(1)
         .describe(`Shell command run with /bin/sh -c in cwd, at most ${sizeText(LIMITS.command_bytes)}`),
     }),
-  ])
+  ]))
   .optional()
-  .describe('Readiness check, an object: {"kind": "file", "path"}, {"kind": "tcp", "address"}, {"kind": "http", "url"} or {"kind": "command", "command"}; without one the service counts as ready once started');
+  .describe(
+    'Readiness check, an object: {"kind": "file", "path"}, {"kind": "tcp", "address"}, {"kind": "http", "url"} or {"kind": "command", "command"} ("type" is accepted for "kind"); without one the service counts as ready once started',
+  );
 
 const serviceState = z.object({
   workspace_id: z.string(),
@@ -56,6 +73,7 @@ const serviceRef = z.object({
 export const startService = defineOperation({
   mcp: "service_start",
   summary: "Start a named background service with an optional readiness check",
+  details: "For long-running processes (a dev server, a database) that must keep running between other calls; for a command that ends, use workspace_exec. Returns once the readiness check passes (at most ready_timeout_seconds, default 30) or at once without one; state ready or running means up, failed says why with the last output. Read output with service_logs, stop with service_stop.",
   input: serviceRef.extend({
     command: shellCommand,
     cwd: z.string().default(DEFAULTS.cwd).describe(`Working directory (default ${DEFAULTS.cwd})`),
@@ -90,6 +108,7 @@ export const startService = defineOperation({
 export const listServices = defineOperation({
   mcp: "service_list",
   summary: "List a workspace's services",
+  details: "Each service's state, pid, exit code and published ports.",
   input: z.object({ workspace_id: id("workspace id") }),
   result: z.object({ workspace_id: z.string(), services: z.array(serviceState) }),
 });
@@ -97,6 +116,7 @@ export const listServices = defineOperation({
 export const statusService = defineOperation({
   mcp: "service_status",
   summary: "Report one service's state",
+  details: "state: starting, running, ready, exited, failed or stopped; with exit_code and readiness detail.",
   input: serviceRef,
   result: serviceState,
 });
@@ -104,8 +124,13 @@ export const statusService = defineOperation({
 export const logsService = defineOperation({
   mcp: "service_logs",
   summary: "Show the tail of a service's stdout and stderr",
+  details: "The last tail_lines lines (default 200) of each stream, or every line with all: true (the guest keeps the last 1 MiB of each). Secret values are redacted.",
   input: serviceRef.extend({
     tail_lines: boundedInt({ min: 1, max: 100_000 }, DEFAULTS.tail_lines, "Lines from the end"),
+    all: z
+      .boolean()
+      .default(false)
+      .describe("Every line instead of the tail (default false); the guest keeps at most the last 1 MiB of each stream, older lines are dropped"),
   }),
   result: z.object({ workspace_id: z.string(), service_name: z.string(), stdout: z.string(), stderr: z.string() }),
 });
@@ -113,6 +138,7 @@ export const logsService = defineOperation({
 export const stopService = defineOperation({
   mcp: "service_stop",
   summary: "Stop a service: TERM, then KILL after a grace period",
+  details: "The grace period is 5 s. Returns the service's final state.",
   input: serviceRef,
   result: serviceState,
 });

@@ -70,7 +70,7 @@ const oneShotResult = z.object({
 export const runInVm = defineOperation({
   mcp: "vm_run",
   summary: "Run one command in a fresh VM and delete the VM afterwards",
-  details: `Nothing survives the call: use workspace_create and workspace_exec to keep files between commands. ${OUTPUT_NOTE}`,
+  details: `Start here for a one-off command (a build, a test run, a quick check) in a clean, isolated Debian VM: each call gets a fresh VM, deleted afterwards, so nothing survives it. For repeated commands on the same files, move to workspace_create and workspace_exec. timeout_seconds (default 30) bounds the command; network is off unless network: true. Returns exit_code, stdout, stderr, timed_out, duration_ms (milliseconds) and where it ran (backend, execution_mode). ${OUTPUT_NOTE}`,
   input: z.object({ ...createFields, command: shellCommand, timeout_seconds: timeoutSeconds }),
   result: oneShotResult,
 });
@@ -78,6 +78,7 @@ export const runInVm = defineOperation({
 export const createVm = defineOperation({
   mcp: "vm_create",
   summary: "Create a VM record without starting it",
+  details: "The lower-level form of vm_run (create, vm_start, vm_exec); prefer vm_run. Returns the vm_id the other vm_* tools take; nothing boots until vm_start. The VM is reaped ttl_seconds (default 600) after create.",
   input: z.object(createFields),
   result: vmInfo,
 });
@@ -87,6 +88,7 @@ const vmId = z.object({ vm_id: id("VM id") });
 export const startVm = defineOperation({
   mcp: "vm_start",
   summary: "Boot a created VM",
+  details: "Boots the VM vm_create made; then run one command in it with vm_exec (which deletes it). Returns the VM's state.",
   input: vmId,
   result: vmInfo,
 });
@@ -102,6 +104,7 @@ export const execVm = defineOperation({
 export const stopVm = defineOperation({
   mcp: "vm_stop",
   summary: "Shut a VM down cleanly, keeping its record",
+  details: "Returns the VM's state; vm_delete removes it.",
   input: vmId,
   result: vmInfo,
 });
@@ -109,6 +112,7 @@ export const stopVm = defineOperation({
 export const deleteVm = defineOperation({
   mcp: "vm_delete",
   summary: "Stop a VM if needed and remove everything it left",
+  details: "Use it for a VM that vm_exec never ran in; vm_run and vm_exec delete theirs themselves.",
   input: vmId,
   result: z.object({ vm_id: z.string(), deleted: z.boolean() }),
 });
@@ -116,6 +120,7 @@ export const deleteVm = defineOperation({
 export const statusVm = defineOperation({
   mcp: "vm_status",
   summary: "Report a VM's state",
+  details: "Reads pyro's record (state: created, running, stopped, dead) and the machine's settings; changes nothing.",
   input: vmId,
   result: vmInfo,
 });
@@ -123,6 +128,7 @@ export const statusVm = defineOperation({
 export const networkInfoVm = defineOperation({
   mcp: "vm_network_info",
   summary: "Report a VM's network configuration",
+  details: "Whether the VM has network access (network_enabled) and its policy; changes nothing.",
   input: vmId,
   result: z.object({
     vm_id: z.string(),

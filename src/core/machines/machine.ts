@@ -66,6 +66,8 @@ export class Machine implements MachineRef {
         cacheDir: this.context.cacheDir,
         onProgress: this.context.progress,
         kernel: this.backend.capabilities.vm_boot,
+        // Its create already reported the environment; a start that finds it installed has nothing to add.
+        quietWhenInstalled: true,
       });
       this.environmentReady = true;
     }

@@ -145,24 +145,53 @@ async function statKind(image: string, path: string): Promise<{ kind: DiskKind; 
   return { kind, size: Number(/Size: (\d+)/.exec(text)?.[1] ?? 0), text };
 }
 
-/** `workspace disk list`: one directory of a stopped workspace's disk. */
+type DiskListEntry = OperationResult<"listWorkspaceDisk">["entries"][number];
+
+/** The entries of one directory of an image. */
+async function listDirectory(image: string, path: string): Promise<DiskListEntry[]> {
+  const listing = await debugfs(image, [`ls -p ${debugfsPath(path)}`]);
+  return parseLsP(listing.stdout.toString("utf8")).map((entry) => ({
+    path: posix.join(path, entry.name),
+    kind: kindOf(entry.mode),
+    size: entry.size,
+    mode: (entry.mode & 0o7777).toString(8).padStart(4, "0"),
+  }));
+}
+
+/**
+ * Every entry below `root`, depth first (a directory, then what it holds),
+ * symlinks not followed. More than {@link MAX_WALK_ENTRIES} is refused
+ * rather than cut silently.
+ */
+async function walkDirectory(image: string, root: string): Promise<DiskListEntry[]> {
+  const entries: DiskListEntry[] = [];
+  const visit = async (dir: string): Promise<void> => {
+    for (const entry of await listDirectory(image, dir)) {
+      entries.push(entry);
+      if (entries.length > MAX_WALK_ENTRIES) {
+        throw new PyroError("limit_exceeded", `more than ${MAX_WALK_ENTRIES} entries below ${root}`, {
+          hint: "list a subdirectory, or without --recursive",
+        });
+      }
+      if (entry.kind === "directory") await visit(entry.path);
+    }
+  };
+  await visit(root);
+  return entries;
+}
+
+/** `workspace disk list`: one directory of a stopped workspace's disk, or (recursive) all below it. */
 export async function listWorkspaceDisk(service: WorkspaceService, input: ParsedInput<"listWorkspaceDisk">): Promise<OperationResult<"listWorkspaceDisk">> {
   const path = diskPath(input.path);
   return withInspectable(service, input.workspace_id, async (image, id) => {
     const info = await statKind(image, path);
     if (info.kind !== "directory") throw new PyroError("invalid_argument", `${path} is ${describeKind(info.kind)}, not a directory`, { hint: "use disk read for files" });
-    const listing = await debugfs(image, [`ls -p ${debugfsPath(path)}`]);
-    const entries = parseLsP(listing.stdout.toString("utf8")).map((entry) => ({
-      path: posix.join(path, entry.name),
-      kind: kindOf(entry.mode),
-      size: entry.size,
-      mode: (entry.mode & 0o7777).toString(8).padStart(4, "0"),
-    }));
+    const entries = input.recursive ? await walkDirectory(image, path) : await listDirectory(image, path);
     return { workspace_id: id, path, entries };
   });
 }
 
-/** `workspace disk read`: a regular file of a stopped workspace's disk (at most 1 MiB; the guard redacts secrets). */
+/** `workspace disk read`: a regular file of a stopped workspace's disk (at most `max_bytes`, 1 MiB at most; the guard redacts secrets). */
 export async function readWorkspaceDisk(service: WorkspaceService, input: ParsedInput<"readWorkspaceDisk">): Promise<OperationResult<"readWorkspaceDisk">> {
   const path = diskPath(input.path);
   if (isRuntimeOnly(path)) throw new PyroError("invalid_argument", `${path} is runtime-only guest state and is never read from the disk`);
@@ -173,8 +202,9 @@ export async function readWorkspaceDisk(service: WorkspaceService, input: Parsed
       throw new PyroError("invalid_argument", `${path} is a symlink${target ? ` to ${target}` : ""}; disk read does not follow symlinks`, { hint: "read the path it points to" });
     }
     if (info.kind !== "file") throw new PyroError("invalid_argument", `${path} is ${describeKind(info.kind)}, not a regular file`);
-    const result = await debugfs(image, [`cat ${debugfsPath(path)}`], { maxStdout: MAX_READ_BYTES });
-    return { workspace_id: id, path, content: result.stdout.toString("utf8"), truncated: info.size > MAX_READ_BYTES, bytes: info.size };
+    const maxBytes = Math.min(input.max_bytes, MAX_READ_BYTES);
+    const result = await debugfs(image, [`cat ${debugfsPath(path)}`], { maxStdout: maxBytes });
+    return { workspace_id: id, path, content: result.stdout.toString("utf8"), truncated: info.size > maxBytes, bytes: info.size };
   });
 }
 

@@ -15,6 +15,10 @@ export interface WorkspaceSeed {
 export interface WorkspaceRecord {
   schema: 1;
   workspace_id: string;
+  /** Human name (absent in records made before names existed: none). */
+  name?: string | null;
+  /** Labels, {key: value} (absent in records made before labels existed: none). */
+  labels?: Record<string, string>;
   environment: string;
   state: WorkspaceState;
   backend: BackendName;
@@ -53,6 +57,8 @@ export interface WorkspaceCreation {
 export function workspaceInfo(record: WorkspaceRecord) {
   return {
     workspace_id: record.workspace_id,
+    name: record.name ?? null,
+    labels: record.labels ?? {},
     state: record.state,
     ...machineInfo(record),
     network_policy: record.network_policy,

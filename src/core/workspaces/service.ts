@@ -23,6 +23,7 @@ import { secretPatterns } from "./redaction.js";
 import { workspaceInfo, type WorkspaceCreation, type WorkspaceRecord, type WorkspaceSeed } from "./record.js";
 import { loadSecrets, redact, resolveSecrets, saveSecrets, secretEnvironment, type SecretValues } from "./secrets.js";
 import { openSource } from "./seed.js";
+import { hasLabels, refuseSecretsIn } from "./names.js";
 
 /** Whether a record is mid-creation and its creator is gone. */
 function creationInterrupted(record: WorkspaceRecord): boolean {
@@ -73,12 +74,15 @@ export class WorkspaceService {
     const allow = checkAllowList(input.network_policy, input.allow_hosts, input.allow_cidrs);
     const seedSource = input.seed_path ? await openSource(input.seed_path) : undefined;
     const secrets = await resolveSecrets(input.secrets ?? []);
+    refuseSecretsIn({ name: input.name, labels: input.labels }, secrets.values);
     const { backend, environment } = await this.machines.resolve(input);
     const id = newId("ws");
     const now = Date.now();
     const record: WorkspaceRecord = {
       schema: 1,
       workspace_id: id,
+      name: input.name ?? null,
+      labels: input.labels ?? {},
       environment: input.environment,
       state: "creating",
       backend: backend.name,
@@ -136,11 +140,14 @@ export class WorkspaceService {
     await this.records.update(id, (current) => ({ ...current, ...change, creation: current.creation && { ...current.creation, phase } }));
   }
 
-  async list(): Promise<OperationResult<"listWorkspaces">> {
+  /** Every workspace, or those carrying all of `labels`. */
+  async list(labels?: Record<string, string>): Promise<OperationResult<"listWorkspaces">> {
     const workspaces: Info[] = [];
     for (const id of await this.records.ids()) {
       try {
-        workspaces.push(workspaceInfo(await this.refreshed(await this.records.read(id))));
+        const record = await this.records.read(id);
+        if (!hasLabels(record, labels)) continue;
+        workspaces.push(workspaceInfo(await this.refreshed(record)));
       } catch {
         // A record being created or deleted right now, or a corrupt one: status says which.
       }

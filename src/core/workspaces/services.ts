@@ -24,6 +24,8 @@ type AgentServiceState = {
 const STOP_GRACE_MS = 5000;
 /** Lines of output quoted when readiness fails. */
 const FAILURE_LOG_LINES = 20;
+/** The most lines the agent returns of a log (agent/internal/services: maxTailLines); `logs --all` asks for them. */
+const ALL_LINES = 100_000;
 /** Go's zero time: the agent's "never". */
 const ZERO_TIME = /^0001-01-01T/;
 
@@ -101,19 +103,17 @@ export class ServiceService {
     return this.one(input.workspace_id, input.service_name, (client) => client.request("service_stop", { name: input.service_name, grace_ms: STOP_GRACE_MS }));
   }
 
-  /** The tail of a service's stdout and stderr, redacted. */
+  /** The tail of a service's stdout and stderr (with `all`, every line the guest keeps), redacted. */
   async logs(input: ParsedInput<"logsService">): Promise<OperationResult<"logsService">> {
     const record = await this.workspaces.running(input.workspace_id);
     return this.call(record, async (client, secrets) => {
       // A secret with line breaks may straddle the first line kept: fetch enough extra lines to redact it whole.
       const extra = Math.max(0, ...Object.values(secrets).map((value) => value.split("\n").length - 1));
-      const logs = await client.request<{ type: string; stdout: string; stderr: string }>("service_logs", { name: input.service_name, tail_lines: input.tail_lines + extra });
-      return {
-        workspace_id: record.workspace_id,
-        service_name: input.service_name,
-        stdout: lastLines(redact(logs.stdout, secrets), input.tail_lines),
-        stderr: lastLines(redact(logs.stderr, secrets), input.tail_lines),
-      };
+      // `all` asks for the agent's most lines; its byte bound (the last 1 MiB of each log) still holds.
+      const wanted = input.all ? ALL_LINES : input.tail_lines + extra;
+      const logs = await client.request<{ type: string; stdout: string; stderr: string }>("service_logs", { name: input.service_name, tail_lines: wanted });
+      const keep = (text: string) => (input.all ? redact(text, secrets) : lastLines(redact(text, secrets), input.tail_lines));
+      return { workspace_id: record.workspace_id, service_name: input.service_name, stdout: keep(logs.stdout), stderr: keep(logs.stderr) };
     });
   }
 

@@ -1,9 +1,10 @@
 import type { AgentClient } from "../../agent-client/index.js";
-import type { OperationResult, ParsedInput } from "../../contract/index.js";
+import { LIMITS, type OperationResult, type ParsedInput } from "../../contract/index.js";
 import { withRedactedErrors, secretPatterns } from "./redaction.js";
 import { loadSecrets, secretEnvironment, type SecretValues } from "./secrets.js";
 import type { WorkspaceService } from "./service.js";
 import { lookback, sliceShellOutput } from "./shell-output.js";
+import { plainText, unfinishedEscapeAt } from "./plain-text.js";
 
 /** What the agent's `shell_read` answers (protocol/SPEC.md). */
 type AgentShellRead = {
@@ -51,23 +52,32 @@ export class ShellService {
     });
   }
 
-  /** Read output from a cursor without waiting for more. */
+  /**
+   * Read output from a cursor: at once, or once the output has been quiet
+   * for `wait_for_idle_ms`; as it came, or (`plain`) as plain text.
+   */
   async read(input: ParsedInput<"readShell">): Promise<OperationResult<"readShell">> {
     return this.call(input.workspace_id, async (client, secrets) => {
+      if (input.wait_for_idle_ms !== undefined) await waitForIdle(client, input.shell_id, input.wait_for_idle_ms);
       const patterns = secretPatterns(secrets);
       const back = lookback(patterns);
       const start = Math.max(0, input.cursor - back);
       // max_chars characters never take more than 4 bytes each; the extra covers a secret straddling the end.
       const maxBytes = Math.min(MAX_READ_BYTES, input.cursor - start + input.max_chars * 4 + back + 1);
       const answer = await client.request<AgentShellRead & { type: string }>("shell_read", { shell_id: input.shell_id, cursor: start, max_bytes: maxBytes });
-      const data = Buffer.from(answer.output_b64, "base64");
+      let data = Buffer.from(answer.output_b64, "base64");
       // A full window may stop mid-secret even in a dead shell's output: hold its tail back too.
       const more = answer.alive || data.length >= maxBytes;
+      if (input.plain && more) {
+        // Stop before a sequence the shell has not finished printing; the next read starts at it.
+        const unfinished = unfinishedEscapeAt(data);
+        if (unfinished >= Math.max(0, input.cursor - answer.cursor)) data = data.subarray(0, unfinished);
+      }
       const slice = sliceShellOutput({ start: answer.cursor, data, alive: more }, input.cursor, input.max_chars, patterns);
       return {
         workspace_id: input.workspace_id,
         shell_id: input.shell_id,
-        output: slice.output,
+        output: input.plain ? plainText(slice.output) : slice.output,
         cursor: slice.cursor,
         next_cursor: slice.nextCursor,
         dropped_chars: slice.dropped,
@@ -108,6 +118,31 @@ export class ShellService {
     const secrets = await loadSecrets(this.workspaces.files(record.workspace_id).secrets);
     const machine = await this.workspaces.machine(record);
     return withRedactedErrors(secrets, () => machine.session((client) => fn(client, secrets)));
+  }
+}
+
+/** How often a wait for quiet output asks the guest how far the output has got, at most. */
+const IDLE_POLL_MS = 100;
+
+/**
+ * Wait until the shell has printed nothing for `idleMs`, it has exited, or
+ * {@link LIMITS.shell_idle_wait_seconds} have passed (a shell that never
+ * stops printing). The guest is asked only for the output's end, never for
+ * output.
+ */
+async function waitForIdle(client: AgentClient, shellId: string, idleMs: number): Promise<void> {
+  const deadline = Date.now() + LIMITS.shell_idle_wait_seconds * 1000;
+  const end = async () => client.request<AgentShellRead & { type: string }>("shell_read", { shell_id: shellId, cursor: END_CURSOR, max_bytes: 1 });
+  let last = await end();
+  let quietSince = Date.now();
+  while (last.alive) {
+    const now = Date.now();
+    const quietFor = now - quietSince;
+    if (quietFor >= idleMs || now >= deadline) return;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(1, Math.min(IDLE_POLL_MS, idleMs - quietFor, deadline - now))));
+    const current = await end();
+    if (current.cursor !== last.cursor) quietSince = Date.now();
+    last = current;
   }
 }
 
