@@ -40,8 +40,10 @@ export interface CliBinding<K extends OperationName> {
   /** Fields not exposed as derived flags (set by `extra` options instead). */
   hide?: string[];
   extra?: ExtraOption[];
-  /** Human output (default: `key: value` lines). */
-  print?: (result: OperationResult<K>, out: Output) => void;
+  /** Flags that change only the human output (`--content-only`); `print` receives their values. */
+  printFlags?: Array<{ flags: string; description: string }>;
+  /** Human output (default: `key: value` lines); `flags` holds the values of `printFlags`. */
+  print?: (result: OperationResult<K>, out: Output, flags: Record<string, unknown>) => void;
   /** The process exit code for a successful call, in human and `--json` mode alike (default 0). */
   exitCode?: (result: OperationResult<K>) => number;
 }

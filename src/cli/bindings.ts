@@ -1,4 +1,5 @@
 import type { CliBindings } from "./binding.js";
+import { FILE_BINDINGS } from "./file-bindings.js";
 import { formatBytes, printCommandOutput, printFields, yesNo } from "./format.js";
 
 const VM_ONLY = "VM lifecycle calls are SDK and MCP only (CONTRACT.md); use `pyro run` on the command line";
@@ -184,6 +185,7 @@ export const CLI_BINDINGS: CliBindings = {
     rename: { output_path: "output" },
     print: (r, out) => out.stdout(`Exported ${formatBytes(r.bytes)} to ${r.output_path}\n`),
   },
+  ...FILE_BINDINGS,
   openShell: { path: ["workspace", "shell", "open"], positionals: [workspace], print: (r, out) => out.stdout(`${r.shell_id}\n`) },
   readShell: {
     path: ["workspace", "shell", "read"],

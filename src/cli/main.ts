@@ -34,12 +34,12 @@ export async function main(argv: string[], dependencies: CliDependencies): Promi
   // `pyro mcp serve` is the one long-lived CLI process: only it keeps warm spares.
   const pyro = new Pyro({ onProgress: (line) => output.stderr(`${line}\n`), warmSpares: argv[0] === "mcp" });
   // Generic over the operation, so its result and its binding's printer share one type.
-  const run = async <K extends OperationName>(name: K, input: Record<string, unknown>, json: boolean): Promise<number> => {
+  const run = async <K extends OperationName>(name: K, input: Record<string, unknown>, json: boolean, printFlags: Record<string, unknown> = {}): Promise<number> => {
     try {
       const result = await pyro.call(name, input);
       const binding = bindingOf(CLI_BINDINGS, name);
       if (json) output.stdout(`${JSON.stringify(result, null, 2)}\n`);
-      else if (binding?.print) binding.print(result, output);
+      else if (binding?.print) binding.print(result, output, printFlags);
       else printFields(result, output);
       return binding?.exitCode ? binding.exitCode(result) : 0;
     } catch (error) {

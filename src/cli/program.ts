@@ -5,7 +5,7 @@ import { CLI_BINDINGS } from "./bindings.js";
 import { deriveFlag, kebab } from "./schema-options.js";
 
 /** What a command run leaves for the caller: the exit code to use. */
-export type CommandRunner = <K extends OperationName>(name: K, input: Record<string, unknown>, json: boolean) => Promise<number>;
+export type CommandRunner = <K extends OperationName>(name: K, input: Record<string, unknown>, json: boolean, printFlags?: Record<string, unknown>) => Promise<number>;
 
 /** Find or create the subcommand chain `path` under `root`. */
 function commandAt(root: Command, path: string[], description: string): Command {
@@ -78,6 +78,12 @@ function addOperationCommand<K extends OperationName>(root: Command, name: K, bi
     command.addOption(option);
     extras.set(option.attributeName(), extra);
   }
+  const printFlags: string[] = [];
+  for (const flag of binding.printFlags ?? []) {
+    const option = new Option(flag.flags, flag.description);
+    command.addOption(option);
+    printFlags.push(option.attributeName());
+  }
   command.option("--json", "print the result as JSON (the SDK's object)");
   command.action(async (...args: unknown[]) => {
     const cmd = args[args.length - 1] as Command;
@@ -106,7 +112,8 @@ function addOperationCommand<K extends OperationName>(root: Command, name: K, bi
         throw new CommanderError(2, "pyro.invalidOption", (error as Error).message);
       }
     }
-    process.exitCode = await run(name, input, values.json === true);
+    const printValues = Object.fromEntries(printFlags.map((attribute) => [attribute, values[attribute]]));
+    process.exitCode = await run(name, input, values.json === true, printValues);
   });
 }
 

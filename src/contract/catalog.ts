@@ -4,6 +4,7 @@ import * as environments from "./operations/environments.js";
 import * as workspaces from "./operations/workspaces.js";
 import * as shells from "./operations/shells.js";
 import * as services from "./operations/services.js";
+import * as files from "./operations/files.js";
 
 /**
  * Every public operation, keyed by its SDK method name. The SDK, the CLI and
@@ -43,6 +44,10 @@ export const OPERATIONS = {
   listWorkspaceDisk: workspaces.listWorkspaceDisk,
   readWorkspaceDisk: workspaces.readWorkspaceDisk,
   exportWorkspaceDisk: workspaces.exportWorkspaceDisk,
+  listWorkspaceFiles: files.listWorkspaceFiles,
+  readWorkspaceFile: files.readWorkspaceFile,
+  writeWorkspaceFile: files.writeWorkspaceFile,
+  applyWorkspacePatch: files.applyWorkspacePatch,
   openShell: shells.openShell,
   readShell: shells.readShell,
   writeShell: shells.writeShell,
