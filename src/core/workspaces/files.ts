@@ -17,10 +17,21 @@ export function workspaceRelative(input: string, what: string): string {
   return absolute === WORKSPACE_ROOT ? "" : posix.relative(WORKSPACE_ROOT, absolute);
 }
 
-/** Run `fn` with an agent session of the running workspace `id`. */
+/**
+ * Run `fn` with an agent session of the running workspace `id`. The agent's
+ * refusals of a path get the hint they lack.
+ */
 export async function withWorkspaceAgent<T>(service: WorkspaceService, id: string, fn: (client: AgentClient) => Promise<T>): Promise<T> {
   const record = await service.running(id);
-  return (await service.machine(record)).session(fn);
+  return (await service.machine(record)).session(fn).catch((error: unknown) => {
+    if (error instanceof PyroError && error.hint === undefined && / leads outside /.test(error.message)) {
+      throw new PyroError(error.code, error.message, {
+        hint: `a symlink there points out of ${WORKSPACE_ROOT}, and file operations never follow one out; use the path it points to if that is under ${WORKSPACE_ROOT}`,
+        cause: error,
+      });
+    }
+    throw error;
+  });
 }
 
 /** How bytes read from a guest file are reported: text, or binary with nothing decoded. */

@@ -113,17 +113,22 @@ function patched(file: FilePatch, content: string): { text: string } | { failure
   return { failure: `${where}: hunk ${index + 1} of ${hunks.length} (${hunkHeader(hunk)}) does not match: ${hunkMismatch(content, hunk)}` };
 }
 
-/** Read a file a patch modifies or deletes: whole, UTF-8, within the patch bound. */
-async function current(client: AgentClient, file: FilePatch): Promise<{ content: string; bytes: Buffer } | { failure: string }> {
+/** A file a patch modifies or deletes, read whole (UTF-8, within the patch bound); for an added file, that none is there. */
+async function current(client: AgentClient, file: FilePatch): Promise<{ content: string; bytes: Buffer } | null | { failure: string }> {
   const where = `${WORKSPACE_ROOT}/${file.rel}`;
   try {
-    const read = await readGuestFile(client, WORKSPACE_ROOT, file.rel, FILE_LIMITS.patch_max_bytes);
+    const read = await readGuestFile(client, WORKSPACE_ROOT, file.rel, file.status === "added" ? 0 : FILE_LIMITS.patch_max_bytes);
+    if (file.status === "added") return { failure: `${where} already exists, so it cannot be added` };
     if (read.truncated) return { failure: `${where} is larger than the patch limit of ${FILE_LIMITS.patch_max_bytes} bytes` };
     const { text, binary } = decodeText(read.content, false);
     if (binary) return { failure: `${where} is a binary file; patches change text files only` };
     return { content: text, bytes: read.content };
   } catch (error) {
-    if (error instanceof PyroError && error.code === "not_found") return { failure: `${where} does not exist, so it cannot be ${file.status}` };
+    if (!(error instanceof PyroError)) throw error;
+    if (error.code === "not_found") return file.status === "added" ? null : { failure: `${where} does not exist, so it cannot be ${file.status}` };
+    if (error.code === "invalid_argument" && / is a directory| is not a regular file/.test(error.message)) {
+      return { failure: `${where} is a directory or special file, not a text file` };
+    }
     throw error;
   }
 }
@@ -138,17 +143,19 @@ export async function applyWorkspacePatch(service: WorkspaceService, input: Pars
   await withWorkspaceAgent(service, input.workspace_id, async (client) => {
     const changes: GuestFileChange[] = [];
     const failures: string[] = [];
-    for (const file of files) {
+    // One session multiplexes requests: every file is read at once.
+    const found = await Promise.all(files.map((file) => current(client, file)));
+    for (const [index, file] of files.entries()) {
       let base = "";
       let expect: GuestFileChange["expect"] = null;
-      if (file.status !== "added") {
-        const found = await current(client, file);
-        if ("failure" in found) {
-          failures.push(found.failure);
-          continue;
-        }
-        base = found.content;
-        expect = { size: found.bytes.length, crc32: crc32(found.bytes) };
+      const now = found[index]!;
+      if (now !== null && "failure" in now) {
+        failures.push(now.failure);
+        continue;
+      }
+      if (now !== null) {
+        base = now.content;
+        expect = { size: now.bytes.length, crc32: crc32(now.bytes) };
       }
       const next = patched(file, base);
       if ("failure" in next) {
