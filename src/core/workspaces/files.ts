@@ -34,19 +34,29 @@ export async function withWorkspaceAgent<T>(service: WorkspaceService, id: strin
   });
 }
 
-/** How bytes read from a guest file are reported: text, or binary with nothing decoded. */
-export function decodeText(bytes: Buffer, truncated: boolean): { text: string; binary: boolean } {
-  const decoder = new TextDecoder("utf-8", { fatal: true });
-  if (bytes.includes(0)) return { text: "", binary: true };
-  // A cut may split one multi-byte character (up to 3 bytes of it): that is still text.
-  for (let drop = 0; drop <= (truncated ? 3 : 0) && drop <= bytes.length; drop++) {
-    try {
-      return { text: decoder.decode(bytes.subarray(0, bytes.length - drop)), binary: false };
-    } catch {
-      // try one byte shorter
+/** How many bytes at the end of `bytes` are the start of a UTF-8 character cut short (0 when none). */
+function cutCharacter(bytes: Buffer): number {
+  for (let back = 1; back <= Math.min(3, bytes.length); back++) {
+    const byte = bytes[bytes.length - back]!;
+    if (byte < 0x80) return 0;
+    if (byte >= 0xc0) {
+      const length = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : 2;
+      return length > back ? back : 0;
     }
   }
-  return { text: "", binary: true };
+  return 0;
+}
+
+/** How bytes read from a guest file are reported: text, or binary with nothing decoded. */
+export function decodeText(bytes: Buffer, truncated: boolean): { text: string; binary: boolean } {
+  if (bytes.includes(0)) return { text: "", binary: true };
+  // A cut may split one multi-byte character: its first bytes are dropped, and the rest is still text.
+  const end = bytes.length - (truncated ? cutCharacter(bytes) : 0);
+  try {
+    return { text: new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(0, end)), binary: false };
+  } catch {
+    return { text: "", binary: true };
+  }
 }
 
 /** `workspace file list`. */
