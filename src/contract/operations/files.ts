@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { defineOperation } from "../operation.js";
-import { boundedString, id, sizeText } from "../common.js";
+import { id, sizeText } from "../common.js";
 
 /** Defaults and bounds of the file API (docs/files.md). */
 export const FILE_LIMITS = {
@@ -15,6 +15,18 @@ export const FILE_LIMITS = {
   /** The most entries one listing returns (it says truncated past it). */
   list_max_entries: 5000,
 } as const;
+
+/**
+ * Required text of at most `maxBytes` UTF-8 bytes (as common.ts's boundedString),
+ * whose absence says which flags give it.
+ */
+function requiredText(what: string, maxBytes: number, missing: string, advice: string) {
+  const message = `${what} is longer than the limit of ${sizeText(maxBytes)} of UTF-8; ${advice}`;
+  return z
+    .string({ error: (issue) => (issue.input === undefined ? missing : undefined) })
+    .max(maxBytes, { error: message, abort: true })
+    .refine((value) => Buffer.byteLength(value, "utf8") <= maxBytes, message);
+}
 
 const workspaceId = z.object({ workspace_id: id("workspace id") });
 const WORKSPACE_PATH = "absolute under /workspace, or relative to it; '..' may not leave it, nor may a symlink";
@@ -85,7 +97,7 @@ export const writeWorkspaceFile = defineOperation({
     `To change part of a file, workspace_patch_apply is safer: it checks the lines it replaces.`,
   input: workspaceId.extend({
     path: z.string().min(1).describe(`File to write: ${WORKSPACE_PATH}`),
-    text: boundedString("text", FILE_LIMITS.write_max_bytes, "use workspace_sync_push for larger files").describe(
+    text: requiredText("text", FILE_LIMITS.write_max_bytes, "text is required: the file's whole new content (CLI: --text or --text-file)", "use workspace_sync_push for larger files").describe(
       `The whole new content, UTF-8, at most ${sizeText(FILE_LIMITS.write_max_bytes)}`,
     ),
   }),
@@ -106,7 +118,7 @@ export const applyWorkspacePatch = defineOperation({
     "Every hunk of every file is checked against the current content first; if any does not match, nothing is written and the error names the file, the hunk and the lines that differ (read the file again and rebuild the patch). " +
     `Hunks must match exactly (no fuzz), though they may sit at other line numbers. Binary patches, renames, a file named twice and paths outside /workspace are refused. At most ${sizeText(FILE_LIMITS.patch_max_bytes)} of patch, and of each file it changes.`,
   input: workspaceId.extend({
-    patch: boundedString("patch", FILE_LIMITS.patch_max_bytes).describe(`Unified diff text, at most ${sizeText(FILE_LIMITS.patch_max_bytes)}`),
+    patch: requiredText("patch", FILE_LIMITS.patch_max_bytes, "patch is required: unified diff text (CLI: --patch or --patch-file)", "split the patch").describe(`Unified diff text, at most ${sizeText(FILE_LIMITS.patch_max_bytes)}`),
   }),
   result: z.object({
     workspace_id: z.string(),
