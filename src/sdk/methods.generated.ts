@@ -381,7 +381,7 @@ export abstract class OperationMethods {
    * error names the file, the hunk and the lines that differ (read the file again and rebuild the
    * patch). Hunks must match exactly (no fuzz), though they may sit at other line numbers. Binary
    * patches, renames, a file named twice and paths outside /workspace are refused. At most 4 MiB
-   * (4194304 bytes) of patch, and of each file it changes.
+   * (4194304 bytes) of patch, and of each file it changes; at most 1000 files.
    *
    * MCP tool `workspace_patch_apply`.
    */

@@ -44,6 +44,12 @@ describe("parsing a workspace patch", () => {
     expect(refusal("--- /dev/null\n+++ /etc/cron.d/x\n@@ -0,0 +1 @@\n+x\n")).toMatch(/outside \/workspace/);
     expect(refusal("diff --git a/run.sh b/run.sh\nold mode 100644\nnew mode 100755\n")).toMatch(/no hunks/);
   });
+
+  it("refuses a patch of more than 1000 files with limit_exceeded", () => {
+    const patch = (n: number) => Array.from({ length: n }, (_, i) => `--- /dev/null\n+++ b/f${i}.txt\n@@ -0,0 +1 @@\n+x\n`).join("");
+    expect(parseWorkspacePatch(patch(1000))).toHaveLength(1000);
+    expect(() => parseWorkspacePatch(patch(1001))).toThrow(expect.objectContaining({ code: "limit_exceeded", message: expect.stringMatching(/1001 files, over the limit of 1000/) }));
+  });
 });
 
 describe("decoding what a read returned", () => {

@@ -12,6 +12,10 @@ export const FILE_LIMITS = {
   write_max_bytes: 4 * 1024 * 1024,
   /** The longest patch text, and the largest file a patch may change. */
   patch_max_bytes: 4 * 1024 * 1024,
+  /** The most files one patch may change. */
+  patch_max_files: 1000,
+  /** The most bytes of current content one patch may read, all its files together. */
+  patch_total_bytes: 64 * 1024 * 1024,
   /** The most entries one listing returns (it says truncated past it). */
   list_max_entries: 5000,
 } as const;
@@ -116,7 +120,7 @@ export const applyWorkspacePatch = defineOperation({
   details:
     "The patch is a unified diff (git diff or diff -u output; a/ and b/ prefixes are stripped) that may add (--- /dev/null), modify and delete (+++ /dev/null) text files. " +
     "Every hunk of every file is checked against the current content first; if any does not match, nothing is written and the error names the file, the hunk and the lines that differ (read the file again and rebuild the patch). " +
-    `Hunks must match exactly (no fuzz), though they may sit at other line numbers. Binary patches, renames, a file named twice and paths outside /workspace are refused. At most ${sizeText(FILE_LIMITS.patch_max_bytes)} of patch, and of each file it changes.`,
+    `Hunks must match exactly (no fuzz), though they may sit at other line numbers. Binary patches, renames, a file named twice and paths outside /workspace are refused. At most ${sizeText(FILE_LIMITS.patch_max_bytes)} of patch, and of each file it changes; at most ${FILE_LIMITS.patch_max_files} files.`,
   input: workspaceId.extend({
     patch: requiredText("patch", FILE_LIMITS.patch_max_bytes, "patch is required: unified diff text (CLI: --patch or --patch-file)", "split the patch").describe(`Unified diff text, at most ${sizeText(FILE_LIMITS.patch_max_bytes)}`),
   }),

@@ -77,6 +77,9 @@ export function parseWorkspacePatch(text: string): FilePatch[] {
     files.push({ rel, status, patch });
   }
   if (files.length === 0) throw notADiff("no file header (--- / +++) and no hunk found");
+  if (files.length > FILE_LIMITS.patch_max_files) {
+    throw new PyroError("limit_exceeded", `the patch changes ${files.length} files, over the limit of ${FILE_LIMITS.patch_max_files}`, { hint: "split it into several patches" });
+  }
   return files;
 }
 
@@ -133,6 +136,35 @@ async function current(client: AgentClient, file: FilePatch): Promise<{ content:
   }
 }
 
+/** How many reads are in flight at once: one session multiplexes them, and the host holds what they return. */
+const READS_IN_FLIGHT = 16;
+
+/**
+ * Read every target (in flight together, a few at a time), holding at most
+ * FILE_LIMITS.patch_total_bytes of their content: the guest chooses how large
+ * its files are.
+ */
+async function readAll(client: AgentClient, files: FilePatch[]): Promise<Array<Awaited<ReturnType<typeof current>>>> {
+  const found: Array<Awaited<ReturnType<typeof current>>> = new Array(files.length);
+  let total = 0;
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < files.length) {
+      const index = next++;
+      const result = await current(client, files[index]!);
+      if (result !== null && "bytes" in result) total += result.bytes.length;
+      if (total > FILE_LIMITS.patch_total_bytes) {
+        throw new PyroError("limit_exceeded", `the files this patch changes hold more than ${FILE_LIMITS.patch_total_bytes} bytes together; nothing was changed`, {
+          hint: "split it into several patches",
+        });
+      }
+      found[index] = result;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(READS_IN_FLIGHT, files.length) }, worker));
+  return found;
+}
+
 /**
  * `workspace patch apply`: every hunk of every file is checked against the
  * current content before anything is written; then the agent's `file_apply`
@@ -143,8 +175,7 @@ export async function applyWorkspacePatch(service: WorkspaceService, input: Pars
   await withWorkspaceAgent(service, input.workspace_id, async (client) => {
     const changes: GuestFileChange[] = [];
     const failures: string[] = [];
-    // One session multiplexes requests: every file is read at once.
-    const found = await Promise.all(files.map((file) => current(client, file)));
+    const found = await readAll(client, files);
     for (const [index, file] of files.entries()) {
       let base = "";
       let expect: GuestFileChange["expect"] = null;
