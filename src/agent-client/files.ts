@@ -6,7 +6,7 @@ import { agentError, malformed, sanitizeGuestText } from "./errors.js";
 /** The capability of the agent's file ops (protocol/SPEC.md "file ops"). */
 export const FILE_OPS_CAPABILITY = "files.ops";
 
-/** One entry of a guest listing. */
+/** One entry of a guest listing; `path` is relative to the listing's root. */
 export interface GuestFileEntry {
   path: string;
   kind: "file" | "directory" | "symlink" | "other";
@@ -15,14 +15,14 @@ export interface GuestFileEntry {
   link_target: string | null;
 }
 
-/** A listing as the agent reported it, checked. */
+/** A listing as the agent reported it, checked; `path` is relative to the root ("" is the root). */
 export interface GuestListing {
   path: string;
   entries: GuestFileEntry[];
   truncated: boolean;
 }
 
-/** What `file_read` sent: the bytes (at most the asked bound) and the file's facts. */
+/** What `file_read` sent: the bytes (at most the asked bound) and the file's facts (`path` relative to the root). */
 export interface GuestFileRead {
   path: string;
   content: Buffer;
@@ -31,7 +31,7 @@ export interface GuestFileRead {
   mode: string;
 }
 
-/** What `file_write` did. */
+/** What `file_write` did (`path` relative to the root). */
 export interface GuestFileWrite {
   path: string;
   bytes_written: number;
@@ -52,8 +52,14 @@ const KINDS = new Set(["file", "directory", "symlink", "other"]);
 /** The longest guest path or link target kept (PATH_MAX). */
 const MAX_PATH = 4096;
 
-function guestPath(op: string, v: unknown): string {
-  if (typeof v !== "string" || v.length === 0 || v.length > MAX_PATH) throw malformed(op, "path");
+/**
+ * A path the agent reports, relative to the root it was given: checked to be
+ * clean (no "..", ".", empty or absolute part), so it names something under
+ * that root whatever the guest sent. Control characters are shown as "?".
+ */
+function guestPath(op: string, v: unknown, allowRoot = false): string {
+  if (typeof v !== "string" || v.length > MAX_PATH || (v === "" && !allowRoot)) throw malformed(op, "path");
+  if (v !== "" && v.split("/").some((part) => part === "" || part === "." || part === ".." || part.includes("\0"))) throw malformed(op, "path");
   return sanitizeGuestText(v, MAX_PATH);
 }
 
@@ -78,7 +84,7 @@ export async function listGuestFiles(client: AgentClient, root: string, path: st
     const target = e.link_target === undefined || e.link_target === null ? null : sanitizeGuestText(e.link_target, MAX_PATH);
     return { path: guestPath("file_list", e.path), kind: e.kind as GuestFileEntry["kind"], size_bytes: e.size_bytes, mode: e.mode, link_target: target };
   });
-  return { path: guestPath("file_list", m.path), entries, truncated: m.truncated };
+  return { path: guestPath("file_list", m.path, true), entries, truncated: m.truncated };
 }
 
 /**

@@ -60,7 +60,7 @@ func FileList(req *session.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"path": root.Abs(p.Path), "entries": entries, "truncated": truncated}, nil
+	return map[string]any{"path": p.Path, "entries": entries, "truncated": truncated}, nil
 }
 
 // FileRead streams at most max_bytes of a file beneath a root as STDOUT frames: file_read.

@@ -10,7 +10,7 @@ import (
 	"pyro-mcp/agent/internal/agenterr"
 )
 
-// ReadResult describes what Read sent.
+// ReadResult describes what Read sent; Path is relative to the root.
 type ReadResult struct {
 	Path      string `json:"path"`
 	SizeBytes int64  `json:"size_bytes"`
@@ -19,7 +19,7 @@ type ReadResult struct {
 	Mode      string `json:"mode"`
 }
 
-// WriteResult describes what Write did.
+// WriteResult describes what Write did; Path is relative to the root.
 type WriteResult struct {
 	Path         string `json:"path"`
 	BytesWritten int64  `json:"bytes_written"`
@@ -69,7 +69,7 @@ func (r *Root) Read(rel string, maxBytes int64, w io.Writer) (ReadResult, error)
 	if n+int64(more) > size {
 		size = n + int64(more)
 	}
-	return ReadResult{Path: r.Abs(rel), SizeBytes: size, BytesRead: n, Truncated: more > 0, Mode: modeText(&st)}, nil
+	return ReadResult{Path: rel, SizeBytes: size, BytesRead: n, Truncated: more > 0, Mode: modeText(&st)}, nil
 }
 
 // Write replaces the content of the regular file rel with data, as a shell's
@@ -112,5 +112,5 @@ func (r *Root) Write(rel string, data []byte) (WriteResult, error) {
 	if err != nil {
 		return WriteResult{}, agenterr.Wrap(agenterr.IO, err, "write %s", r.Abs(rel))
 	}
-	return WriteResult{Path: r.Abs(rel), BytesWritten: int64(n), SizeBytes: int64(n), Created: created}, nil
+	return WriteResult{Path: rel, BytesWritten: int64(n), SizeBytes: int64(n), Created: created}, nil
 }

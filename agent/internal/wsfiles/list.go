@@ -10,7 +10,8 @@ import (
 	"pyro-mcp/agent/internal/agenterr"
 )
 
-// Entry is one listed file, directory, symlink or other node.
+// Entry is one listed file, directory, symlink or other node; Path is
+// relative to the root.
 type Entry struct {
 	Path       string  `json:"path"`
 	Kind       string  `json:"kind"`
@@ -55,11 +56,11 @@ func (r *Root) List(rel string, recursive bool, lim ListLimits) ([]Entry, bool, 
 		if err := unix.Fstat(pfd, &st); err != nil {
 			return nil, false, agenterr.Wrap(agenterr.IO, err, "stat %s", r.Abs(rel))
 		}
-		l.add(r.Abs(rel), &st, nil)
+		l.add(rel, &st, nil)
 		return l.entries, false, nil
 	}
 	defer unix.Close(fd)
-	if err := l.walk(fd, r.Abs(rel), recursive); err != nil {
+	if err := l.walk(fd, rel, recursive); err != nil {
 		return nil, false, err
 	}
 	return l.entries, l.truncated, nil
@@ -89,6 +90,7 @@ func (l *lister) add(p string, st *unix.Stat_t, target *string) bool {
 	return true
 }
 
+// walk lists the directory dirfd, whose path relative to the root is dir.
 func (l *lister) walk(dirfd int, dir string, recursive bool) error {
 	dup, err := unix.Dup(dirfd)
 	if err != nil {
@@ -117,16 +119,20 @@ func (l *lister) walk(dirfd int, dir string, recursive bool) error {
 				target = &t
 			}
 		}
-		if !l.add(dir+"/"+name, &st, target) {
+		child := name
+		if dir != "" {
+			child = dir + "/" + name
+		}
+		if !l.add(child, &st, target) {
 			return nil
 		}
 		if recursive && st.Mode&unix.S_IFMT == unix.S_IFDIR {
-			child, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+			childfd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 			if err != nil {
 				continue // replaced while listing
 			}
-			err = l.walk(child, dir+"/"+name, true)
-			unix.Close(child)
+			err = l.walk(childfd, child, true)
+			unix.Close(childfd)
 			if err != nil || l.truncated {
 				return err
 			}

@@ -17,6 +17,11 @@ export function workspaceRelative(input: string, what: string): string {
   return absolute === WORKSPACE_ROOT ? "" : posix.relative(WORKSPACE_ROOT, absolute);
 }
 
+/** The guest path of a path the agent reported relative to /workspace. */
+export function underWorkspace(rel: string): string {
+  return rel === "" ? WORKSPACE_ROOT : `${WORKSPACE_ROOT}/${rel}`;
+}
+
 /**
  * Run `fn` with an agent session of the running workspace `id`. The agent's
  * refusals of a path get the hint they lack.
@@ -65,7 +70,13 @@ export async function listWorkspaceFiles(service: WorkspaceService, input: Parse
   const listing = await withWorkspaceAgent(service, input.workspace_id, (client) =>
     listGuestFiles(client, WORKSPACE_ROOT, rel, input.recursive, FILE_LIMITS.list_max_entries),
   );
-  return { workspace_id: input.workspace_id, path: listing.path, recursive: input.recursive, entries: listing.entries, truncated: listing.truncated };
+  return {
+    workspace_id: input.workspace_id,
+    path: underWorkspace(listing.path),
+    recursive: input.recursive,
+    entries: listing.entries.map((entry) => ({ ...entry, path: underWorkspace(entry.path) })),
+    truncated: listing.truncated,
+  };
 }
 
 /** `workspace file read`: at most max_bytes, never the whole of a huge file. */
@@ -81,7 +92,7 @@ export async function readWorkspaceFile(service: WorkspaceService, input: Parsed
   const { text, binary } = decodeText(read.content, read.truncated);
   return {
     workspace_id: input.workspace_id,
-    path: read.path,
+    path: underWorkspace(read.path),
     size_bytes: read.size_bytes,
     max_bytes: input.max_bytes,
     content: text,
@@ -107,5 +118,5 @@ export async function writeWorkspaceFile(service: WorkspaceService, input: Parse
     });
   }
   const written = await withWorkspaceAgent(service, input.workspace_id, (client) => writeGuestFile(client, WORKSPACE_ROOT, rel, data));
-  return { workspace_id: input.workspace_id, path: written.path, size_bytes: written.size_bytes, bytes_written: written.bytes_written, created: written.created };
+  return { workspace_id: input.workspace_id, path: underWorkspace(written.path), size_bytes: written.size_bytes, bytes_written: written.bytes_written, created: written.created };
 }
