@@ -193,6 +193,12 @@ describe.each(SUITE_BACKENDS)("workspace files on $name", ({ name: backend, avai
     const viaLink = "--- /dev/null\n+++ b/out-dir/evil.txt\n@@ -0,0 +1 @@\n+evil\n";
     await expectPyroError(pyro.applyWorkspacePatch({ workspace_id: id, patch: viaLink }), "invalid_argument");
     expect(await sh("ls /tmp/evil.txt /etc/evil 2>/dev/null || echo none")).toBe("none\n");
+    // Many failures: the message names 20 and counts the rest; details list them all.
+    const missing = Array.from({ length: 25 }, (_, i) => `--- a/missing-${i}.txt\n+++ b/missing-${i}.txt\n@@ -1 +1 @@\n-a\n+b\n`).join("");
+    const many = await expectPyroError(pyro.applyWorkspacePatch({ workspace_id: id, patch: missing }), "failed_precondition");
+    expect(many.message).toContain("/workspace/missing-0.txt does not exist, so it cannot be modified");
+    expect(many.message).toContain("; and 5 more (details.failures lists all)");
+    expect((many.details?.failures as string[]).length).toBe(25);
     expect(await sh("cat one.txt")).toBe("1\n");
   }, 600_000);
 });

@@ -136,6 +136,9 @@ async function current(client: AgentClient, file: FilePatch): Promise<{ content:
   }
 }
 
+/** How many failures the error's message names (details.failures has them all). */
+const MAX_FAILURES_SHOWN = 20;
+
 /** How many reads are in flight at once: one session multiplexes them, and the host holds what they return. */
 const READS_IN_FLIGHT = 16;
 
@@ -148,12 +151,14 @@ async function readAll(client: AgentClient, files: FilePatch[]): Promise<Array<A
   const found: Array<Awaited<ReturnType<typeof current>>> = new Array(files.length);
   let total = 0;
   let next = 0;
+  let stopped = false;
   const worker = async (): Promise<void> => {
-    while (next < files.length) {
+    while (next < files.length && !stopped) {
       const index = next++;
       const result = await current(client, files[index]!);
       if (result !== null && "bytes" in result) total += result.bytes.length;
       if (total > FILE_LIMITS.patch_total_bytes) {
+        stopped = true;
         throw new PyroError("limit_exceeded", `the files this patch changes hold more than ${FILE_LIMITS.patch_total_bytes} bytes together; nothing was changed`, {
           hint: "split it into several patches",
         });
@@ -196,7 +201,9 @@ export async function applyWorkspacePatch(service: WorkspaceService, input: Pars
       changes.push(file.status === "deleted" ? { path: file.rel, action: "delete", expect } : { path: file.rel, action: "write", content: Buffer.from(next.text, "utf8"), expect });
     }
     if (failures.length > 0) {
-      throw new PyroError("failed_precondition", `the patch does not apply, nothing was changed: ${failures.join("; ")}`, {
+      const shown = failures.slice(0, MAX_FAILURES_SHOWN).join("; ");
+      const more = failures.length > MAX_FAILURES_SHOWN ? `; and ${failures.length - MAX_FAILURES_SHOWN} more (details.failures lists all)` : "";
+      throw new PyroError("failed_precondition", `the patch does not apply, nothing was changed: ${shown}${more}`, {
         hint: "read the files again (workspace file read) and rebuild the patch against their current content",
         details: { failures },
       });
