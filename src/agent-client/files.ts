@@ -39,12 +39,16 @@ export interface GuestFileWrite {
   created: boolean;
 }
 
-/** One change of an all-or-nothing `file_apply`; `expect` null: no file may be there. */
+/**
+ * One change of an all-or-nothing `file_apply`; `expect` null: no file may be
+ * there; `executable` true/false gives or takes away execute bits (null or absent: keep).
+ */
 export interface GuestFileChange {
   path: string;
   action: "write" | "delete";
   content?: Buffer;
   expect: { size: number; crc32: number } | null;
+  executable?: boolean | null;
 }
 
 const isCount = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
@@ -159,6 +163,12 @@ export async function writeGuestFile(client: AgentClient, root: string, path: st
 export async function applyGuestChanges(client: AgentClient, root: string, changes: GuestFileChange[]): Promise<void> {
   requireOps(client);
   const contents = changes.flatMap((c) => (c.action === "write" ? [c.content ?? Buffer.alloc(0)] : []));
-  const wire = changes.map((c) => ({ path: c.path, action: c.action, size: c.action === "write" ? (c.content?.length ?? 0) : 0, expect: c.expect }));
+  const wire = changes.map((c) => ({
+    path: c.path,
+    action: c.action,
+    size: c.action === "write" ? (c.content?.length ?? 0) : 0,
+    expect: c.expect,
+    executable: c.executable ?? null,
+  }));
   await requestWithUpload(client, "file_apply", { root, changes: wire }, Buffer.concat(contents));
 }

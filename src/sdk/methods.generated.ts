@@ -376,12 +376,13 @@ export abstract class OperationMethods {
    * Apply a unified diff to files under /workspace, all or nothing.
    *
    * The patch is a unified diff (git diff or diff -u output; a/ and b/ prefixes are stripped) that
-   * may add (--- /dev/null), modify and delete (+++ /dev/null) text files. Every hunk of every file
-   * is checked against the current content first; if any does not match, nothing is written and the
-   * error names the file, the hunk and the lines that differ (read the file again and rebuild the
-   * patch). Hunks must match exactly (no fuzz), though they may sit at other line numbers. Binary
-   * patches, renames, a file named twice and paths outside /workspace are refused. At most 4 MiB
-   * (4194304 bytes) of patch, and of each file it changes; at most 1000 files.
+   * may add (--- /dev/null), modify and delete (+++ /dev/null) text files. Git's 100755/100644 modes
+   * set or clear execute bits. Every hunk of every file is checked against the current content
+   * first; if any does not match, nothing is written and the error names the file, the hunk and the
+   * lines that differ (read the file again and rebuild the patch). Hunks must match exactly (no
+   * fuzz), though they may sit at other line numbers. Binary patches, renames, a file named twice
+   * and paths outside /workspace are refused. At most 4 MiB (4194304 bytes) of patch, and of each
+   * file it changes; at most 1000 files.
    *
    * MCP tool `workspace_patch_apply`.
    */

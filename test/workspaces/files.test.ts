@@ -121,6 +121,15 @@ describe.each(SUITE_BACKENDS)("workspace files on $name", ({ name: backend, avai
     expect(again.message).toContain("/workspace/old.txt does not exist, so it cannot be deleted");
   }, 600_000);
 
+  it.skipIf(!available)(`gives a new 100755 file of a git patch its execute bits, and applies a mode-only change (needs ${needs})`, async () => {
+    const patch =
+      "diff --git a/bin/run.sh b/bin/run.sh\nnew file mode 100755\n--- /dev/null\n+++ b/bin/run.sh\n@@ -0,0 +1,2 @@\n+#!/bin/sh\n+echo ran\n" +
+      "diff --git a/app.py b/app.py\nold mode 100644\nnew mode 100755\n";
+    const applied = await pyro.applyWorkspacePatch({ workspace_id: id, patch });
+    expect(applied.summary).toEqual({ total: 2, added: 1, modified: 1, deleted: 0 });
+    expect(await sh("./bin/run.sh; stat -c %a bin/run.sh app.py; cat app.py")).toBe("ran\n755\n755\ndef answer():\n    return 42\n\n");
+  }, 300_000);
+
   it.skipIf(!available)(`changes nothing when the third file does not match, and says which hunk and lines (needs ${needs})`, async () => {
     await pyro.writeWorkspaceFile({ workspace_id: id, path: "one.txt", text: "1\n" });
     await pyro.writeWorkspaceFile({ workspace_id: id, path: "two.txt", text: "a\nb\nc\n" });

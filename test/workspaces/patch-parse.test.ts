@@ -42,7 +42,22 @@ describe("parsing a workspace patch", () => {
     expect(refusal(twice + twice)).toMatch(/names \/workspace\/a.txt more than once/);
     expect(refusal("--- a/../../etc/passwd\n+++ b/../../etc/passwd\n@@ -1 +1 @@\n-a\n+b\n")).toMatch(/outside \/workspace/);
     expect(refusal("--- /dev/null\n+++ /etc/cron.d/x\n@@ -0,0 +1 @@\n+x\n")).toMatch(/outside \/workspace/);
-    expect(refusal("diff --git a/run.sh b/run.sh\nold mode 100644\nnew mode 100755\n")).toMatch(/no hunks/);
+    expect(refusal("diff --git a/run.sh b/run.sh\nindex 1..2 100644\n")).toMatch(/no hunks and no mode change/);
+  });
+
+  it("takes git's executable modes: new 100755 files, and mode changes with or without hunks", () => {
+    const files = parseWorkspacePatch(
+      "diff --git a/run.sh b/run.sh\nnew file mode 100755\n--- /dev/null\n+++ b/run.sh\n@@ -0,0 +1 @@\n+echo hi\n" +
+        "diff --git a/plain.txt b/plain.txt\nnew file mode 100644\n--- /dev/null\n+++ b/plain.txt\n@@ -0,0 +1 @@\n+x\n" +
+        "diff --git a/tool b/tool\nold mode 100644\nnew mode 100755\n" +
+        "diff --git a/lib.sh b/lib.sh\nold mode 100755\nnew mode 100644\n--- a/lib.sh\n+++ b/lib.sh\n@@ -1 +1 @@\n-a\n+b\n",
+    );
+    expect(files.map((f) => [f.rel, f.status, f.executable])).toEqual([
+      ["run.sh", "added", true],
+      ["plain.txt", "added", null],
+      ["tool", "modified", true],
+      ["lib.sh", "modified", false],
+    ]);
   });
 
   it("refuses a patch of more than 1000 files with limit_exceeded", () => {

@@ -23,6 +23,9 @@ type Change struct {
 	Size int64 `json:"size"`
 	// Expect is the content the change was computed from; nil: no file there.
 	Expect *Expect `json:"expect"`
+	// Executable, when set, gives (true) or takes away (false) the execute bits
+	// of a write (git's 100755 and 100644); unset keeps the file's mode.
+	Executable *bool `json:"executable"`
 }
 
 // Expect identifies a file's content: its size and CRC-32 (IEEE). It detects
@@ -205,6 +208,12 @@ func (r *Root) stage(s *staged) error {
 	perm := uint32(0o666)
 	if s.exists {
 		perm = uint32(s.st.Mode & 0o7777)
+	}
+	if s.Executable != nil && *s.Executable {
+		// Execute where it may be read, as chmod +x under a umask would.
+		perm |= (perm & 0o444) >> 2
+	} else if s.Executable != nil {
+		perm &^= 0o111
 	}
 	for attempt := 0; ; attempt++ {
 		name := fmt.Sprintf(".%s.pyro-patch-%d-%d", s.base, os.Getpid(), time.Now().UnixNano())

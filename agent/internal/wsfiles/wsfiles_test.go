@@ -145,10 +145,35 @@ func TestApplyIsAllOrNothing(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(ws, "del.txt")); !os.IsNotExist(err) {
 		t.Fatal("del.txt is still there")
 	}
+	yes, no := true, false
+	must(t, os.WriteFile(filepath.Join(ws, "tool.sh"), []byte("x"), 0o644))
+	exec := []Change{
+		{Path: "new.sh", Action: "write", Size: 1, Executable: &yes},
+		{Path: "tool.sh", Action: "write", Size: 1, Expect: expectOf("x"), Executable: &yes},
+		{Path: "mod.txt", Action: "write", Size: 1, Expect: expectOf("two\n"), Executable: &no},
+	}
+	must(t, os.Chmod(filepath.Join(ws, "mod.txt"), 0o750))
+	must(t, r.Apply(exec, []byte("abc")))
+	// A new executable is 0777 less the umask; existing files get +x where readable, or lose every x.
+	for name, want := range map[string]os.FileMode{"new.sh": 0o777 &^ umask(t), "tool.sh": 0o755, "mod.txt": 0o640} {
+		if st, _ := os.Stat(filepath.Join(ws, name)); st.Mode().Perm() != want {
+			t.Errorf("%s: mode %v, want %v", name, st.Mode().Perm(), want)
+		}
+	}
 	dup := []Change{{Path: "x", Action: "write", Size: 0}, {Path: "x", Action: "write", Size: 0}}
 	if err := r.Apply(dup, nil); err == nil || !strings.Contains(err.Error(), "twice") {
 		t.Fatalf("duplicates: %v", err)
 	}
+}
+
+// umask is the process's umask (it cuts the mode of created files).
+func umask(t *testing.T) os.FileMode {
+	t.Helper()
+	dir := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(dir, "probe"), nil, 0o777))
+	st, err := os.Stat(filepath.Join(dir, "probe"))
+	must(t, err)
+	return 0o777 &^ st.Mode().Perm()
 }
 
 func TestListRecursiveReportsSymlinksWithoutFollowing(t *testing.T) {

@@ -119,6 +119,7 @@ export const applyWorkspacePatch = defineOperation({
   summary: "Apply a unified diff to files under /workspace, all or nothing",
   details:
     "The patch is a unified diff (git diff or diff -u output; a/ and b/ prefixes are stripped) that may add (--- /dev/null), modify and delete (+++ /dev/null) text files. " +
+    "Git's 100755/100644 modes set or clear execute bits. " +
     "Every hunk of every file is checked against the current content first; if any does not match, nothing is written and the error names the file, the hunk and the lines that differ (read the file again and rebuild the patch). " +
     `Hunks must match exactly (no fuzz), though they may sit at other line numbers. Binary patches, renames, a file named twice and paths outside /workspace are refused. At most ${sizeText(FILE_LIMITS.patch_max_bytes)} of patch, and of each file it changes; at most ${FILE_LIMITS.patch_max_files} files.`,
   input: workspaceId.extend({

@@ -10,11 +10,20 @@ import type { WorkspaceService } from "./service.js";
 
 type Status = "added" | "modified" | "deleted";
 
-/** One file of a patch: where, what happens to it, and its hunks. */
+/** One file of a patch: where, what happens to it, its hunks, and whether it becomes (or stops being) executable. */
 interface FilePatch {
   rel: string;
   status: Status;
   patch: StructuredPatch;
+  /** Git's modes: true for 100755, false for 100644 where the mode changes; null: no say (a new file is 0666 less the umask). */
+  executable: boolean | null;
+}
+
+/** The execute bit a git header asks for, or null when it asks nothing. */
+function executableOf(patch: StructuredPatch, status: Status): boolean | null {
+  if (status === "deleted" || patch.newMode === undefined) return null;
+  if (status === "added") return patch.newMode === "100755" ? true : null;
+  return patch.oldMode !== undefined && patch.oldMode !== patch.newMode ? patch.newMode === "100755" : null;
 }
 
 const NOT_A_DIFF_HINT = "give unified diff text (git diff or diff -u output): --- a/FILE, +++ b/FILE, then @@ hunks";
@@ -71,10 +80,11 @@ export function parseWorkspacePatch(text: string): FilePatch[] {
     }
     seen.add(rel);
     const status: Status = oldPath === null ? "added" : newPath === null ? "deleted" : "modified";
-    if (status === "modified" && patch.hunks.length === 0) {
-      throw new PyroError("invalid_argument", `the patch has no hunks for ${WORKSPACE_ROOT}/${rel} (mode changes are not applied)`, { hint: NOT_A_DIFF_HINT });
+    const executable = executableOf(patch, status);
+    if (status === "modified" && patch.hunks.length === 0 && executable === null) {
+      throw new PyroError("invalid_argument", `the patch has no hunks and no mode change for ${WORKSPACE_ROOT}/${rel}`, { hint: NOT_A_DIFF_HINT });
     }
-    files.push({ rel, status, patch });
+    files.push({ rel, status, patch, executable });
   }
   if (files.length === 0) throw notADiff("no file header (--- / +++) and no hunk found");
   if (files.length > FILE_LIMITS.patch_max_files) {
@@ -198,7 +208,11 @@ export async function applyWorkspacePatch(service: WorkspaceService, input: Pars
         failures.push(next.failure);
         continue;
       }
-      changes.push(file.status === "deleted" ? { path: file.rel, action: "delete", expect } : { path: file.rel, action: "write", content: Buffer.from(next.text, "utf8"), expect });
+      changes.push(
+        file.status === "deleted"
+          ? { path: file.rel, action: "delete", expect }
+          : { path: file.rel, action: "write", content: Buffer.from(next.text, "utf8"), expect, executable: file.executable },
+      );
     }
     if (failures.length > 0) {
       const shown = failures.slice(0, MAX_FAILURES_SHOWN).join("; ");
