@@ -1,4 +1,5 @@
 import type { CliBindings } from "./binding.js";
+import { FILE_BINDINGS } from "./file-bindings.js";
 import { formatBytes, printCommandOutput, printFields, yesNo } from "./format.js";
 import { splitLabel } from "../contract/labels.js";
 
@@ -224,6 +225,7 @@ export const CLI_BINDINGS: CliBindings = {
     rename: { output_path: "output" },
     print: (r, out) => out.stdout(`Exported ${formatBytes(r.bytes)} to ${r.output_path}\n`),
   },
+  ...FILE_BINDINGS,
   openShell: {
     path: ["workspace", "shell", "open"],
     positionals: [workspace],

@@ -5,6 +5,7 @@ import * as workspaces from "./operations/workspaces.js";
 import * as shells from "./operations/shells.js";
 import * as services from "./operations/services.js";
 import { updateWorkspace } from "./operations/workspace-update.js";
+import * as files from "./operations/files.js";
 
 /**
  * Every public operation, keyed by its SDK method name. The SDK, the CLI and
@@ -45,6 +46,10 @@ export const OPERATIONS = {
   listWorkspaceDisk: workspaces.listWorkspaceDisk,
   readWorkspaceDisk: workspaces.readWorkspaceDisk,
   exportWorkspaceDisk: workspaces.exportWorkspaceDisk,
+  listWorkspaceFiles: files.listWorkspaceFiles,
+  readWorkspaceFile: files.readWorkspaceFile,
+  writeWorkspaceFile: files.writeWorkspaceFile,
+  applyWorkspacePatch: files.applyWorkspacePatch,
   openShell: shells.openShell,
   readShell: shells.readShell,
   writeShell: shells.writeShell,

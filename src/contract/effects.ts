@@ -60,6 +60,12 @@ export const OPERATION_EFFECTS: { readonly [K in OperationName]: OperationEffect
   listWorkspaceDisk: read,
   readWorkspaceDisk: read,
   exportWorkspaceDisk: { effect: "destroy", idempotent: true },
+  listWorkspaceFiles: read,
+  readWorkspaceFile: read,
+  // Replaces the file's content; the same text again changes nothing more.
+  writeWorkspaceFile: { effect: "destroy", idempotent: true },
+  // A second apply of the same patch fails (its hunks no longer match).
+  applyWorkspacePatch: { effect: "destroy", idempotent: false },
   openShell: { effect: "add", idempotent: false },
   // The cursor is the caller's: reading moves nothing on the server.
   readShell: read,

@@ -6,6 +6,8 @@ import { VmService } from "./vms/service.js";
 import { diffWorkspace } from "./workspaces/diff.js";
 import { exportWorkspaceDisk, listWorkspaceDisk, readWorkspaceDisk } from "./workspaces/disk.js";
 import { exportWorkspace } from "./workspaces/export.js";
+import { listWorkspaceFiles, readWorkspaceFile, writeWorkspaceFile } from "./workspaces/files.js";
+import { applyWorkspacePatch } from "./workspaces/patch.js";
 import { resetWorkspace } from "./workspaces/reset.js";
 import { updateWorkspace } from "./workspaces/names.js";
 import { WorkspaceService } from "./workspaces/service.js";
@@ -85,6 +87,10 @@ export function createHandlers(context: CoreContext): Handlers {
     listWorkspaceDisk: guarded("listWorkspaceDisk", (input) => used(input.workspace_id, () => listWorkspaceDisk(workspaces, input))),
     readWorkspaceDisk: guarded("readWorkspaceDisk", (input) => used(input.workspace_id, () => readWorkspaceDisk(workspaces, input))),
     exportWorkspaceDisk: guarded("exportWorkspaceDisk", (input) => used(input.workspace_id, () => exportWorkspaceDisk(workspaces, input))),
+    listWorkspaceFiles: guarded("listWorkspaceFiles", (input) => used(input.workspace_id, () => listWorkspaceFiles(workspaces, input))),
+    readWorkspaceFile: guarded("readWorkspaceFile", (input) => used(input.workspace_id, () => readWorkspaceFile(workspaces, input))),
+    writeWorkspaceFile: guarded("writeWorkspaceFile", (input) => used(input.workspace_id, () => writeWorkspaceFile(workspaces, input))),
+    applyWorkspacePatch: guarded("applyWorkspacePatch", (input) => used(input.workspace_id, () => applyWorkspacePatch(workspaces, input))),
     openShell: guarded("openShell", (input) => used(input.workspace_id, () => shells.open(input))),
     // A read that waits for quiet output may take the whole idle-wait bound.
     readShell: guarded("readShell", (input) =>

@@ -438,6 +438,66 @@ export abstract class OperationMethods {
   }
 
   /**
+   * List files and directories of a running workspace under /workspace.
+   *
+   * Use it to see what exists before reading or patching. Entries are in name order (depth first
+   * with recursive); symlinks are listed, not followed. At most 5000 entries: past that, truncated
+   * is true (list a subdirectory instead).
+   *
+   * MCP tool `workspace_file_list`.
+   */
+  listWorkspaceFiles(input: OperationInput<"listWorkspaceFiles">): Promise<OperationResult<"listWorkspaceFiles">> {
+    return this.call("listWorkspaceFiles", input);
+  }
+
+  /**
+   * Read a text file of a running workspace, without a shell.
+   *
+   * Returns at most max_bytes bytes (default 65536); truncated says whether the file goes on,
+   * size_bytes is its whole size. A file that is not UTF-8 text comes back with binary true, an
+   * empty content, and its size and sha256 (use workspace_export for it). Prefer this to
+   * workspace_exec with cat: no quoting, and exact bytes. A directory is an error (use
+   * workspace_file_list).
+   *
+   * MCP tool `workspace_file_read`.
+   */
+  readWorkspaceFile(input: OperationInput<"readWorkspaceFile">): Promise<OperationResult<"readWorkspaceFile">> {
+    return this.call("readWorkspaceFile", input);
+  }
+
+  /**
+   * Write a text file in a running workspace, replacing its content.
+   *
+   * Makes missing parent directories. An existing file keeps its mode and owner (as a shell's >); a
+   * new one gets 0666 less the guest's umask (usually 0644). At most 4 MiB (4194304 bytes) of UTF-8;
+   * for larger or binary files use workspace_sync_push. To change part of a file,
+   * workspace_patch_apply is safer: it checks the lines it replaces.
+   *
+   * MCP tool `workspace_file_write`.
+   */
+  writeWorkspaceFile(input: OperationInput<"writeWorkspaceFile">): Promise<OperationResult<"writeWorkspaceFile">> {
+    return this.call("writeWorkspaceFile", input);
+  }
+
+  /**
+   * Apply a unified diff to files under /workspace, all or nothing.
+   *
+   * The patch is a unified diff (git diff or diff -u output; a/ and b/ prefixes are stripped) that
+   * may add (--- /dev/null), modify and delete (+++ /dev/null) text files. Git's 100755/100644 modes
+   * set or clear execute bits. Every hunk of every file is checked against the current content
+   * first; if any does not match, nothing is written and the error names the file, the hunk and the
+   * lines that differ (read the file again and rebuild the patch). Hunks must match exactly (no
+   * fuzz), though they may sit at other line numbers. Binary patches, renames, a file named twice
+   * and paths outside /workspace are refused. At most 4 MiB (4194304 bytes) of patch, and of each
+   * file it changes; at most 1000 files.
+   *
+   * MCP tool `workspace_patch_apply`.
+   */
+  applyWorkspacePatch(input: OperationInput<"applyWorkspacePatch">): Promise<OperationResult<"applyWorkspacePatch">> {
+    return this.call("applyWorkspacePatch", input);
+  }
+
+  /**
    * Open a persistent PTY shell in a workspace.
    *
    * For interactive programs and state that must outlive one command (cd, variables, a REPL):

@@ -10,6 +10,11 @@ const PATH_FIELDS: Record<string, string[]> = {
   service_start: ["cwd"],
   put_archive: ["dest"],
   get_archive: ["path"],
+  // The file ops take a root (their path is relative to it).
+  file_list: ["root"],
+  file_read: ["root"],
+  file_write: ["root"],
+  file_apply: ["root"],
 };
 
 /**

@@ -47,6 +47,17 @@ describe("core operations on the local agent backend", () => {
     expect(pidsMentioning(machineDir)).toEqual([]);
   });
 
+  it("maps the file ops' root under the machine's guest root, so they never touch the host's /workspace", async () => {
+    const id = (await call("createWorkspace", { environment: "debian:12", backend: "sandbox", allow_host_compat: true })).workspace_id;
+    const name = `pyro-local-${id}.txt`;
+    expect(await call("writeWorkspaceFile", { workspace_id: id, path: name, text: "mapped\n" })).toMatchObject({ path: `/workspace/${name}`, created: true });
+    expect(readFileSync(join(state.dir, "workspaces", id, "machine", "root", "workspace", name), "utf8")).toBe("mapped\n");
+    expect(existsSync(join("/workspace", name))).toBe(false);
+    expect((await call("readWorkspaceFile", { workspace_id: id, path: name })).content).toBe("mapped\n");
+    expect((await call("listWorkspaceFiles", { workspace_id: id })).entries.map((e) => e.path)).toEqual([`/workspace/${name}`]);
+    await call("deleteWorkspace", { workspace_id: id });
+  });
+
   it("drives a VM through create, start, status, stop and delete", async () => {
     const { vm_id: id } = await call("createVm", { environment: "debian:12", backend: "sandbox", allow_host_compat: true });
     expect((await call("startVm", { vm_id: id })).state).toBe("running");

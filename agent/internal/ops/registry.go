@@ -35,8 +35,12 @@ func Registry(d Deps) (map[string]session.Handler, []string) {
 		"put_archive": PutArchive,
 		"get_archive": GetArchive,
 		"probe":       Probe,
+		"file_list":   FileList,
+		"file_read":   FileRead,
+		"file_write":  FileWrite,
+		"file_apply":  FileApply,
 	}
-	caps := []string{"exec", "exec.stdin", "exec.pty", "files.tar", "probe", "sync", "shutdown"}
+	caps := []string{"exec", "exec.stdin", "exec.pty", "files.tar", "files.ops", "probe", "sync", "shutdown"}
 	if d.Shells != nil {
 		for op, h := range shellOps(d.Shells) {
 			handlers[op] = h
