@@ -8,7 +8,7 @@
  * what this renders.
  */
 import type { z } from "zod";
-import { OPERATIONS, type Operation } from "../src/contract/index.js";
+import { NARROWED_RESULTS, OPERATIONS, type Operation, type OperationName } from "../src/contract/index.js";
 
 /** Where the rendered file lives, relative to the repository root. */
 export const GENERATED_PATH = "src/sdk/methods.generated.ts";
@@ -50,14 +50,14 @@ function renderMethod(name: string, operation: Operation): string {
     operation.mcp ? `MCP tool \`${operation.mcp}\`.` : "SDK and CLI only: no MCP tool.",
   ];
   const optional = inputOptional(operation.input) ? "?" : "";
-  return [
-    "  /**",
-    ...doc.map((line) => (line ? `   * ${line}` : "   *")),
-    "   */",
-    `  ${name}(input${optional}: OperationInput<"${name}">): Promise<OperationResult<"${name}">> {`,
-    `    return this.call("${name}", input);`,
-    "  }",
-  ].join("\n");
+  // Where the input decides the result's shape, the method is generic in its input so the result narrows.
+  const signature = NARROWED_RESULTS.has(name as OperationName)
+    ? `  ${name}<const I extends OperationInput<"${name}">>(input${optional}: I): Promise<ResultFor<"${name}", I>> {`
+    : `  ${name}(input${optional}: OperationInput<"${name}">): Promise<OperationResult<"${name}">> {`;
+  const body = NARROWED_RESULTS.has(name as OperationName)
+    ? `    return this.call("${name}", input) as Promise<ResultFor<"${name}", I>>;`
+    : `    return this.call("${name}", input);`;
+  return ["  /**", ...doc.map((line) => (line ? `   * ${line}` : "   *")), "   */", signature, body, "  }"].join("\n");
 }
 
 /** The whole generated file for these operations (the catalog by default). */
@@ -65,7 +65,7 @@ export function renderSdkMethods(operations: Record<string, Operation> = OPERATI
   const methods = Object.entries(operations).map(([name, operation]) => renderMethod(name, operation));
   return `// Generated from the operation catalog (src/contract/catalog.ts) by scripts/generate-sdk-methods.mjs: do not edit.
 // \`npm run generate:sdk\` rewrites it (so does the build); test/sdk/methods.test.ts fails while it is stale.
-import type { OperationInput, OperationName, OperationResult } from "../contract/index.js";
+import type { OperationInput, OperationName, OperationResult, ResultFor } from "../contract/index.js";
 
 /**
  * One typed, documented method per operation of the catalog, each a call of

@@ -5,6 +5,8 @@ import {
   type PyroConfig,
   type OperationName,
   type OperationResult,
+  type NarrowedOperation,
+  type ResultFor,
 } from "../contract/index.js";
 import { createCore, type Handlers } from "../core/index.js";
 import { OperationMethods } from "./methods.generated.js";
@@ -39,7 +41,9 @@ export interface PyroOptions {
 /** The keys of `T` a caller must pass. */
 type RequiredKeys<T> = { [P in keyof T]-?: Record<never, never> extends Pick<T, P> ? never : P }[keyof T];
 
-type MethodFor<K extends OperationName> = [RequiredKeys<OperationInput<K>>] extends [never]
+type MethodFor<K extends OperationName> = K extends NarrowedOperation
+  ? <const I extends OperationInput<K>>(input: I) => Promise<ResultFor<K, I>>
+  : [RequiredKeys<OperationInput<K>>] extends [never]
   ? (input?: OperationInput<K>) => Promise<OperationResult<K>>
   : (input: OperationInput<K>) => Promise<OperationResult<K>>;
 

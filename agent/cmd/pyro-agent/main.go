@@ -281,7 +281,8 @@ func serve(o *options) error {
 		// sandbox.
 		deps.Services.StopAll(2 * time.Second)
 		deps.Shells.CloseAll()
-		deps.Commands.KillAll(time.Second)
+		// Background commands are left to the power-off, which ends every
+		// process: the host reports them lost (their output goes with the machine).
 		os.Exit(0)
 	}
 	handlers, caps := ops.Registry(deps)

@@ -25,6 +25,7 @@ import {
 import { DEFAULTS, LIMITS } from "../defaults.js";
 import { strictObject, unionMessage } from "../strict.js";
 import { SECRET_SOURCES, SEED_MODES, WORKSPACE_STATES } from "../../util/vocabulary.js";
+import { BACKGROUND_NOTE, backgroundInput, backgroundStarted } from "./commands.js";
 
 /** `NAME` or `NAME=ENV_VAR`: which secret to expose to one call, under which variable. */
 export const secretEnv = z
@@ -128,9 +129,10 @@ export const pushWorkspaceSync = defineOperation({
 export const execWorkspace = defineOperation({
   mcp: "workspace_exec",
   summary: "Run one command in a workspace's /workspace; the workspace stays alive",
-  details: OUTPUT_NOTE,
-  input: workspaceId.extend({ command: shellCommand, timeout_seconds: timeoutSeconds, secret_env: secretEnv }),
-  result: z.object({ workspace_id: z.string(), sequence: z.number().int(), ...commandResultFields }),
+  details: `${OUTPUT_NOTE} ${BACKGROUND_NOTE}`,
+  input: workspaceId.extend({ command: shellCommand, timeout_seconds: timeoutSeconds, secret_env: secretEnv, background: backgroundInput }),
+  // A background exec answers at once with its command_id (and `background: true`) instead of the finished command.
+  result: z.union([z.object({ workspace_id: z.string(), sequence: z.number().int(), ...commandResultFields }), backgroundStarted]),
 });
 
 export const statusWorkspace = defineOperation({
@@ -155,6 +157,7 @@ export const logsWorkspace = defineOperation({
         duration_ms: z.number().int(),
         stdout: z.string(),
         stderr: z.string(),
+        command_id: z.string().optional().describe("Set for a background command: recorded once a call saw it finish; stdout holds the tail of its combined output"),
       }),
     ),
   }),
