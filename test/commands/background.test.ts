@@ -139,8 +139,11 @@ describe.each(SUITE_BACKENDS)("background commands on $name", ({ name: backend, 
     const quick = await pyro.execWorkspace({ workspace_id: ws, command: "printf 12345", background: true });
     const finished = await pyro.waitWorkspaceCommand({ workspace_id: ws, command_id: quick.command_id, timeout_seconds: 60 });
     expect(finished).toMatchObject({ output: "12345", next_cursor: 5, finished: true });
+    const asked = Date.now();
     const past = await expectPyroError(pyro.logsWorkspaceCommand({ workspace_id: ws, command_id: quick.command_id, cursor: 6 }), "invalid_argument");
     expect(past.message).toContain("past the end");
+    // Answered at once: a refused read is not mistaken for a machine going away (which is watched for 15 s).
+    expect(Date.now() - asked).toBeLessThan(8_000);
     // At the very end: nothing, and the same cursor back.
     expect(await pyro.logsWorkspaceCommand({ workspace_id: ws, command_id: quick.command_id, cursor: 5 })).toMatchObject({ output: "", next_cursor: 5 });
     for (const bad of [{ cursor: -1 }, { max_bytes: -5 }, { max_bytes: 0 }]) {

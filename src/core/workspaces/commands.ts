@@ -32,6 +32,8 @@ type AgentRead = AgentCommand & { output_b64: string; cursor: number; next_curso
 const MAX_AGENT_READ = 512 * 1024;
 /** How long a killed command gets to handle its signal before KILL. */
 const KILL_GRACE_MS = 5000;
+/** Errors of a session that broke (rather than a request the agent or pyro refused). */
+const SESSION_FAILURES: ReadonlySet<string> = new Set(["guest_failure", "timeout", "io_error", "internal"]);
 /** How long a call whose session broke watches for the machine to go (a stop or reset in progress). */
 const GONE_WATCH_MS = 15_000;
 
@@ -187,6 +189,8 @@ export class CommandService {
     try {
       await withRedactedErrors(secrets, () => machine.session((client) => ask(client, secrets)));
     } catch (error) {
+      // Only a broken session may mean the machine is going; a refused request is the caller's answer.
+      if (error instanceof PyroError && !SESSION_FAILURES.has(error.code)) throw error;
       const now = await this.machineGone(workspace);
       if (now === null) throw error;
       for (const record of open) if (!isFinal(record)) await this.lose(id, record, now);
