@@ -169,6 +169,8 @@ describe.each(SUITE_BACKENDS)("background commands on $name", ({ name: backend, 
   }, 300_000);
 
   it.skipIf(!available)(`reports a command lost, not hanging, when its workspace is reset or stopped (needs ${needs})`, async () => {
+    const ended = await pyro.execWorkspace({ workspace_id: ws, command: "echo ended", background: true });
+    expect((await pyro.waitWorkspaceCommand({ workspace_id: ws, command_id: ended.command_id, timeout_seconds: 60 })).state).toBe("exited");
     const first = await pyro.execWorkspace({ workspace_id: ws, command: "sleep 600", background: true });
     // A wait in flight while another process resets the workspace ends with `lost`.
     const waiting = cli(["workspace", "command", "wait", ws, first.command_id, "--timeout-seconds", "300", "--json"], 400_000);
@@ -181,6 +183,8 @@ describe.each(SUITE_BACKENDS)("background commands on $name", ({ name: backend, 
     expect(waited.code).toBe(1);
     const status = await pyro.statusWorkspaceCommand({ workspace_id: ws, command_id: first.command_id });
     expect(status.detail).toContain("reset");
+    // A command that had ended before the reset stays as it ended (its output went with the machine).
+    expect(await pyro.logsWorkspaceCommand({ workspace_id: ws, command_id: ended.command_id })).toMatchObject({ state: "exited", exit_code: 0, output: "" });
 
     const second = await pyro.execWorkspace({ workspace_id: ws, command: "sleep 600", background: true });
     await pyro.stopWorkspace({ workspace_id: ws });

@@ -181,9 +181,10 @@ export class CommandService {
   private async observe(workspace: WorkspaceRecord, open: CommandRecord[], ask: (client: AgentClient, secrets: SecretValues) => Promise<void>): Promise<void> {
     const id = workspace.workspace_id;
     const current = machineIdentity(workspace.state === "running" ? workspace.handle : null);
-    const orphaned = open.filter((record) => record.machine !== current);
+    // A command that ended is never turned lost: only one still running dies with its machine.
+    const orphaned = open.filter((record) => !isFinal(record) && record.machine !== current);
     for (const record of orphaned) await this.lose(id, record, goneDetail(workspace));
-    if (orphaned.length === open.length) return;
+    if (open.every((record) => record.state === "lost" || record.machine !== current)) return;
     const secrets = await loadSecrets(this.workspaces.files(id).secrets);
     const machine = await this.workspaces.machine(workspace);
     try {
