@@ -8,7 +8,7 @@
  * what this renders.
  */
 import type { z } from "zod";
-import { OPERATIONS, STREAMING_OPERATIONS, type Operation } from "../src/contract/index.js";
+import { NARROWED_RESULTS, OPERATIONS, STREAMING_OPERATIONS, type Operation, type OperationName } from "../src/contract/index.js";
 
 /** Where the rendered file lives, relative to the repository root. */
 export const GENERATED_PATH = "src/sdk/methods.generated.ts";
@@ -53,16 +53,13 @@ function renderMethod(name: string, operation: Operation): string {
   // A command's live output, abort and signals come as a second argument (CommandCallOptions).
   const streams = (STREAMING_OPERATIONS as readonly string[]).includes(name);
   if (streams) doc.push("", ...wrap("`options` streams the command's output as it arrives (`onStdout`, `onStderr`, secrets redacted), aborts it (`signal`) or signals it (`onStart`); the result is the same.", 96));
-  return [
-    "  /**",
-    ...doc.map((line) => (line ? `   * ${line}` : "   *")),
-    "   */",
-    streams
-      ? `  ${name}(input: OperationInput<"${name}">, options?: CommandCallOptions): Promise<OperationResult<"${name}">> {`
-      : `  ${name}(input${optional}: OperationInput<"${name}">): Promise<OperationResult<"${name}">> {`,
-    `    return this.call("${name}", input${streams ? ", options" : ""});`,
-    "  }",
-  ].join("\n");
+  // Where the input decides the result's shape, the method is generic in its input so the result narrows.
+  const narrowed = NARROWED_RESULTS.has(name as OperationName);
+  const generic = narrowed ? `<const I extends OperationInput<"${name}">>` : "";
+  const params = `input${optional}: ${narrowed ? "I" : `OperationInput<"${name}">`}${streams ? ", options?: CommandCallOptions" : ""}`;
+  const returns = narrowed ? `Promise<ResultFor<"${name}", I>>` : `Promise<OperationResult<"${name}">>`;
+  const body = `    return this.call("${name}", input${streams ? ", options" : ""})${narrowed ? ` as ${returns}` : ""};`;
+  return ["  /**", ...doc.map((line) => (line ? `   * ${line}` : "   *")), "   */", `  ${name}${generic}(${params}): ${returns} {`, body, "  }"].join("\n");
 }
 
 /** The whole generated file for these operations (the catalog by default). */
@@ -70,7 +67,7 @@ export function renderSdkMethods(operations: Record<string, Operation> = OPERATI
   const methods = Object.entries(operations).map(([name, operation]) => renderMethod(name, operation));
   return `// Generated from the operation catalog (src/contract/catalog.ts) by scripts/generate.mjs: do not edit.
 // \`npm run generate:sdk\` rewrites it (so does the build); test/sdk/methods.test.ts fails while it is stale.
-import type { CallOptions, CommandCallOptions, OperationInput, OperationName, OperationResult } from "../contract/index.js";
+import type { CallOptions, CommandCallOptions, OperationInput, OperationName, OperationResult, ResultFor } from "../contract/index.js";
 
 /**
  * One typed, documented method per operation of the catalog, each a call of

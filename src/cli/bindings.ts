@@ -2,6 +2,7 @@ import type { CliBindings } from "./binding.js";
 import { FILE_BINDINGS } from "./file-bindings.js";
 import { formatBytes, printCommandOutput, printFields, yesNo } from "./format.js";
 import { splitLabel } from "../contract/labels.js";
+import { COMMAND_BINDINGS, printBackgroundStarted } from "./command-bindings.js";
 
 const VM_ONLY = "VM lifecycle calls are SDK and MCP only (CONTRACT.md); use `pyro run` on the command line";
 const workspace = { field: "workspace_id", name: "workspace-id" };
@@ -157,8 +158,9 @@ export const CLI_BINDINGS: CliBindings = {
     path: ["workspace", "exec"],
     positionals: [workspace],
     trailingCommand: true,
-    print: (result, out, how) => printCommandOutput(result, out, how.streamed),
-    exitCode: (result) => result.exit_code,
+    print: (result, out, how) => ("background" in result ? printBackgroundStarted(result, out) : printCommandOutput(result, out, how.streamed)),
+    // A background start succeeded once the command runs: its own exit code comes from `workspace command wait`.
+    exitCode: (result) => ("background" in result ? 0 : result.exit_code),
   },
   statusWorkspace: { path: ["workspace", "status"], positionals: [workspace], print: (r, out) => printFields(r, out) },
   logsWorkspace: {
@@ -302,4 +304,5 @@ export const CLI_BINDINGS: CliBindings = {
     },
   },
   stopService: { path: ["workspace", "service", "stop"], positionals: service, print: (r, out) => printFields(r, out) },
+  ...COMMAND_BINDINGS,
 };

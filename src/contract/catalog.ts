@@ -6,6 +6,7 @@ import * as shells from "./operations/shells.js";
 import * as services from "./operations/services.js";
 import { updateWorkspace } from "./operations/workspace-update.js";
 import * as files from "./operations/files.js";
+import * as commands from "./operations/commands.js";
 
 /**
  * Every public operation, keyed by its SDK method name. The SDK, the CLI and
@@ -60,6 +61,11 @@ export const OPERATIONS = {
   statusService: services.statusService,
   logsService: services.logsService,
   stopService: services.stopService,
+  listWorkspaceCommands: commands.listCommands,
+  statusWorkspaceCommand: commands.statusCommand,
+  logsWorkspaceCommand: commands.logsCommand,
+  waitWorkspaceCommand: commands.waitCommand,
+  killWorkspaceCommand: commands.killCommand,
 } as const;
 
 /** SDK method name of an operation. */
@@ -76,3 +82,29 @@ export type OperationResult<K extends OperationName> = z.output<(typeof OPERATIO
 
 /** All operation names, in catalog order. */
 export const OPERATION_NAMES = Object.keys(OPERATIONS) as OperationName[];
+
+/**
+ * Operations whose result shape the input decides; their SDK methods are
+ * generic in the input so the result type narrows (see {@link ResultFor}).
+ */
+export const NARROWED_RESULTS: ReadonlySet<OperationName> = new Set<NarrowedOperation>(["execWorkspace"]);
+
+/** The operations of {@link NARROWED_RESULTS}. */
+export type NarrowedOperation = "execWorkspace";
+
+/**
+ * The result of calling `K` with input `I`: {@link OperationResult}, narrowed
+ * where the input decides the shape. `execWorkspace` with `background: true`
+ * returns the started command (`background: true`, `command_id`), without it
+ * the finished command; with a `background` known only as a boolean, either.
+ */
+export type ResultFor<K extends OperationName, I> = K extends "execWorkspace"
+  ? [BackgroundOf<I>] extends [true]
+    ? Extract<OperationResult<K>, { background: true }>
+    : [BackgroundOf<I>] extends [false | undefined]
+      ? Exclude<OperationResult<K>, { background: true }>
+      : OperationResult<K>
+  : OperationResult<K>;
+
+/** The type of an input's `background` field (`false` when it has none). */
+type BackgroundOf<I> = "background" extends keyof I ? (I extends { background?: infer B } ? B : never) : false;

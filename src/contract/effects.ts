@@ -77,4 +77,10 @@ export const OPERATION_EFFECTS: { readonly [K in OperationName]: OperationEffect
   statusService: read,
   logsService: read,
   stopService: { effect: "destroy", idempotent: true },
+  // Reading a background command changes nothing in the guest; the first call that sees it finished records it in the history (once).
+  listWorkspaceCommands: read,
+  statusWorkspaceCommand: read,
+  logsWorkspaceCommand: read,
+  waitWorkspaceCommand: read,
+  killWorkspaceCommand: { effect: "destroy", idempotent: true },
 };

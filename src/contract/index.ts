@@ -1,5 +1,5 @@
-export { OPERATIONS, OPERATION_NAMES } from "./catalog.js";
-export type { OperationName, OperationInput, ParsedInput, OperationResult } from "./catalog.js";
+export { NARROWED_RESULTS, OPERATIONS, OPERATION_NAMES } from "./catalog.js";
+export type { OperationName, OperationInput, ParsedInput, OperationResult, ResultFor, NarrowedOperation } from "./catalog.js";
 export type { Operation } from "./operation.js";
 export { OPERATION_EFFECTS } from "./effects.js";
 export type { Effect, OperationEffect } from "./effects.js";

@@ -17,6 +17,7 @@ import { withWorkspaceRedaction } from "./workspaces/guard.js";
 import { withUse } from "./workspaces/ttl.js";
 import { ServiceService } from "./workspaces/services.js";
 import { ShellService } from "./workspaces/shells.js";
+import { CommandService } from "./workspaces/commands.js";
 
 /**
  * The implementation of one operation: validated input in, result out. The
@@ -48,6 +49,7 @@ export function createHandlers(context: CoreContext): Handlers {
   const used = <R>(workspaceId: string, fn: () => Promise<R>, busySeconds = 0): Promise<R> => withUse(workspaces, workspaceId, fn, busySeconds);
   const shells = new ShellService(workspaces);
   const services = new ServiceService(workspaces);
+  const commands = new CommandService(workspaces);
   return {
     runInVm: (input, options) => vms.run(input, options),
     createVm: (input) => vms.create(input),
@@ -72,7 +74,11 @@ export function createHandlers(context: CoreContext): Handlers {
     // A rename is a use of the workspace like any other (ttl.ts), though it only touches the record.
     updateWorkspace: guarded("updateWorkspace", (input) => used(input.workspace_id, () => updateWorkspace(workspaces, input))),
     pushWorkspaceSync: guarded("pushWorkspaceSync", (input) => used(input.workspace_id, () => pushSync(workspaces, input))),
-    execWorkspace: guarded("execWorkspace", (input, options) => used(input.workspace_id, () => workspaces.exec(input, options), input.timeout_seconds)),
+    execWorkspace: guarded("execWorkspace", (input, options) =>
+      input.background
+        ? used(input.workspace_id, () => commands.start(input))
+        : used(input.workspace_id, () => workspaces.exec(input, options), input.timeout_seconds),
+    ),
     statusWorkspace: guarded("statusWorkspace", (input) => workspaces.status(input.workspace_id)),
     logsWorkspace: guarded("logsWorkspace", (input) => workspaces.logs(input.workspace_id)),
     deleteWorkspace: guarded("deleteWorkspace", (input) => workspaces.delete(input.workspace_id)),
@@ -104,5 +110,11 @@ export function createHandlers(context: CoreContext): Handlers {
     statusService: guarded("statusService", (input) => used(input.workspace_id, () => services.status(input))),
     logsService: guarded("logsService", (input) => used(input.workspace_id, () => services.logs(input))),
     stopService: guarded("stopService", (input) => used(input.workspace_id, () => services.stop(input))),
+    // Polling a background command is a use: it keeps the workspace (and the command) from being reaped.
+    listWorkspaceCommands: guarded("listWorkspaceCommands", (input) => used(input.workspace_id, () => commands.list(input.workspace_id))),
+    statusWorkspaceCommand: guarded("statusWorkspaceCommand", (input) => used(input.workspace_id, () => commands.status(input))),
+    logsWorkspaceCommand: guarded("logsWorkspaceCommand", (input) => used(input.workspace_id, () => commands.logs(input))),
+    waitWorkspaceCommand: guarded("waitWorkspaceCommand", (input) => used(input.workspace_id, () => commands.wait(input), input.timeout_seconds)),
+    killWorkspaceCommand: guarded("killWorkspaceCommand", (input) => used(input.workspace_id, () => commands.kill(input))),
   };
 }

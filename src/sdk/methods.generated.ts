@@ -1,6 +1,6 @@
 // Generated from the operation catalog (src/contract/catalog.ts) by scripts/generate.mjs: do not edit.
 // `npm run generate:sdk` rewrites it (so does the build); test/sdk/methods.test.ts fails while it is stale.
-import type { CallOptions, CommandCallOptions, OperationInput, OperationName, OperationResult } from "../contract/index.js";
+import type { CallOptions, CommandCallOptions, OperationInput, OperationName, OperationResult, ResultFor } from "../contract/index.js";
 
 /**
  * One typed, documented method per operation of the catalog, each a call of
@@ -251,23 +251,27 @@ export abstract class OperationMethods {
    *
    * The everyday tool of a workspace: /bin/sh -c COMMAND in /workspace, timeout_seconds (default
    * 30). Files persist between calls, shell state (cd, variables) does not: chain with && or use
-   * shell_open for an interactive session. secret_env exposes workspace secrets as environment
-   * variables for this call only. Returns exit_code, stdout, stderr, duration_ms and sequence (its
-   * number in workspace_logs). stdout and stderr keep at most 1 MiB (1048576 bytes) each; past that,
-   * output is dropped and stdout_truncated/stderr_truncated is true. The text content of the result
-   * carries a summary and a bounded excerpt of the output; structuredContent carries all of it. For
-   * anything that may run over a minute (builds, test suites, installs), use workspace_exec with
-   * background: true and poll workspace_command_wait instead: a foreground call holds the tool call
-   * open, and only clients that send a progressToken (which then receive progress notifications with
-   * the output) keep it alive.
+   * shell_open for an interactive session. To read or edit a file, prefer workspace_file_read,
+   * workspace_file_write and workspace_patch_apply over shell quoting. secret_env exposes workspace
+   * secrets as environment variables for this call only. Returns exit_code, stdout, stderr,
+   * duration_ms and sequence (its number in workspace_logs). stdout and stderr keep at most 1 MiB
+   * (1048576 bytes) each; past that, output is dropped and stdout_truncated/stderr_truncated is
+   * true. The text content of the result carries a summary and a bounded excerpt of the output;
+   * structuredContent carries all of it. For anything that may run over a minute (builds, test
+   * suites, installs), use workspace_exec with background: true and poll workspace_command_wait
+   * instead: a foreground call holds the tool call open, and only clients that send a progressToken
+   * (which then receive progress notifications with the output) keep it alive. For anything that may
+   * run over a minute (builds, test suites, servers you wait on), set background: true: the call
+   * returns a command_id at once; then call workspace_command_wait (from next_cursor) until finished
+   * is true, and workspace_command_kill to stop it early.
    *
    * MCP tool `workspace_exec`.
    *
    * `options` streams the command's output as it arrives (`onStdout`, `onStderr`, secrets redacted),
    * aborts it (`signal`) or signals it (`onStart`); the result is the same.
    */
-  execWorkspace(input: OperationInput<"execWorkspace">, options?: CommandCallOptions): Promise<OperationResult<"execWorkspace">> {
-    return this.call("execWorkspace", input, options);
+  execWorkspace<const I extends OperationInput<"execWorkspace">>(input: I, options?: CommandCallOptions): Promise<ResultFor<"execWorkspace", I>> {
+    return this.call("execWorkspace", input, options) as Promise<ResultFor<"execWorkspace", I>>;
   }
 
   /**
@@ -616,5 +620,63 @@ export abstract class OperationMethods {
    */
   stopService(input: OperationInput<"stopService">): Promise<OperationResult<"stopService">> {
     return this.call("stopService", input);
+  }
+
+  /**
+   * List a workspace's background commands.
+   *
+   * MCP tool `workspace_command_list`.
+   */
+  listWorkspaceCommands(input: OperationInput<"listWorkspaceCommands">): Promise<OperationResult<"listWorkspaceCommands">> {
+    return this.call("listWorkspaceCommands", input);
+  }
+
+  /**
+   * Report a background command's state and exit code.
+   *
+   * MCP tool `workspace_command_status`.
+   */
+  statusWorkspaceCommand(input: OperationInput<"statusWorkspaceCommand">): Promise<OperationResult<"statusWorkspaceCommand">> {
+    return this.call("statusWorkspaceCommand", input);
+  }
+
+  /**
+   * Read a background command's output from a cursor, without waiting.
+   *
+   * Output (stdout and stderr in one log, in the order written) is kept in the guest, the last 1 MiB
+   * (1048576 bytes) per command; cursors are byte offsets into everything the command printed: read
+   * from 0, then from next_cursor. dropped_bytes > 0 means output older than the kept tail was lost
+   * before it was read.
+   *
+   * MCP tool `workspace_command_logs`.
+   */
+  logsWorkspaceCommand(input: OperationInput<"logsWorkspaceCommand">): Promise<OperationResult<"logsWorkspaceCommand">> {
+    return this.call("logsWorkspaceCommand", input);
+  }
+
+  /**
+   * Wait up to timeout_seconds for a background command to finish, then return its new output and
+   * whether it finished.
+   *
+   * Returns at once when the command has finished. Keep timeout_seconds below your client's
+   * tool-call timeout (60 s is safe) and call again from next_cursor while finished is false. Output
+   * (stdout and stderr in one log, in the order written) is kept in the guest, the last 1 MiB
+   * (1048576 bytes) per command; cursors are byte offsets into everything the command printed: read
+   * from 0, then from next_cursor. dropped_bytes > 0 means output older than the kept tail was lost
+   * before it was read.
+   *
+   * MCP tool `workspace_command_wait`.
+   */
+  waitWorkspaceCommand(input: OperationInput<"waitWorkspaceCommand">): Promise<OperationResult<"waitWorkspaceCommand">> {
+    return this.call("waitWorkspaceCommand", input);
+  }
+
+  /**
+   * End a background command: a signal to its process group, KILL after 5 s.
+   *
+   * MCP tool `workspace_command_kill`.
+   */
+  killWorkspaceCommand(input: OperationInput<"killWorkspaceCommand">): Promise<OperationResult<"killWorkspaceCommand">> {
+    return this.call("killWorkspaceCommand", input);
   }
 }

@@ -9,6 +9,8 @@ import {
   type OperationResult,
   type CommandCallOptions,
   type StreamingOperation,
+  type NarrowedOperation,
+  type ResultFor,
 } from "../contract/index.js";
 import { createCore, withCallProgress, type Handlers } from "../core/index.js";
 import { OperationMethods } from "./methods.generated.js";
@@ -43,11 +45,15 @@ export interface PyroOptions {
 /** The keys of `T` a caller must pass. */
 type RequiredKeys<T> = { [P in keyof T]-?: Record<never, never> extends Pick<T, P> ? never : P }[keyof T];
 
-type MethodFor<K extends OperationName> = K extends StreamingOperation
-  ? (input: OperationInput<K>, options?: CommandCallOptions) => Promise<OperationResult<K>>
-  : [RequiredKeys<OperationInput<K>>] extends [never]
-    ? (input?: OperationInput<K>) => Promise<OperationResult<K>>
-    : (input: OperationInput<K>) => Promise<OperationResult<K>>;
+type MethodFor<K extends OperationName> = K extends NarrowedOperation
+  ? K extends StreamingOperation
+    ? <const I extends OperationInput<K>>(input: I, options?: CommandCallOptions) => Promise<ResultFor<K, I>>
+    : <const I extends OperationInput<K>>(input: I) => Promise<ResultFor<K, I>>
+  : K extends StreamingOperation
+    ? (input: OperationInput<K>, options?: CommandCallOptions) => Promise<OperationResult<K>>
+    : [RequiredKeys<OperationInput<K>>] extends [never]
+      ? (input?: OperationInput<K>) => Promise<OperationResult<K>>
+      : (input: OperationInput<K>) => Promise<OperationResult<K>>;
 
 /**
  * One camelCase method per operation, taking and returning snake_case objects:

@@ -65,6 +65,11 @@ export const WORKSPACE_STATES = ["creating", "running", "stopped", "dead"] as co
 /** One of {@link WORKSPACE_STATES}. */
 export type WorkspaceState = (typeof WORKSPACE_STATES)[number];
 
+/** The states of a background command (`lost`: its machine went away before its end was seen). */
+export const COMMAND_STATES = ["running", "exited", "killed", "lost"] as const;
+/** One of {@link COMMAND_STATES}. */
+export type CommandState = (typeof COMMAND_STATES)[number];
+
 /** How a workspace's `/workspace` began. */
 export const SEED_MODES = ["empty", "directory", "archive"] as const;
 /** One of {@link SEED_MODES}. */

@@ -1,4 +1,4 @@
-import { OPERATIONS, type OperationInput, type OperationName, type OperationResult } from "../../src/contract/index.js";
+import { OPERATIONS, type OperationInput, type OperationName, type ResultFor } from "../../src/contract/index.js";
 import type { CoreContext } from "../../src/core/context.js";
 import { createHandlers } from "../../src/core/handlers.js";
 import { CoreLifetime } from "../../src/core/lifetime.js";
@@ -8,7 +8,7 @@ import { TEST_CACHE_DIR } from "./env.js";
 import { LocalAgentBackend } from "./local-backend.js";
 
 /** Call an operation the way `Pyro#call` does: input parsed by its schema, result checked against its contract. */
-export type CoreCall = <K extends OperationName>(name: K, input: OperationInput<K>) => Promise<OperationResult<K>>;
+export type CoreCall = <K extends OperationName, const I extends OperationInput<K>>(name: K, input: I) => Promise<ResultFor<K, I>>;
 
 /**
  * Core handlers over the local fake backend (local-backend.ts), registered in
@@ -30,7 +30,7 @@ export function localCore(stateDir: string): { call: CoreCall; backend: LocalAge
   const call: CoreCall = async (name, input) => {
     const operation = OPERATIONS[name];
     const handler = handlers[name] as (input: unknown) => Promise<unknown>;
-    return operation.result.parse(await handler(operation.input.parse(input))) as OperationResult<typeof name>;
+    return operation.result.parse(await handler(operation.input.parse(input))) as ResultFor<typeof name, typeof input>;
   };
   return { call, backend, context };
 }

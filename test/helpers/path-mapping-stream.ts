@@ -8,6 +8,7 @@ const PATH_FIELDS: Record<string, string[]> = {
   exec: ["cwd"],
   shell_open: ["cwd"],
   service_start: ["cwd"],
+  command_start: ["cwd"],
   put_archive: ["dest"],
   get_archive: ["path"],
   // The file ops take a root (their path is relative to it).

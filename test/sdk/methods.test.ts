@@ -52,7 +52,8 @@ describe("the SDK's typed methods", () => {
     const text = declaration.outputText;
     for (const name of OPERATION_NAMES) {
       const operation = OPERATIONS[name];
-      const signature = text.indexOf(`\n    ${name}(input`);
+      // `name(input` or, where the input narrows the result, `name<const I …>(input`.
+      const signature = Math.max(text.indexOf(`\n    ${name}(input`), text.indexOf(`\n    ${name}<const I`));
       expect(signature, `${name} is declared`).toBeGreaterThan(0);
       // The comment right above the signature: from the previous declaration's end to the signature.
       const doc = text.slice(text.lastIndexOf("/**", signature), signature).replace(/\n\s*\* ?/g, " ");

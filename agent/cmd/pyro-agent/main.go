@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"pyro-mcp/agent/internal/bootargs"
+	"pyro-mcp/agent/internal/commands"
 	"pyro-mcp/agent/internal/ops"
 	"pyro-mcp/agent/internal/secrets"
 	"pyro-mcp/agent/internal/services"
@@ -267,6 +268,7 @@ func serve(o *options) error {
 	deps := ops.Deps{
 		Shells:   shells.NewManager(shells.Config{}),
 		Services: services.NewManager(services.Config{BaseDir: filepath.Join(o.runDir, "pyro-services")}),
+		Commands: commands.NewManager(commands.Config{}),
 		// As a VM's init, secrets get a tmpfs of their own.
 		Secrets: &secrets.Store{Dir: filepath.Join(o.runDir, "pyro-secrets"), Tmpfs: o.worker && !o.sandbox},
 	}
@@ -279,6 +281,8 @@ func serve(o *options) error {
 		// sandbox.
 		deps.Services.StopAll(2 * time.Second)
 		deps.Shells.CloseAll()
+		// Background commands are left to the power-off, which ends every
+		// process: the host reports them lost (their output goes with the machine).
 		os.Exit(0)
 	}
 	handlers, caps := ops.Registry(deps)

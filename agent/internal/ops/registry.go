@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"pyro-mcp/agent/internal/commands"
 	"pyro-mcp/agent/internal/secrets"
 	"pyro-mcp/agent/internal/services"
 	"pyro-mcp/agent/internal/session"
@@ -15,6 +16,8 @@ type Deps struct {
 	PowerOff func()
 	Shells   *shells.Manager
 	Services *services.Manager
+	// Commands are background commands (workspace exec --background).
+	Commands *commands.Manager
 	Secrets  *secrets.Store
 	// Activate gives a VM its identity (sysinit.Activate); nil outside a VM,
 	// where the activate op must not touch the host's hostname or clock.
@@ -52,6 +55,12 @@ func Registry(d Deps) (map[string]session.Handler, []string) {
 			handlers[op] = h
 		}
 		caps = append(caps, "service")
+	}
+	if d.Commands != nil {
+		for op, h := range commandOps(d.Commands) {
+			handlers[op] = h
+		}
+		caps = append(caps, "command")
 	}
 	if d.Secrets != nil {
 		handlers["secrets_put"] = SecretsPut(d.Secrets)

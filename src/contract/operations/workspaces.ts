@@ -26,6 +26,7 @@ import { DEFAULTS, LIMITS } from "../defaults.js";
 import { strictObject, unionMessage } from "../strict.js";
 import { labelsInput, labelsResult, workspaceName } from "../labels.js";
 import { SECRET_SOURCES, SEED_MODES, WORKSPACE_STATES } from "../../util/vocabulary.js";
+import { BACKGROUND_NOTE, backgroundInput, backgroundStarted } from "./commands.js";
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -156,9 +157,10 @@ export const pushWorkspaceSync = defineOperation({
 export const execWorkspace = defineOperation({
   mcp: "workspace_exec",
   summary: "Run one command in a workspace's /workspace; the workspace stays alive",
-  details: `The everyday tool of a workspace: /bin/sh -c COMMAND in /workspace, timeout_seconds (default 30). Files persist between calls, shell state (cd, variables) does not: chain with && or use shell_open for an interactive session. secret_env exposes workspace secrets as environment variables for this call only. Returns exit_code, stdout, stderr, duration_ms and sequence (its number in workspace_logs). ${OUTPUT_NOTE}`,
-  input: workspaceId.extend({ command: shellCommand, timeout_seconds: timeoutSeconds, secret_env: secretEnv }),
-  result: z.object({ workspace_id: z.string(), sequence: z.number().int(), ...commandResultFields }),
+  details: `The everyday tool of a workspace: /bin/sh -c COMMAND in /workspace, timeout_seconds (default 30). Files persist between calls, shell state (cd, variables) does not: chain with && or use shell_open for an interactive session. To read or edit a file, prefer workspace_file_read, workspace_file_write and workspace_patch_apply over shell quoting. secret_env exposes workspace secrets as environment variables for this call only. Returns exit_code, stdout, stderr, duration_ms and sequence (its number in workspace_logs). ${OUTPUT_NOTE} ${BACKGROUND_NOTE}`,
+  input: workspaceId.extend({ command: shellCommand, timeout_seconds: timeoutSeconds, secret_env: secretEnv, background: backgroundInput }),
+  // A background exec answers at once with its command_id (and `background: true`) instead of the finished command.
+  result: z.union([z.object({ workspace_id: z.string(), sequence: z.number().int(), ...commandResultFields }), backgroundStarted]),
 });
 
 export const statusWorkspace = defineOperation({
@@ -185,6 +187,7 @@ export const logsWorkspace = defineOperation({
         duration_ms: z.number().int(),
         stdout: z.string(),
         stderr: z.string(),
+        command_id: z.string().optional().describe("Set for a background command: recorded once a call saw it finish; stdout holds the tail of its combined output"),
       }),
     ),
   }),

@@ -9,6 +9,8 @@ export interface HistoryEntry {
   duration_ms: number;
   stdout: string;
   stderr: string;
+  /** A background command's id: its entry is written once a call saw it finish. */
+  command_id?: string;
 }
 
 /** How much of each stream a history entry keeps (the exec result itself carries more). */

@@ -8,5 +8,7 @@ export function workspaceFiles(dir: string) {
     snapshots: join(dir, "snapshots"),
     history: join(dir, "history.jsonl"),
     secrets: join(dir, "secrets.json"),
+    /** Host records of background commands (their output stays in the guest). */
+    commands: join(dir, "commands"),
   };
 }
