@@ -625,6 +625,10 @@ export abstract class OperationMethods {
   /**
    * List a workspace's background commands.
    *
+   * Every command started with workspace_exec background=true that the guest still remembers (the 64
+   * most recent finished ones): command_id, command, state (running, exited, killed, lost),
+   * exit_code once done. Use it to find a command_id again after losing it.
+   *
    * MCP tool `workspace_command_list`.
    */
   listWorkspaceCommands(input: OperationInput<"listWorkspaceCommands">): Promise<OperationResult<"listWorkspaceCommands">> {
@@ -633,6 +637,10 @@ export abstract class OperationMethods {
 
   /**
    * Report a background command's state and exit code.
+   *
+   * state is running, exited, killed or lost (its machine was stopped, reset or died); exit_code is
+   * set once it has exited. Returns at once and no output: use workspace_command_wait to wait,
+   * workspace_command_logs for output.
    *
    * MCP tool `workspace_command_status`.
    */
@@ -673,6 +681,9 @@ export abstract class OperationMethods {
 
   /**
    * End a background command: a signal to its process group, KILL after 5 s.
+   *
+   * Signals the command and every process it started. Killing a command that already ended changes
+   * nothing. Returns the command's state (killed, with the exit code the signal gave).
    *
    * MCP tool `workspace_command_kill`.
    */

@@ -76,6 +76,7 @@ const maxBytes = z
 export const listCommands = defineOperation({
   mcp: "workspace_command_list",
   summary: "List a workspace's background commands",
+  details: "Every command started with workspace_exec background=true that the guest still remembers (the 64 most recent finished ones): command_id, command, state (running, exited, killed, lost), exit_code once done. Use it to find a command_id again after losing it.",
   input: z.object({ workspace_id: id("workspace id") }),
   result: z.object({ workspace_id: z.string(), commands: z.array(commandState) }),
 });
@@ -83,6 +84,7 @@ export const listCommands = defineOperation({
 export const statusCommand = defineOperation({
   mcp: "workspace_command_status",
   summary: "Report a background command's state and exit code",
+  details: "state is running, exited, killed or lost (its machine was stopped, reset or died); exit_code is set once it has exited. Returns at once and no output: use workspace_command_wait to wait, workspace_command_logs for output.",
   input: commandRef,
   result: commandState,
 });
@@ -117,6 +119,7 @@ export const waitCommand = defineOperation({
 export const killCommand = defineOperation({
   mcp: "workspace_command_kill",
   summary: "End a background command: a signal to its process group, KILL after 5 s",
+  details: "Signals the command and every process it started. Killing a command that already ended changes nothing. Returns the command's state (killed, with the exit code the signal gave).",
   input: commandRef.extend({
     signal_name: z.enum(SIGNAL_NAMES).default("TERM").describe("Signal sent first (default TERM); KILL follows if it is still running 5 s later"),
   }),
