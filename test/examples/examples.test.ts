@@ -126,6 +126,12 @@ describe.skipIf(!qemu.available)(`every example runs end to end against real gue
     expect(result.stdout).toMatch(/^12\.\d+\n$/);
   });
 
+  it("agent-loop.ts runs the tests, reads the file, patches it and the tests pass", async () => {
+    const result = ok(await run("agent-loop"));
+    expect(result.stdout).toBe("tests before: FAIL: add 2 3 = -1\npatched: 1 file modified\ntests after: PASS\n");
+    expect(result.stderr).toMatch(/\[tool\] workspace_file_read .*\n\[tool\] workspace_patch_apply /);
+  });
+
   it("`pyro demo ollama` plays a tool loop against an Ollama-compatible endpoint", async () => {
     const model = await startModelServer(gitVersionScript(["vm_run"]));
     try {
