@@ -4,6 +4,7 @@ import { ensureEnvironment } from "../../environments/index.js";
 import type { Backend, MachineHandle, MachineSpec } from "../../runtime/backend.js";
 import type { CoreContext } from "../context.js";
 import { BOOT_TIMEOUT_MS, destroyMachine, killUntracked } from "./lifecycle.js";
+import { imageEnv } from "./image-env.js";
 import { execShell, shutdownMachine, withAgent, type MachineRef } from "./session.js";
 
 /** What {@link Machine.exec} runs: one shell command. */
@@ -80,9 +81,10 @@ export class Machine implements MachineRef {
     return withAgent(this, fn);
   }
 
-  /** Run one shell command through the agent. */
+  /** Run one shell command through the agent, with an image's `Env` under the request's own. */
   exec(request: MachineExec): Promise<ExecResult> {
-    return this.session((client) => execShell(client, request));
+    const env = { ...imageEnv(this.spec.environment), ...request.env };
+    return this.session((client) => execShell(client, { ...request, env }));
   }
 
   /** Ask the guest to power off; kill it after `graceMs`. Never throws for a dead machine. */

@@ -50,18 +50,18 @@ export class VmService {
   ): Promise<{ record: VmRecord; environment: InstalledEnvironment }> {
     const allow = allowListOf(input);
     const { backend, environment } = await this.machines.resolve(input);
-    const record = this.newRecord(input, backend, newId("vm"), allow);
+    const record = this.newRecord(input, backend, environment, newId("vm"), allow);
     await this.records.create(record.vm_id, record, options);
     return { record, environment };
   }
 
   /** A created (not yet started) VM record. */
-  private newRecord(input: ParsedInput<"createVm">, backend: Backend, id: string, allow: AllowList): VmRecord {
+  private newRecord(input: ParsedInput<"createVm">, backend: Backend, environment: InstalledEnvironment, id: string, allow: AllowList): VmRecord {
     const now = Date.now();
     return {
       schema: 1,
       vm_id: id,
-      environment: input.environment,
+      environment: environment.name,
       state: "created",
       backend: backend.name,
       execution_mode: backend.capabilities.execution_mode,
@@ -121,7 +121,7 @@ export class VmService {
     const spareable = this.context.warmSpares && backend.capabilities.warm_spares && !restrictsNames(allow);
     const spareKey = spareable ? spareKeyOf(backend, environment, input, allow) : null;
     const spare = spareKey ? await this.spares.take(spareKey) : null;
-    const fresh = this.newRecord(input, backend, spare?.id ?? newId("vm"), allow);
+    const fresh = this.newRecord(input, backend, environment, spare?.id ?? newId("vm"), allow);
     const machine = await this.machines.machine(fresh, environment);
     const running = spare ? await this.adopt(fresh, machine, spare) : await this.bootOneShot(fresh, machine);
     machine.handle = running.handle!;
@@ -173,7 +173,8 @@ export class VmService {
     this.context.progress(`[run] phase=execute vm_id=${id}`);
     let result;
     try {
-      result = await machine.exec({ command, cwd: "/workspace", timeoutMs: timeoutSeconds * 1000, maxOutputBytes: LIMITS.max_output_bytes });
+      // An OCI image's one-shot run starts in its WorkingDir, as `docker run` would.
+      result = await machine.exec({ command, cwd: machine.spec.environment.image?.working_dir ?? "/workspace", timeoutMs: timeoutSeconds * 1000, maxOutputBytes: LIMITS.max_output_bytes });
     } finally {
       await this.destroy(id, machine);
     }

@@ -77,7 +77,8 @@ export class WorkspaceService {
     const record: WorkspaceRecord = {
       schema: 1,
       workspace_id: id,
-      environment: input.environment,
+      // Pinned: an image tag pulled again later does not change a workspace's environment.
+      environment: environment.name,
       state: "creating",
       backend: backend.name,
       execution_mode: backend.capabilities.execution_mode,
