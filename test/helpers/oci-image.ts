@@ -203,3 +203,45 @@ export function changesLayer(): TarMember[] {
     { path: "srv/app/added.txt", data: "added in layer 2\n", mode: 0o600, uid: 1000, gid: 1000 },
   ];
 }
+
+/** A gzip layer of `count` empty files (`many/<n>`), streamed: 10⁶ members are half a GB of tar. */
+export async function manyFilesLayer(count: number): Promise<Blob> {
+  const { createGzip } = await import("node:zlib");
+  const gzip = createGzip({ level: 1 });
+  const chunks: Buffer[] = [];
+  gzip.on("data", (chunk: Buffer) => chunks.push(chunk));
+  const done = new Promise((resolvePromise) => gzip.on("end", resolvePromise));
+  const write = (buffer: Buffer) => new Promise<void>((resolvePromise) => (gzip.write(buffer) ? resolvePromise() : gzip.once("drain", () => resolvePromise())));
+  await write(header("many/", "5", 0, { mode: 0o755 }));
+  for (let start = 0; start < count; start += 10_000) {
+    const batch: Buffer[] = [];
+    for (let i = start; i < Math.min(count, start + 10_000); i++) batch.push(header(`many/${i}`, "0", 0, {}));
+    await write(Buffer.concat(batch));
+  }
+  gzip.end(Buffer.alloc(1024));
+  await done;
+  const bytes = Buffer.concat(chunks);
+  return { mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", bytes, digest: digestOf(bytes), size: bytes.length };
+}
+
+/**
+ * A gzip layer whose tar holds `members` and is followed by `zeros` bytes
+ * of zeros inside the same gzip stream (a bomb that expands after the end
+ * of the archive), or whose one file declares `zeros` bytes of content.
+ */
+export async function bombLayer(kind: "after-end" | "huge-file", zeros: number): Promise<Blob> {
+  const { createGzip } = await import("node:zlib");
+  const gzip = createGzip({ level: 9 });
+  const chunks: Buffer[] = [];
+  gzip.on("data", (chunk: Buffer) => chunks.push(chunk));
+  const done = new Promise((resolvePromise) => gzip.on("end", resolvePromise));
+  const write = (buffer: Buffer) => new Promise<void>((resolvePromise) => (gzip.write(buffer) ? resolvePromise() : gzip.once("drain", () => resolvePromise())));
+  if (kind === "after-end") await write(tarOf([{ path: "small.txt", data: "small\n" }]));
+  else await write(header("huge.bin", "0", zeros, {}));
+  const block = Buffer.alloc(1 << 20);
+  for (let left = zeros; left > 0; left -= block.length) await write(left >= block.length ? block : block.subarray(0, left));
+  gzip.end();
+  await done;
+  const bytes = Buffer.concat(chunks);
+  return { mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", bytes, digest: digestOf(bytes), size: bytes.length };
+}
