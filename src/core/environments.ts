@@ -37,8 +37,8 @@ export class EnvironmentService {
   async prune(inUse: readonly string[]): Promise<OperationResult<"pruneEnvironments">> {
     const digests = new Set<string>();
     for (const name of inUse) {
-      if (!environments.isImageName(name)) continue;
-      const digest = /@(sha256:[0-9a-f]{64})$/.exec(name)?.[1];
+      // Records name images pinned (`…@sha256:<manifest>`); catalog names, retired ones included, hold no image.
+      const digest = /^[^:@]+(?::\d+)?\/[^@]+@(sha256:[0-9a-f]{64})$/.exec(name)?.[1];
       if (digest) digests.add(digest);
     }
     return environments.pruneEnvironments(this.context.cacheDir, { imagesInUse: digests });
