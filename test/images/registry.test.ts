@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -6,7 +7,7 @@ import { inspectEnvironment, pullEnvironment } from "../../src/environments/inde
 import { PyroError } from "../../src/util/errors.js";
 import { SUITE_BACKENDS } from "../helpers/backends.js";
 import { tempStateDir } from "../helpers/env.js";
-import { baseRootfs, configOf, indexOf, layerOf, manifestOf, pushImage, type Blob } from "../helpers/oci-image.js";
+import { baseRootfs, configOf, digestOf, indexOf, layerOf, manifestOf, pushImage, tarOf, type Blob } from "../helpers/oci-image.js";
 import { freePort, htpasswdLine, startRegistry, type TestRegistry } from "../helpers/registry.js";
 
 const sandbox = SUITE_BACKENDS.find((b) => b.name === "sandbox")!;
@@ -132,6 +133,61 @@ describe.skipIf(!sandbox.available)(`image references against a loopback registr
     const missing = await pull(`${registry.host}/not/pushed:v1`, dir);
     expect(missing.error?.code).toBe("not_found");
     expectNothingInstalled(dir);
+  }, 120_000);
+
+  it.skipIf(spawnSync("sh", ["-c", "command -v zstd"]).status !== 0)("unpacks zstd and plain tar layers and Docker v2 media types (needs zstd)", async () => {
+    const zstdTar = spawnSync("zstd", ["-q", "-c"], { input: tarOf([{ path: "from-zstd", data: "zstd layer\n" }]) });
+    const zstdBytes = zstdTar.stdout;
+    const zstdLayer: Blob = { mediaType: "application/vnd.oci.image.layer.v1.tar+zstd", bytes: zstdBytes, digest: digestOf(zstdBytes), size: zstdBytes.length };
+    const plain = layerOf([{ path: "from-plain", data: "plain layer\n" }], "none");
+    const base = layerOf(baseRootfs());
+    const layers = [base, zstdLayer, plain];
+    const config = configOf({ layers });
+    await pushImage(registry.host, "kinds/oci", "v1", [config, ...layers], manifestOf(config, layers));
+    const dir = cache();
+    const oci = await pull(`${registry.host}/kinds/oci:v1`, dir);
+    expect(oci.error).toBeUndefined();
+    expect(readFileSync(join(oci.result!.paths.rootfs_dir, "from-zstd"), "utf8")).toBe("zstd layer\n");
+    expect(readFileSync(join(oci.result!.paths.rootfs_dir, "from-plain"), "utf8")).toBe("plain layer\n");
+
+    // The same content as a Docker image (Docker's manifest, config and layer media types).
+    const dockerLayers = [{ ...base, mediaType: "application/vnd.docker.image.rootfs.diff.tar.gzip" }, { ...plain, mediaType: "application/vnd.docker.image.rootfs.diff.tar" }];
+    const dockerConfig = { ...config, mediaType: "application/vnd.docker.container.image.v1+json" };
+    const body = Buffer.from(JSON.stringify({
+      schemaVersion: 2,
+      mediaType: "application/vnd.docker.distribution.manifest.v2+json",
+      config: { mediaType: dockerConfig.mediaType, digest: dockerConfig.digest, size: dockerConfig.size },
+      layers: dockerLayers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
+    }));
+    const dockerManifest: Blob = { mediaType: "application/vnd.docker.distribution.manifest.v2+json", bytes: body, digest: digestOf(body), size: body.length };
+    await pushImage(registry.host, "kinds/docker", "v1", [dockerConfig, ...dockerLayers], dockerManifest);
+    const docker = await pull(`${registry.host}/kinds/docker:v1`, dir);
+    expect(docker.error).toBeUndefined();
+    expect(docker.result?.image?.layers.map((l) => l.media_type)).toEqual(dockerLayers.map((l) => l.mediaType));
+    expect(readFileSync(join(docker.result!.paths.rootfs_dir, "from-plain"), "utf8")).toBe("plain layer\n");
+  }, 120_000);
+
+  it("resumes a failed pull from the layers it already verified", async () => {
+    const first = layerOf(baseRootfs());
+    const second = layerOf([{ path: "second", data: "second layer\n" }]);
+    const config = configOf({ layers: [first, second] });
+    await pushImage(registry.host, "resume/app", "v1", [config, first, second], manifestOf(config, [first, second]));
+    // The registry loses the second layer: the pull fails after verifying the first.
+    const stored = registry.blobPath(second.digest);
+    const saved = readFileSync(stored);
+    rmSync(stored);
+    const dir = cache();
+    const failed = await pull(`${registry.host}/resume/app:v1`, dir);
+    expect(failed.error).toBeDefined();
+    expectNothingInstalled(dir);
+    expect(readdirSync(join(dir, "images", "blobs"))).toEqual([first.digest.slice(7)]);
+    writeFileSync(stored, saved);
+    const resumed = await pull(`${registry.host}/resume/app:v1`, dir);
+    expect(resumed.error).toBeUndefined();
+    // Only the missing layer was downloaded again; the kept blobs are gone once installed.
+    const downloads = resumed.lines.filter((line) => line.includes("phase=download") && !line.includes("percent"));
+    expect(downloads.map((line) => /digest=(\S+)/.exec(line)?.[1])).toEqual([second.digest]);
+    expect(readdirSync(join(dir, "images", "blobs"))).toEqual([]);
   }, 120_000);
 
   it("says a mistyped catalog name is not found instead of asking Docker Hub", async () => {
