@@ -51,4 +51,6 @@ export interface ImageRuntimeConfig {
   working_dir: string | null;
   /** `User`, as written in the config; null when unset. */
   user: string | null;
+  /** `User` resolved in the image (uid, gid, groups, home); null or absent: root. */
+  run_as?: { uid: number; gid: number; groups: number[]; home: string } | null;
 }

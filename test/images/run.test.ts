@@ -69,6 +69,21 @@ describe.each(SUITE_BACKENDS)("pyro run of an OCI image on $name", ({ name: back
     expect(result.environment).toBe(`${registry.host}/team/layered@${digest}`);
   }, 600_000);
 
+  it.skipIf(!available)("runs a one-shot command as the image's User on a VM, as root in the sandbox", async () => {
+    const layers = [layerOf(baseRootfs())];
+    const config = configOf({ env: ["PATH=/bin"], user: "app", layers });
+    await pushImage(registry.host, "team/user", "v1", [config, ...layers], manifestOf(config, layers));
+    const result = await pyro.runInVm({ environment: `${registry.host}/team/user:v1`, backend, allow_host_compat: true, command: "id -u; id -g; echo $HOME", timeout_seconds: 120 });
+    expect(result.exit_code).toBe(0);
+    expect(result.stdout).toBe(backend === "sandbox" ? "0\n0\n/root\n" : "1000\n1000\n/home/app\n");
+    const unknown = configOf({ env: ["PATH=/bin"], user: "nobody-here", layers });
+    await pushImage(registry.host, "team/user", "bad", [unknown], manifestOf(unknown, layers));
+    await expect(pyro.runInVm({ environment: `${registry.host}/team/user:bad`, backend, allow_host_compat: true, command: "true" })).rejects.toMatchObject({
+      code: "failed_precondition",
+      message: expect.stringContaining('sets User "nobody-here", which its /etc/passwd does not have'),
+    });
+  }, 600_000);
+
   it.skipIf(!available)("a request's env wins over the image's Env; a digest reference needs no registry once pulled", async () => {
     const result = await pyro.runInVm({ environment: `${registry.host}/team/layered@${digest}`, backend, allow_host_compat: true, command: "echo $GREETING", timeout_seconds: 120 });
     expect(result.stdout).toBe("hello from the image\n");

@@ -14,6 +14,8 @@ export interface MachineExec {
   timeoutMs: number;
   maxOutputBytes: number;
   env?: Record<string, string>;
+  /** Run as this identity instead of root (an image's resolved `User`). */
+  user?: { uid: number; gid: number; groups: number[] };
 }
 
 /** The fields of an exec result that VM and workspace results share (output aside: a workspace redacts it). */

@@ -80,13 +80,17 @@ async function boundedConnect(machine: MachineRef): Promise<Duplex> {
  * Run one shell command through the agent. The agent client bounds it on the
  * host at `timeoutMs` plus a margin (agent-client/deadline.ts).
  */
-export function execShell(client: AgentClient, request: { command: string; cwd: string; timeoutMs: number; maxOutputBytes: number; env?: Record<string, string> }): Promise<ExecResult> {
+export function execShell(
+  client: AgentClient,
+  request: { command: string; cwd: string; timeoutMs: number; maxOutputBytes: number; env?: Record<string, string>; user?: { uid: number; gid: number; groups: number[] } },
+): Promise<ExecResult> {
   const exec: ExecRequest = {
     argv: ["/bin/sh", "-c", request.command],
     cwd: request.cwd,
     env: request.env ?? {},
     timeout_ms: request.timeoutMs,
     max_output_bytes: request.maxOutputBytes,
+    ...(request.user ? { user: request.user } : {}),
   };
   return client.exec(exec, { maxBufferedBytes: request.maxOutputBytes });
 }

@@ -14,6 +14,7 @@ import { MachineFleet } from "../machines/fleet.js";
 import { SHUTDOWN_GRACE_MS } from "../machines/lifecycle.js";
 import { execOutcome, type Machine } from "../machines/machine.js";
 import { RecordStore } from "../store/records.js";
+import { imageEnv } from "../machines/image-env.js";
 import { isExpired, vmInfo, type VmRecord } from "./record.js";
 import { enforcedLimits } from "../machines/limits.js";
 import { SpareMachines, type AdoptedSpare } from "./spares.js";
@@ -173,8 +174,17 @@ export class VmService {
     this.context.progress(`[run] phase=execute vm_id=${id}`);
     let result;
     try {
-      // An OCI image's one-shot run starts in its WorkingDir, as `docker run` would.
-      result = await machine.exec({ command, cwd: machine.spec.environment.image?.working_dir ?? "/workspace", timeoutMs: timeoutSeconds * 1000, maxOutputBytes: LIMITS.max_output_bytes });
+      // An OCI image's one-shot run starts in its WorkingDir, as `docker run` would, and as its User where
+      // a VM can switch to it (the sandbox's user namespace maps root only: docs/images.md).
+      const image = machine.spec.environment.image;
+      const runAs = image?.run_as && machine.backend.capabilities.vm_boot ? image.run_as : undefined;
+      result = await machine.exec({
+        command,
+        cwd: image?.working_dir ?? "/workspace",
+        timeoutMs: timeoutSeconds * 1000,
+        maxOutputBytes: LIMITS.max_output_bytes,
+        ...(runAs ? { user: { uid: runAs.uid, gid: runAs.gid, groups: runAs.groups }, env: { HOME: runAs.home, ...imageEnv(machine.spec.environment) } } : {}),
+      });
     } finally {
       await this.destroy(id, machine);
     }

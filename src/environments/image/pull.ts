@@ -18,6 +18,7 @@ import { LAYER_TYPES, resolveImage, type ResolvedImage } from "./document.js";
 import { parseImageReference, pinnedName, type ImageReference } from "./reference.js";
 import { imagePaths, imagesRoot, lookupRef, readImageManifest, recordRef, type ImageManifest } from "./store.js";
 import { DEFAULT_UNPACK_LIMITS, LayerUnpacker, type UnpackLimits } from "./unpack.js";
+import { resolveImageUser } from "./user.js";
 
 /** Options of {@link pullImage}. */
 export interface ImagePullOptions {
@@ -239,6 +240,7 @@ async function convert(
         details: { reference: ref.canonical },
       });
     }
+    const runAs = resolveImageUser(rootfs, resolved.runtime.user, ref.canonical);
     for (const [dir, mode] of GUEST_DIRS) {
       const full = join(rootfs, dir);
       if (!existsSync(full)) {
@@ -263,7 +265,7 @@ async function convert(
       config_digest: resolved.configDigest,
       platform: resolved.platform,
       layers: resolved.layers.map((layer) => ({ digest: layer.digest, size_bytes: layer.size, media_type: layer.mediaType })),
-      runtime: resolved.runtime,
+      runtime: { ...resolved.runtime, run_as: runAs },
       rootfs: { size_bytes: counts.bytes, file_count: counts.files },
       image: { size_bytes: info.sizeBytes, disk_bytes: info.diskBytes },
       agent: { version: agent.version, sha256: agent.sha256, size_bytes: agent.sizeBytes },

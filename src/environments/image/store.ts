@@ -19,7 +19,13 @@ export const ImageManifestSchema = z.object({
   config_digest: digest,
   platform: z.string(),
   layers: z.array(z.object({ digest, size_bytes: z.number().int().nonnegative(), media_type: z.string() })),
-  runtime: z.object({ env: z.array(z.string()), working_dir: z.string().nullable(), user: z.string().nullable() }),
+  runtime: z.object({
+    env: z.array(z.string()),
+    working_dir: z.string().nullable(),
+    user: z.string().nullable(),
+    /** `user` resolved against the image's /etc/passwd and /etc/group (null: root). */
+    run_as: z.object({ uid: z.number().int(), gid: z.number().int(), groups: z.array(z.number().int()), home: z.string() }).nullable().optional(),
+  }),
   rootfs: z.object({ size_bytes: z.number().int().nonnegative(), file_count: z.number().int().nonnegative() }),
   image: z.object({ size_bytes: z.number().int().nonnegative(), disk_bytes: z.number().int().nonnegative() }),
   agent: z.object({ version: z.string(), sha256: digest, size_bytes: z.number().int().nonnegative() }),
