@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -92,6 +93,27 @@ describe.skipIf(!sandbox.available)(`hostile image layers (needs ${sandbox.needs
     expect(existsSync(join(rootfs, victimDir, "victim"))).toBe(false);
     expect(lstatSync(join(rootfs, "escape")).isSymbolicLink()).toBe(true);
     expect(lstatSync(join(rootfs, "dev", "evil-null")).isCharacterDevice()).toBe(true);
+    expectHostUntouched();
+  }, 120_000);
+
+  it.skipIf(spawnSync("sh", ["-c", "command -v setfattr && command -v getfattr"]).status !== 0)("keeps xattrs from pax headers on the rootfs, on the member's own path (needs attr)", async () => {
+    const members: TarMember[] = [
+      { path: "opt/", type: "dir" },
+      { path: "opt/tagged", data: "x\n", pax: { "SCHILY.xattr.user.pyro": "kept", "SCHILY.xattr.security.capability": "\u0001\u0000\u0000\u0002" } },
+      { path: "escape", type: "symlink", linkpath: victimDir },
+      { path: "escape/victim", data: "in the image\n", pax: { "SCHILY.xattr.user.pyro": "inside" } },
+      // A file with an xattr whose directory is then replaced by a symlink to the host directory.
+      { path: "later/", type: "dir" },
+      { path: "later/victim", data: "tagged\n", pax: { "SCHILY.xattr.user.pyro": "through a swapped directory" } },
+      { path: "later", type: "symlink", linkpath: victimDir },
+    ];
+    const { result, error } = await pullWith(layerOf(members));
+    expect(error).toBeUndefined();
+    const rootfs = result!.paths.rootfs_dir;
+    const read = (path: string) => spawnSync("getfattr", ["-h", "--only-values", "-n", "user.pyro", path], { encoding: "utf8" }).stdout;
+    expect(read(join(rootfs, "opt", "tagged"))).toBe("kept");
+    expect(read(join(rootfs, victimDir, "victim"))).toBe("inside");
+    expect(read(victim)).toBe("");
     expectHostUntouched();
   }, 120_000);
 

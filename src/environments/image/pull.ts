@@ -96,13 +96,36 @@ function hasShell(root: string): boolean {
   return false;
 }
 
+/**
+ * Whether `rel` still leads, through real directories only, to the inode
+ * `ino` that was written: a later member may have replaced a directory on
+ * the way with a symlink out of the rootfs, and setfattr would follow it.
+ */
+function stillInside(root: string, rel: string, ino: number): boolean {
+  const parts = rel.split("/");
+  let path = root;
+  for (const [index, part] of parts.entries()) {
+    path = join(path, part);
+    let info;
+    try {
+      info = lstatSync(path);
+    } catch {
+      return false;
+    }
+    if (index < parts.length - 1 && !info.isDirectory()) return false;
+    if (index === parts.length - 1) return info.ino === ino;
+  }
+  return false;
+}
+
 /** Apply collected xattrs with `setfattr --restore` (attr package); says how many could not be kept. */
 function applyXattrs(root: string, xattrs: LayerUnpacker["counts"]["xattrs"]): number {
-  if (xattrs.length === 0) return 0;
+  const safe = xattrs.filter(({ path, ino }) => stillInside(root, path, ino));
+  if (safe.length === 0) return xattrs.length - safe.length;
   const lines: string[] = [];
-  for (const { path, name, value } of xattrs) lines.push(`# file: ${path}`, `${name}=0s${value.toString("base64")}`, "");
+  for (const { path, name, value } of safe) lines.push(`# file: ${path}`, `${name}=0s${value.toString("base64")}`, "");
   const result = spawnSync("setfattr", ["-h", "--restore=-"], { cwd: root, input: lines.join("\n"), encoding: "utf8" });
-  return result.status === 0 ? 0 : xattrs.length;
+  return result.status === 0 ? xattrs.length - safe.length : xattrs.length;
 }
 
 /** Download every layer in order into `blobDir` (verified; kept there so a failed pull resumes), each promise resolving once its blob is in place. */

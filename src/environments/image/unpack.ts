@@ -43,7 +43,7 @@ export interface UnpackCounts {
   bytes: number;
   files: number;
   /** Extended attributes found (applied with `setfattr` when installed). */
-  xattrs: Array<{ path: string; name: string; value: Buffer }>;
+  xattrs: Array<{ path: string; name: string; value: Buffer; ino: number }>;
   /** Device nodes and FIFOs that could not be made (not root). */
   skippedNodes: number;
 }
@@ -304,7 +304,10 @@ export class LayerUnpacker {
   }
 
   private xattrs(rel: string, header: TarHeader): void {
-    for (const [name, value] of header.xattrs) this.counts.xattrs.push({ path: rel, name, value });
+    if (header.xattrs.size === 0) return;
+    // The inode written now: xattrs are applied after the last layer, and only where this path still leads to it.
+    const ino = lstatSync(join(this.root, rel)).ino;
+    for (const [name, value] of header.xattrs) this.counts.xattrs.push({ path: rel, name, value, ino });
   }
 
   private remove(path: string): void {
