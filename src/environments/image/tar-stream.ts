@@ -168,6 +168,12 @@ export class TarStream extends Writable {
       else if (this.metaKind === "g") parsePax(data, this.globalPax);
       else if (this.metaKind === "L") this.longName = text(data, 0, data.length);
       else if (this.metaKind === "K") this.longLink = text(data, 0, data.length);
+      // Extension headers without a member in between would pile up: bound what one member carries.
+      for (const records of [this.pax, this.globalPax]) {
+        let bytes = 0;
+        for (const [key, value] of records) bytes += key.length + value.length;
+        if (bytes > MAX_META) throw new TarFormatError(`more than ${MAX_META} bytes of pax records for one member`);
+      }
     }
     this.state = this.padding > 0 ? "pad" : "header";
   }
