@@ -12,6 +12,7 @@ PACKAGES=(
   mmdebstrap e2fsprogs             # environment builds: rootfs and raw ext4 images
   busybox-static cpio zstd         # guest initramfs
   docker-registry                  # the real OCI registry the tests push to and pull from
+  attr                             # setfattr: xattrs of OCI image layers (docs/images.md)
   slirp4netns nftables iproute2    # each networked machine's own namespace, egress filter and user-mode stack
   curl ca-certificates git
 )

@@ -95,6 +95,7 @@ export const CLI_BINDINGS: CliBindings = {
     print: (r, out) => {
       out.stdout(`${r.pulled ? "Pulled" : "Already installed"}: ${r.name}\n`);
       out.stdout(`Source: ${r.source}\nPath: ${r.path}\nSize: ${formatBytes(r.size_bytes ?? 0)}\n`);
+      if (r.image) out.stdout(`Digest: ${r.image.digest}\nLayers: ${r.image.layers.length}\n`);
     },
   },
   inspectEnvironment: {

@@ -11,7 +11,7 @@ export const environmentName = z
   .string()
   .trim()
   .min(1, "environment must not be empty")
-  .describe("Environment name from the catalog, e.g. debian:12");
+  .describe("Environment: a catalog name (e.g. debian:12) or an OCI image reference (python:3.12-slim, registry:5000/team/app:tag, …@sha256:…; oci: forces an image)");
 
 /** `64 KiB (65536 bytes)`, `1 MiB (1048576 bytes)`: how limits read in descriptions and errors. */
 export function sizeText(bytes: number): string {

@@ -1,6 +1,6 @@
 import { LIMITS, OPERATIONS, type CallOptions, type OperationName, type OperationResult, type ParsedInput } from "../contract/index.js";
 import type { CoreContext } from "./context.js";
-import { EnvironmentService } from "./environments.js";
+import { EnvironmentService, environmentsInUse } from "./environments.js";
 import { runDoctor } from "./doctor.js";
 import { VmService } from "./vms/service.js";
 import { diffWorkspace } from "./workspaces/diff.js";
@@ -67,7 +67,7 @@ export function createHandlers(context: CoreContext): Handlers {
     listEnvironments: () => environments.list(),
     pullEnvironment: (input) => environments.pull(input.environment),
     inspectEnvironment: (input) => environments.inspect(input.environment),
-    pruneEnvironments: () => environments.prune(),
+    pruneEnvironments: async () => environments.prune(await environmentsInUse([vms.records, workspaces.records])),
     doctor: () => runDoctor(context),
     createWorkspace: (input) => workspaces.create(input),
     listWorkspaces: (input) => workspaces.list(input.labels),

@@ -10,13 +10,16 @@ import { detail, summarize, type EnvironmentDetails, type EnvironmentList, type 
 import { snapshotsOfImage } from "./snapshots.js";
 import { cacheState } from "./status.js";
 import type { InstalledEnvironment } from "./types.js";
+import { imageEnvironment, inspectImage, installedImageManifest, isImageName, pruneImages, pullImage, refreshImageAgent } from "./image/index.js";
 
 export { CATALOG, CATALOG_VERSION, DEFAULT_OCI_REGISTRY, catalogEntry, catalogNames } from "./catalog.js";
 export type { PullOptions, PullSource } from "./pull.js";
 export type { EnvironmentDetails, EnvironmentList, EnvironmentSummary, PruneResult, PrunedEntry, PullResult } from "./results.js";
 export type { EnvironmentManifest } from "./manifest.js";
 export type { ProgressFn } from "./progress.js";
-export type { CatalogEntry, InstalledEnvironment, KernelArtifacts } from "./types.js";
+export type { CatalogEntry, ImageRuntimeConfig, InstalledEnvironment, KernelArtifacts } from "./types.js";
+export type { ImageDetails } from "./results.js";
+export { isImageName, parseImageReference, IMAGE_PREFIX, DEFAULT_UNPACK_LIMITS, type UnpackLimits } from "./image/index.js";
 
 /** The catalog with each environment's install state in `cacheDir`. */
 export async function listEnvironments(cacheDir: string = resolveConfig().cacheDir): Promise<EnvironmentList> {
@@ -27,6 +30,7 @@ export async function listEnvironments(cacheDir: string = resolveConfig().cacheD
 
 /** Everything known about `name` in `cacheDir`: install state, paths, digests, sizes. Unknown names throw `not_found`. */
 export async function inspectEnvironment(name: string, cacheDir: string = resolveConfig().cacheDir): Promise<EnvironmentDetails> {
+  if (isImageName(name)) return inspectImage(name, cacheDir, installedKernel(cacheDir), (image) => snapshotsOfImage(cacheDir, image));
   const entry = catalogEntry(name);
   const state = await cacheState(cacheDir, name);
   return detail(entry, state, installedKernel(cacheDir), snapshotsOfImage(cacheDir, state.paths.image));
@@ -42,13 +46,34 @@ export async function pullEnvironment(name: string, options: PullOptions = {}): 
   const started = Date.now();
   const config = pullConfig(options);
   const cacheDir = options.cacheDir ?? config.cacheDir;
+  if (isImageName(name)) {
+    const { pulled } = await pullImage(name, { config, cacheDir, ...imageOptions(options) });
+    return { ...(await inspectEnvironment(name, cacheDir)), pulled, duration_ms: Date.now() - started };
+  }
   const { pulled } = await pullEnvironmentInto(name, { ...options, config, cacheDir });
   return { ...(await inspectEnvironment(name, cacheDir)), pulled, duration_ms: Date.now() - started };
 }
 
-/** Remove temp dirs of dead pulls, broken or retired environments, and stale locks; says what it freed. */
-export async function pruneEnvironments(cacheDir: string = resolveConfig().cacheDir): Promise<PruneResult> {
-  return pruneCache(cacheDir);
+/**
+ * Remove temp dirs of dead pulls, broken or retired environments, and stale
+ * locks; with `imagesInUse` (manifest digests that records name), also
+ * every pulled image not in it. Says what it freed.
+ */
+export async function pruneEnvironments(cacheDir: string = resolveConfig().cacheDir, options: { imagesInUse?: ReadonlySet<string> } = {}): Promise<PruneResult> {
+  const result = await pruneCache(cacheDir);
+  if (!options.imagesInUse) return result;
+  const removed = [...result.removed];
+  await pruneImages(cacheDir, options.imagesInUse, removed);
+  return { ...result, removed, freed_bytes: removed.reduce((sum, entry) => sum + entry.bytes, 0) };
+}
+
+function imageOptions(options: PullOptions) {
+  return {
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.force ? { force: true } : {}),
+    ...(options.imageLimits ? { limits: options.imageLimits } : {}),
+    ...(options.lockTimeoutMs ? { lockTimeoutMs: options.lockTimeoutMs } : {}),
+  };
 }
 
 /**
@@ -57,6 +82,14 @@ export async function pruneEnvironments(cacheDir: string = resolveConfig().cache
  * when it is not installed.
  */
 export async function getInstalledEnvironment(name: string, cacheDir: string = resolveConfig().cacheDir): Promise<InstalledEnvironment> {
+  if (isImageName(name)) {
+    const manifest = await installedImageManifest(name, cacheDir);
+    if (!manifest) {
+      throw new PyroError("not_found", `image ${name} is not pulled`, { hint: `pyro env pull ${name}`, details: { environment: name, cache_dir: cacheDir } });
+    }
+    const kernel = installedKernel(cacheDir);
+    return imageEnvironment(cacheDir, name, manifest, kernel);
+  }
   catalogEntry(name);
   const state = await cacheState(cacheDir, name);
   if (state.status !== "installed") {
@@ -88,6 +121,13 @@ export interface EnsureOptions extends PullOptions {
 export async function ensureEnvironment(name: string, options: EnsureOptions = {}): Promise<InstalledEnvironment> {
   const config = pullConfig(options);
   const cacheDir = options.cacheDir ?? config.cacheDir;
+  if (isImageName(name)) {
+    const { manifest } = await pullImage(name, { config, cacheDir, ...imageOptions(options) });
+    if (options.refreshAgent !== false) await refreshImageAgent(cacheDir, manifest, await loadAgentBinary(config), options.onProgress ?? (() => undefined));
+    const installed = imageEnvironment(cacheDir, name, manifest, installedKernel(cacheDir));
+    if (options.kernel === false || installed.kernel) return installed;
+    return { ...installed, kernel: await ensureKernel(cacheDir, options.onProgress) };
+  }
   await pullEnvironmentInto(name, { ...options, config, cacheDir });
   return readyInstalledEnvironment(name, { ...options, config, cacheDir });
 }

@@ -12,7 +12,7 @@ import { pruneSnapshots } from "./snapshots.js";
 import { cacheState } from "./status.js";
 
 /** Top-level cache entries that belong to others (the shared kernel) or are pyro's own bookkeeping. */
-const RESERVED = new Set(["tmp", "locks", "kernels", "snapshots"]);
+const RESERVED = new Set(["tmp", "locks", "kernels", "snapshots", "images"]);
 
 async function listDir(path: string): Promise<string[]> {
   try {

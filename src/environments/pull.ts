@@ -51,6 +51,8 @@ export interface PullOptions {
   config?: PyroConfig;
   /** Without `config`: the environment to resolve one from (default `process.env`). */
   env?: NodeJS.ProcessEnv;
+  /** For OCI images: caps on what the layers unpack to (default {@link DEFAULT_UNPACK_LIMITS}). */
+  imageLimits?: { maxBytes: number; maxFiles: number };
 }
 
 /** The configuration of a pull: the one given, else one resolved from its environment. */

@@ -29,7 +29,7 @@ export interface EnvironmentDetails extends EnvironmentSummary {
   packages: string[];
   /** Why the entry is broken, when it is. */
   problem: string | null;
-  source: "local" | "oci" | null;
+  source: "local" | "oci" | "image" | null;
   /** OCI reference it was pulled from (null for local builds). */
   reference: string | null;
   /** The environment's cache directory, when installed. */
@@ -46,6 +46,25 @@ export interface EnvironmentDetails extends EnvironmentSummary {
   kernel: { release: string; vmlinuz: string; initramfs: string; vmlinux: string | null } | null;
   /** Saved booted machines of this environment, one per machine shape (see docs/qemu.md). */
   boot_snapshots: SnapshotSummary[];
+  /** For an OCI image reference: what was pulled (null when not pulled; absent for catalog environments). */
+  image?: ImageDetails | null;
+}
+
+/** `env inspect`'s account of a pulled OCI image. */
+export interface ImageDetails {
+  reference: string;
+  /** `registry/repository@sha256:…`: what records of machines made from it name. */
+  pinned: string;
+  digest: string;
+  platform: string;
+  layers: Array<{ digest: string; size_bytes: number; media_type: string }>;
+  /** Bytes of its files, unpacked. */
+  size_bytes: number;
+  file_count: number;
+  pulled_at: string;
+  env: string[];
+  working_dir: string | null;
+  user: string | null;
 }
 
 /** Result of `env pull`. */
@@ -58,7 +77,7 @@ export interface PullResult extends EnvironmentDetails {
 /** One removal of `env prune`. */
 export interface PrunedEntry {
   path: string;
-  kind: "environment" | "temp" | "lock" | "snapshot";
+  kind: "environment" | "temp" | "lock" | "snapshot" | "image";
   reason: string;
   bytes: number;
 }

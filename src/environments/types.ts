@@ -35,4 +35,22 @@ export interface InstalledEnvironment {
   /** Raw ext4 image of the same rootfs, agent and init injected (VM backends). */
   rootImage: string;
   kernel?: KernelArtifacts;
+  /** For an OCI image: what its config says processes run with (absent for catalog environments). */
+  image?: ImageRuntimeConfig;
+}
+
+/** The runtime part of an OCI image's config, applied to the commands, shells and services of its machines. */
+export interface ImageRuntimeConfig {
+  /** The reference as pulled (canonical text). */
+  reference: string;
+  /** Manifest digest. */
+  digest: string;
+  /** `Env` as `NAME=value`. */
+  env: string[];
+  /** `WorkingDir`: where a one-shot run starts; null when unset. */
+  working_dir: string | null;
+  /** `User`, as written in the config; null when unset. */
+  user: string | null;
+  /** `User` resolved in the image (uid, gid, groups, home); null or absent: root. */
+  run_as?: { uid: number; gid: number; groups: number[]; home: string } | null;
 }

@@ -25,6 +25,8 @@ export interface ExecRequest {
   max_output_bytes?: number;
   stdin?: boolean;
   pty?: PtySize | null;
+  /** Run as this identity instead of root (an OCI image's `User`, resolved by the host). */
+  user?: { uid: number; gid: number; groups: number[] };
 }
 
 /** Signals the `signal` op accepts (the same words as the contract's `signal_name`). */

@@ -148,6 +148,20 @@ export const CONFIG_VARIABLES = [
     example: "1048576",
   },
   {
+    name: "PYRO_INSECURE_REGISTRIES",
+    type: "`host[:port]` list (comma or space separated)",
+    default: "none (loopback registries always use plain HTTP)",
+    meaning: "image registries spoken to over plain HTTP instead of HTTPS",
+    example: "registry.lan:5000",
+  },
+  {
+    name: "PYRO_REGISTRY_AUTH",
+    type: "`host=user:password` list (whitespace separated)",
+    default: "none (credentials come from `~/.docker/config.json`)",
+    meaning: "credentials for private image registries; wins over the docker config; never written to records or logs",
+    example: "registry.lan:5000=ci:s3cret",
+  },
+  {
     name: "PYRO_DEBIAN_MIRROR",
     type: "URL",
     default: "mmdebstrap's (`deb.debian.org`)",
@@ -228,6 +242,10 @@ export interface PyroConfig {
     /** The registry host; null when `none` (or empty); undefined when unset (the catalog default applies). */
     readonly registry: string | null | undefined;
     readonly uploadChunkSizeBytes: number | undefined;
+    /** `PYRO_INSECURE_REGISTRIES`: registry hosts spoken to over plain HTTP. */
+    readonly insecureRegistries: readonly string[];
+    /** `PYRO_REGISTRY_AUTH` as written (a secret: never log it). */
+    readonly registryAuth: string | undefined;
   };
   readonly debianMirror: string | undefined;
   /** The background reap interval of `pyro mcp serve` in ms, or null when it is off. */
@@ -283,6 +301,8 @@ export function resolveConfig(env: NodeJS.ProcessEnv = process.env, overrides: C
     oci: {
       registry: registry === undefined ? undefined : registry === "" || registry === "none" ? null : registry,
       uploadChunkSizeBytes: positiveInteger(read("PYRO_OCI_UPLOAD_CHUNK_SIZE_BYTES")),
+      insecureRegistries: (read("PYRO_INSECURE_REGISTRIES") ?? "").split(/[\s,]+/).filter(Boolean),
+      registryAuth: read("PYRO_REGISTRY_AUTH"),
     },
     debianMirror: read("PYRO_DEBIAN_MIRROR"),
     reapIntervalMs: reapInterval(read("PYRO_REAP_INTERVAL_SECONDS")),

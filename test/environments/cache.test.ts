@@ -35,7 +35,9 @@ describe("catalog and lookups", () => {
   });
 
   it("rejects unknown names with the valid ones in the hint", async () => {
-    for (const call of [() => inspectEnvironment("ubuntu:24.04", "/nonexistent"), () => pullEnvironment("ubuntu:24.04", { cacheDir: "/nonexistent" })]) {
+    // A name in a catalog repository is a mistyped catalog name; other names are OCI images (docs/images.md).
+    expect(await inspectEnvironment("ubuntu:24.04", "/nonexistent")).toMatchObject({ installed: false, reference: "docker.io/library/ubuntu:24.04", image: null });
+    for (const call of [() => inspectEnvironment("debian:99", "/nonexistent"), () => pullEnvironment("debian:99", { cacheDir: "/nonexistent" })]) {
       const error = await call().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(PyroError);
       expect((error as PyroError).code).toBe("not_found");

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -28,13 +28,13 @@ export function freePort(): Promise<number> {
   });
 }
 
-async function waitReady(host: string, child: ChildProcess, log: () => string): Promise<void> {
+async function waitReady(host: string, child: ChildProcess, log: () => string, ready = [200]): Promise<void> {
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`docker-registry exited (${child.exitCode}): ${log()}`);
     try {
       const response = await fetch(`http://${host}/v2/`);
-      if (response.status === 200) return;
+      if (ready.includes(response.status)) return;
     } catch {
       // not listening yet
     }
@@ -43,8 +43,18 @@ async function waitReady(host: string, child: ChildProcess, log: () => string): 
   throw new Error(`docker-registry did not become ready: ${log()}`);
 }
 
-/** Start `docker-registry serve` with filesystem storage in a temp dir, deletes enabled, no auth. */
-export async function startRegistry(): Promise<TestRegistry> {
+/** A bcrypt htpasswd line for `user:password` (libcrypt through python3's crypt; null when that is unavailable). */
+export function htpasswdLine(user: string, password: string): string | null {
+  const made = spawnSync("python3", ["-W", "ignore", "-c", "import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))", password], { encoding: "utf8" });
+  const hash = made.stdout?.trim() ?? "";
+  return made.status === 0 && hash.startsWith("$2") ? `${user}:${hash}` : null;
+}
+
+/**
+ * Start `docker-registry serve` with filesystem storage in a temp dir,
+ * deletes enabled; no auth, or basic auth from an htpasswd line.
+ */
+export async function startRegistry(options: { htpasswd?: string } = {}): Promise<TestRegistry> {
   const root = mkdtempSync(join(tmpdir(), "pyro-registry-"));
   const storageDir = join(root, "storage");
   const port = await freePort();
@@ -61,17 +71,19 @@ export async function startRegistry(): Promise<TestRegistry> {
       `    rootdirectory: ${storageDir}`,
       "  delete:",
       "    enabled: true",
+      ...(options.htpasswd ? ["auth:", "  htpasswd:", "    realm: pyro-test", `    path: ${join(root, "htpasswd")}`] : []),
       "http:",
       `  addr: ${host}`,
       "",
     ].join("\n"),
   );
+  if (options.htpasswd) writeFileSync(join(root, "htpasswd"), `${options.htpasswd}\n`);
   const child = spawn("docker-registry", ["serve", config], { stdio: ["ignore", "ignore", "pipe"] });
   let output = "";
   child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
     output = (output + chunk).slice(-4000);
   });
-  await waitReady(host, child, () => output);
+  await waitReady(host, child, () => output, options.htpasswd ? [401] : [200]);
   return {
     host,
     storageDir,

@@ -178,6 +178,9 @@ func (o *options) workerArgs() []string {
 }
 
 func main() {
+	if len(os.Args) == 3 && os.Args[1] == "--realpath" && os.Getpid() != 1 {
+		os.Exit(runRealpath(os.Args[2]))
+	}
 	o, err := parseFlags(os.Args[1:], os.Getpid() == 1, bootargs.Read)
 	if err != nil {
 		logf("%v", err)

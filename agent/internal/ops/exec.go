@@ -42,6 +42,16 @@ type execParams struct {
 	MaxOutputBytes *int64            `json:"max_output_bytes"`
 	Stdin          bool              `json:"stdin"`
 	Pty            *PtySize          `json:"pty"`
+	// User, when set, runs the process as that uid/gid (an OCI image's
+	// config User, resolved by the host against the image's /etc/passwd).
+	User *ProcessUser `json:"user"`
+}
+
+// ProcessUser is the identity a process runs as.
+type ProcessUser struct {
+	UID    uint32   `json:"uid"`
+	GID    uint32   `json:"gid"`
+	Groups []uint32 `json:"groups"`
 }
 
 type execResult struct {
@@ -112,7 +122,7 @@ func Exec(req *session.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	spec := startSpec{path: path, argv: params.Argv, env: env, dir: params.Cwd, stdin: params.Stdin}
+	spec := startSpec{path: path, argv: params.Argv, env: env, dir: params.Cwd, stdin: params.Stdin, user: params.User}
 	if params.Pty != nil {
 		spec.usePty, spec.ptyCols, spec.ptyRows = true, params.Pty.Cols, params.Pty.Rows
 	}

@@ -33,6 +33,7 @@ type startSpec struct {
 	ptyCols uint16
 	ptyRows uint16
 	usePty  bool
+	user    *ProcessUser
 }
 
 func startProcess(s startSpec) (*process, error) {
@@ -83,6 +84,13 @@ func startProcess(s startSpec) (*process, error) {
 			cmd.Stdin = inR
 		}
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	}
+	if s.user != nil {
+		groups := s.user.Groups
+		if groups == nil {
+			groups = []uint32{}
+		}
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: s.user.UID, Gid: s.user.GID, Groups: groups}
 	}
 	if err := oomscore.Start(cmd); err != nil {
 		return fail(err)

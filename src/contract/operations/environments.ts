@@ -43,6 +43,23 @@ const installedDetails = z.object({
   boot_snapshots: z
     .array(z.object({ key: z.string(), backend: z.string(), path: z.string(), bytes: z.number().int(), created_at: z.string() }))
     .describe("Saved booted machines of this environment, one per machine shape: a VM of that shape resumes one instead of booting"),
+  image: z
+    .object({
+      reference: z.string(),
+      pinned: z.string().describe("registry/repository@sha256:…, what VMs and workspaces made from it record"),
+      digest: z.string().describe("Manifest digest (the cache key: two tags of one digest share it)"),
+      platform: z.string(),
+      layers: z.array(z.object({ digest: z.string(), size_bytes: z.number().int(), media_type: z.string() })),
+      size_bytes: z.number().int().describe("Bytes of its files, unpacked"),
+      file_count: z.number().int(),
+      pulled_at: z.string(),
+      env: z.array(z.string()),
+      working_dir: z.string().nullable(),
+      user: z.string().nullable(),
+    })
+    .nullable()
+    .optional()
+    .describe("For an OCI image reference: what was pulled (null when it is not)"),
 });
 
 export const pullEnvironment = defineOperation({

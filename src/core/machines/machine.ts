@@ -5,6 +5,7 @@ import type { Backend, MachineHandle, MachineSpec } from "../../runtime/backend.
 import type { CoreContext } from "../context.js";
 import { BOOT_TIMEOUT_MS, destroyMachine, killUntracked } from "./lifecycle.js";
 import type { ExecStreaming } from "./command-stream.js";
+import { imageEnv } from "./image-env.js";
 import { execShell, shutdownMachine, withAgent, type MachineRef } from "./session.js";
 
 /** What {@link Machine.exec} runs: one shell command. */
@@ -16,6 +17,8 @@ export interface MachineExec {
   env?: Record<string, string>;
   /** Live output, cancellation and signalling (command-stream.ts). */
   streaming?: ExecStreaming;
+  /** Run as this identity instead of root (an image's resolved `User`). */
+  user?: { uid: number; gid: number; groups: number[] };
 }
 
 /** The fields of an exec result that VM and workspace results share (output aside: a workspace redacts it). */
@@ -85,9 +88,10 @@ export class Machine implements MachineRef {
     return withAgent(this, fn);
   }
 
-  /** Run one shell command through the agent. */
+  /** Run one shell command through the agent, with an image's `Env` under the request's own. */
   exec(request: MachineExec): Promise<ExecResult> {
-    return this.session((client) => execShell(client, request));
+    const env = { ...imageEnv(this.spec.environment), ...request.env };
+    return this.session((client) => execShell(client, { ...request, env }));
   }
 
   /** Ask the guest to power off; kill it after `graceMs`. Never throws for a dead machine. */

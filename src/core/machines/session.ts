@@ -85,7 +85,15 @@ async function boundedConnect(machine: MachineRef): Promise<Duplex> {
  */
 export function execShell(
   client: AgentClient,
-  request: { command: string; cwd: string; timeoutMs: number; maxOutputBytes: number; env?: Record<string, string>; streaming?: ExecStreaming },
+  request: {
+    command: string;
+    cwd: string;
+    timeoutMs: number;
+    maxOutputBytes: number;
+    env?: Record<string, string>;
+    user?: { uid: number; gid: number; groups: number[] };
+    streaming?: ExecStreaming;
+  },
 ): Promise<ExecResult> {
   const { guestMaxOutputBytes, ...live } = request.streaming ?? {};
   const exec: ExecRequest = {
@@ -94,6 +102,7 @@ export function execShell(
     env: request.env ?? {},
     timeout_ms: request.timeoutMs,
     max_output_bytes: Math.max(request.maxOutputBytes, guestMaxOutputBytes ?? 0),
+    ...(request.user ? { user: request.user } : {}),
   };
   return client.exec(exec, { maxBufferedBytes: request.maxOutputBytes, ...live });
 }

@@ -17,6 +17,7 @@ import { MachineFleet } from "../machines/fleet.js";
 import { SHUTDOWN_GRACE_MS } from "../machines/lifecycle.js";
 import { execOutcome, type Machine } from "../machines/machine.js";
 import { RecordStore } from "../store/records.js";
+import { imageEnv } from "../machines/image-env.js";
 import { isExpired, vmInfo, type VmRecord } from "./record.js";
 import { enforcedLimits } from "../machines/limits.js";
 import { SpareMachines, type AdoptedSpare } from "./spares.js";
@@ -53,18 +54,18 @@ export class VmService {
   ): Promise<{ record: VmRecord; environment: InstalledEnvironment }> {
     const allow = allowListOf(input);
     const { backend, environment } = await this.machines.resolve(input);
-    const record = this.newRecord(input, backend, newId("vm"), allow);
+    const record = this.newRecord(input, backend, environment, newId("vm"), allow);
     await this.records.create(record.vm_id, record, options);
     return { record, environment };
   }
 
   /** A created (not yet started) VM record. */
-  private newRecord(input: ParsedInput<"createVm">, backend: Backend, id: string, allow: AllowList): VmRecord {
+  private newRecord(input: ParsedInput<"createVm">, backend: Backend, environment: InstalledEnvironment, id: string, allow: AllowList): VmRecord {
     const now = Date.now();
     return {
       schema: 1,
       vm_id: id,
-      environment: input.environment,
+      environment: environment.name,
       state: "created",
       backend: backend.name,
       execution_mode: backend.capabilities.execution_mode,
@@ -124,7 +125,7 @@ export class VmService {
     const spareable = this.context.warmSpares && backend.capabilities.warm_spares && !restrictsNames(allow);
     const spareKey = spareable ? spareKeyOf(backend, environment, input, allow) : null;
     const spare = spareKey ? await this.spares.take(spareKey) : null;
-    const fresh = this.newRecord(input, backend, spare?.id ?? newId("vm"), allow);
+    const fresh = this.newRecord(input, backend, environment, spare?.id ?? newId("vm"), allow);
     const machine = await this.machines.machine(fresh, environment);
     const running = spare ? await this.adopt(fresh, machine, spare) : await this.bootOneShot(fresh, machine);
     machine.handle = running.handle!;
@@ -180,7 +181,18 @@ export class VmService {
       // Aborted while the machine booted: the command never starts.
       live.throwIfAborted();
       this.context.progress(`[run] phase=execute vm_id=${id}`);
-      result = await machine.exec({ command, cwd: "/workspace", timeoutMs: timeoutSeconds * 1000, maxOutputBytes: LIMITS.max_output_bytes, streaming: live.exec });
+      // An OCI image's one-shot run starts in its WorkingDir, as `docker run` would, and as its User where
+      // a VM can switch to it (the sandbox's user namespace maps root only: docs/images.md).
+      const image = machine.spec.environment.image;
+      const runAs = image?.run_as && machine.backend.capabilities.vm_boot ? image.run_as : undefined;
+      result = await machine.exec({
+        command,
+        cwd: image?.working_dir ?? "/workspace",
+        timeoutMs: timeoutSeconds * 1000,
+        maxOutputBytes: LIMITS.max_output_bytes,
+        streaming: live.exec,
+        ...(runAs ? { user: { uid: runAs.uid, gid: runAs.gid, groups: runAs.groups }, env: { HOME: runAs.home, ...imageEnv(machine.spec.environment) } } : {}),
+      });
     } finally {
       live.finish();
       await this.destroy(id, machine);

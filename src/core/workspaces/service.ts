@@ -83,7 +83,8 @@ export class WorkspaceService {
       workspace_id: id,
       name: input.name ?? null,
       labels: input.labels ?? {},
-      environment: input.environment,
+      // Pinned: an image tag pulled again later does not change a workspace's environment.
+      environment: environment.name,
       state: "creating",
       backend: backend.name,
       execution_mode: backend.capabilities.execution_mode,

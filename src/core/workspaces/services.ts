@@ -5,6 +5,8 @@ import { PortService, type ServicePorts } from "./ports.js";
 import { redactDeep, withRedactedErrors } from "./redaction.js";
 import type { WorkspaceRecord } from "./record.js";
 import { loadSecrets, redact, secretEnvironment, type SecretValues } from "./secrets.js";
+import { imageEnv } from "../machines/image-env.js";
+import type { Machine } from "../machines/machine.js";
 import type { WorkspaceService } from "./service.js";
 
 type ServiceState = OperationResult<"statusService">;
@@ -48,8 +50,9 @@ export class ServiceService {
     const record = await this.workspaces.running(input.workspace_id);
     const wanted = input.published_ports ?? [];
     await this.ports.check(record, wanted);
-    return this.call(record, async (client, secrets) => {
-      const env = secretEnvironment(input.secret_env, secrets);
+    return this.call(record, async (client, secrets, machine) => {
+      // An OCI image's Env under the call's secrets.
+      const env = { ...imageEnv(machine.spec.environment), ...secretEnvironment(input.secret_env, secrets) };
       // The wait can be long: MCP turns this line (and a heartbeat after it) into progress that keeps the call alive.
       if (input.readiness) {
         this.workspaces.context.progress(`[service] phase=wait-ready workspace_id=${record.workspace_id} name=${input.service_name} timeout_seconds=${input.ready_timeout_seconds}`);
@@ -123,10 +126,10 @@ export class ServiceService {
     return this.call(record, async (client, secrets) => toState(record.workspace_id, (await ask(client)) as unknown as AgentServiceState, ports[name] ?? [], secrets));
   }
 
-  private async call<R>(record: WorkspaceRecord, fn: (client: AgentClient, secrets: SecretValues) => Promise<R>): Promise<R> {
+  private async call<R>(record: WorkspaceRecord, fn: (client: AgentClient, secrets: SecretValues, machine: Machine) => Promise<R>): Promise<R> {
     const secrets = await loadSecrets(this.workspaces.files(record.workspace_id).secrets);
     const machine = await this.workspaces.machine(record);
-    return withRedactedErrors(secrets, () => machine.session((client) => fn(client, secrets)));
+    return withRedactedErrors(secrets, () => machine.session((client) => fn(client, secrets, machine)));
   }
 }
 

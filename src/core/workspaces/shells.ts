@@ -3,6 +3,8 @@ import { LIMITS, type OperationResult, type ParsedInput } from "../../contract/i
 import { withRedactedErrors, secretPatterns } from "./redaction.js";
 import { loadSecrets, secretEnvironment, type SecretValues } from "./secrets.js";
 import type { WorkspaceService } from "./service.js";
+import { imageEnv } from "../machines/image-env.js";
+import type { Machine } from "../machines/machine.js";
 import { lookback, sliceShellOutput } from "./shell-output.js";
 import { plainText, unfinishedEscapeAt } from "./plain-text.js";
 
@@ -40,8 +42,9 @@ export class ShellService {
 
   /** Open a shell (cwd, terminal size, secrets as environment variables). */
   async open(input: ParsedInput<"openShell">): Promise<OperationResult<"openShell">> {
-    return this.call(input.workspace_id, async (client, secrets) => {
-      const env = secretEnvironment(input.secret_env, secrets);
+    return this.call(input.workspace_id, async (client, secrets, machine) => {
+      // An OCI image's Env under the call's secrets.
+      const env = { ...imageEnv(machine.spec.environment), ...secretEnvironment(input.secret_env, secrets) };
       const opened = await client.request<{ type: string; shell_id: string; pid: number }>("shell_open", {
         cwd: input.cwd,
         cols: input.cols,
@@ -113,11 +116,11 @@ export class ShellService {
   }
 
   /** One agent session on a running workspace, with its secrets, errors redacted. */
-  private async call<R>(workspaceId: string, fn: (client: AgentClient, secrets: SecretValues) => Promise<R>): Promise<R> {
+  private async call<R>(workspaceId: string, fn: (client: AgentClient, secrets: SecretValues, machine: Machine) => Promise<R>): Promise<R> {
     const record = await this.workspaces.running(workspaceId);
     const secrets = await loadSecrets(this.workspaces.files(record.workspace_id).secrets);
     const machine = await this.workspaces.machine(record);
-    return withRedactedErrors(secrets, () => machine.session((client) => fn(client, secrets)));
+    return withRedactedErrors(secrets, () => machine.session((client) => fn(client, secrets, machine)));
   }
 }
 

@@ -23,6 +23,7 @@ export async function buildExt4Image(
   rootfsDir: string,
   imagePath: string,
   contentBytes: number,
+  options: { inodes?: number } = {},
 ): Promise<{ sizeBytes: number; diskBytes: number }> {
   const sizeBytes = imageSizeFor(contentBytes);
   const handle = await open(imagePath, "wx", 0o644);
@@ -31,7 +32,7 @@ export async function buildExt4Image(
   } finally {
     await handle.close();
   }
-  await runTool("mkfs.ext4", ["-F", "-q", "-b", String(BLOCK), "-E", "root_owner=0:0", "-L", "pyro-root", "-d", rootfsDir, imagePath], {
+  await runTool("mkfs.ext4", ["-F", "-q", "-b", String(BLOCK), "-E", "root_owner=0:0", "-L", "pyro-root", ...(options.inodes ? ["-N", String(options.inodes)] : []), "-d", rootfsDir, imagePath], {
     missingHint: "install e2fsprogs (`apt-get install e2fsprogs`, version ≥ 1.43 for `mkfs.ext4 -d`)",
   });
   const info = await stat(imagePath);

@@ -203,6 +203,33 @@ export class RegistryClient {
     return { manifest: result.data, digest, bytes };
   }
 
+  /**
+   * Fetch the manifest or index document `reference` (tag or digest) as
+   * bytes with its media type, accepting `accept`; verifies the digest when
+   * fetched by digest. Parsing is the caller's.
+   */
+  async getDocument(reference: string, accept: string): Promise<{ bytes: Buffer; digest: string; mediaType: string | null }> {
+    const response = await this.getWithAuth(`/v2/${this.ref.repository}/manifests/${reference}`, { accept }, "the manifest");
+    const status = response.statusCode;
+    if (status === 404) {
+      response.body.destroy();
+      throw new RegistryError("missing", `${this.ref.registry}/${this.ref.repository}:${reference} is not in the registry`, {
+        hint: "check the repository and tag (or digest) of the reference",
+      });
+    }
+    if (status < 200 || status >= 300) {
+      response.body.destroy();
+      throw new RegistryError(isTransient(status) ? "unreachable" : "protocol", `registry ${this.ref.registry} answered HTTP ${status} for the manifest of ${this.ref.repository}:${reference}`);
+    }
+    const bytes = await this.readSmall(response, "manifest");
+    const digest = sha256Hex(bytes);
+    if (reference.startsWith("sha256:") && reference !== digest) {
+      throw new RegistryError("integrity", `manifest ${reference} has digest ${digest}`);
+    }
+    const type = response.headers["content-type"];
+    return { bytes, digest, mediaType: typeof type === "string" ? (type.split(";")[0] ?? "").trim() || null : null };
+  }
+
   /** Fetch a small blob (config) into memory and verify it. */
   async getSmallBlob(digest: string, size: number): Promise<Buffer> {
     if (size > MAX_SMALL_DOCUMENT) throw new RegistryError("protocol", `config blob ${digest} is too large (${size} bytes)`);

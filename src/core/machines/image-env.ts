@@ -1,0 +1,16 @@
+import type { InstalledEnvironment } from "../../environments/index.js";
+
+/**
+ * The environment variables an OCI image's config (`Env`) gives every
+ * process of its machines, as a map; empty for catalog environments. The
+ * caller's own variables (request `env`, secrets) are laid over it.
+ */
+export function imageEnv(environment: Pick<InstalledEnvironment, "image">): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of environment.image?.env ?? []) {
+    const eq = pair.indexOf("=");
+    if (eq > 0) env[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return env;
+}
+
