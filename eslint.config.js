@@ -42,7 +42,7 @@ function restrictionsFor(layer) {
 }
 
 export default tseslint.config(
-  { ignores: ["dist/**", "agent/**", "node_modules/**", "coverage/**", "bench/results/**"] },
+  { ignores: ["dist/**", "agent/**", "node_modules/**", "coverage/**", "bench/results/**", ".cache/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
