@@ -79,6 +79,7 @@ export const CLI_BINDINGS: CliBindings = {
   pruneEnvironments: {
     path: ["env", "prune"],
     print: (r, out) => {
+      if (r.removed.length === 0) out.stdout("Nothing to remove: the cache holds only installed environments\n");
       for (const item of r.removed) out.stdout(`Removed ${item.path} (${item.reason}, ${formatBytes(item.bytes)})\n`);
       out.stdout(`Freed: ${formatBytes(r.freed_bytes)}\n`);
     },
@@ -108,6 +109,7 @@ export const CLI_BINDINGS: CliBindings = {
   listWorkspaces: {
     path: ["workspace", "list"],
     print: (r, out) => {
+      if (r.workspaces.length === 0) out.stderr("No workspaces. Create one with `pyro workspace create debian:12`.\n");
       for (const w of r.workspaces) out.stdout(`${w.workspace_id} ${w.state} ${w.environment} ${w.backend} expires=${w.expires_at}\n`);
     },
   },
@@ -128,6 +130,7 @@ export const CLI_BINDINGS: CliBindings = {
     path: ["workspace", "logs"],
     positionals: [workspace],
     print: (r, out) => {
+      if (r.entries.length === 0) out.stderr(`No commands have run in ${r.workspace_id} yet (\`pyro workspace exec ${r.workspace_id} -- CMD\` records one).\n`);
       for (const e of r.entries) out.stdout(`#${e.sequence} exit=${e.exit_code} ${e.duration_ms}ms $ ${e.command}\n${e.stdout}${e.stderr}`);
     },
   },
@@ -155,6 +158,7 @@ export const CLI_BINDINGS: CliBindings = {
     path: ["workspace", "snapshot", "list"],
     positionals: [workspace],
     print: (r, out) => {
+      if (r.snapshots.length === 0) out.stderr(`No snapshots of ${r.workspace_id}. Take one with \`pyro workspace snapshot create ${r.workspace_id} NAME\`.\n`);
       for (const s of r.snapshots) out.stdout(`${s.name} ${s.created_at} ${s.entries} entries ${formatBytes(s.bytes)}\n`);
     },
   },
@@ -170,6 +174,7 @@ export const CLI_BINDINGS: CliBindings = {
     path: ["workspace", "disk", "list"],
     positionals: [workspace, { field: "path", name: "path", optional: true }],
     print: (r, out) => {
+      if (r.entries.length === 0) out.stderr(`${r.path} is empty on the stopped disk of ${r.workspace_id}.\n`);
       for (const e of r.entries) out.stdout(`${e.mode} ${String(e.size).padStart(10)} ${e.path}\n`);
     },
   },
@@ -242,6 +247,7 @@ export const CLI_BINDINGS: CliBindings = {
     path: ["workspace", "service", "list"],
     positionals: [workspace],
     print: (r, out) => {
+      if (r.services.length === 0) out.stderr(`No services in ${r.workspace_id}. Start one with \`pyro workspace service start ${r.workspace_id} NAME -- CMD\`.\n`);
       for (const s of r.services) out.stdout(`${s.service_name} ${s.state} pid=${s.pid ?? "-"} exit=${s.exit_code ?? "-"}\n`);
     },
   },

@@ -1,5 +1,5 @@
 import { Command, CommanderError } from "commander";
-import { Pyro, PyroError, type OperationName } from "../sdk/index.js";
+import { CATALOG_VERSION, Pyro, PyroError, type OperationName } from "../sdk/index.js";
 import { bindingOf, type Output } from "./binding.js";
 import { CLI_BINDINGS } from "./bindings.js";
 import { registerDemoCommands } from "./demo.js";
@@ -47,7 +47,8 @@ export async function main(argv: string[], dependencies: CliDependencies): Promi
     }
   };
   const program = buildProgram({
-    version: packageVersion(),
+    // The original printed its catalog version beside its own; users compare both.
+    version: `pyro ${packageVersion()} (environment catalog ${CATALOG_VERSION})`,
     run,
     output,
     extraCommands: (root: Command) => {
