@@ -1,5 +1,5 @@
 import type { CliBindings } from "./binding.js";
-import { formatBytes, printCommandOutput, printFields, yesNo } from "./format.js";
+import { countOf, formatBytes, printCommandOutput, printFields, yesNo } from "./format.js";
 
 const VM_ONLY = "VM lifecycle calls are SDK and MCP only (CONTRACT.md); use `pyro run` on the command line";
 const workspace = { field: "workspace_id", name: "workspace-id" };
@@ -116,7 +116,7 @@ export const CLI_BINDINGS: CliBindings = {
   pushWorkspaceSync: {
     path: ["workspace", "sync", "push"],
     positionals: [workspace, { field: "source_path", name: "source" }],
-    print: (r, out) => out.stdout(`Synced ${r.entries} entries (${formatBytes(r.bytes)}) into ${r.dest}\n`),
+    print: (r, out) => out.stdout(`Synced ${countOf(r.entries, "entry", "entries")} (${formatBytes(r.bytes)}) into ${r.dest}\n`),
   },
   execWorkspace: {
     path: ["workspace", "exec"],
@@ -147,19 +147,18 @@ export const CLI_BINDINGS: CliBindings = {
     path: ["workspace", "export"],
     positionals: [workspace, { field: "path", name: "path" }],
     rename: { output_path: "output" },
-    print: (r, out) => out.stdout(`Exported ${r.path} to ${r.output_path} (${r.entries} entries, ${formatBytes(r.bytes)})\n`),
+    print: (r, out) => out.stdout(`Exported ${r.path} to ${r.output_path} (${countOf(r.entries, "entry", "entries")}, ${formatBytes(r.bytes)})\n`),
   },
   createSnapshot: {
     path: ["workspace", "snapshot", "create"],
     positionals: [workspace, { field: "snapshot_name", name: "name" }],
-    print: (r, out) => out.stdout(`Snapshot ${r.name} created (${r.entries} entries)\n`),
+    print: (r, out) => out.stdout(`Snapshot ${r.name} created (${countOf(r.entries, "entry", "entries")})\n`),
   },
   listSnapshots: {
     path: ["workspace", "snapshot", "list"],
     positionals: [workspace],
     print: (r, out) => {
-      if (r.snapshots.length === 0) out.stderr(`No snapshots of ${r.workspace_id}. Take one with \`pyro workspace snapshot create ${r.workspace_id} NAME\`.\n`);
-      for (const s of r.snapshots) out.stdout(`${s.name} ${s.created_at} ${s.entries} entries ${formatBytes(s.bytes)}\n`);
+      for (const s of r.snapshots) out.stdout(`${s.name} ${s.created_at} ${countOf(s.entries, "entry", "entries")} ${formatBytes(s.bytes)}\n`);
     },
   },
   deleteSnapshot: {

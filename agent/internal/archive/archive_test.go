@@ -235,6 +235,9 @@ func TestExtractWritesThroughSymlinksOnlyInsideDest(t *testing.T) {
 			if !strings.Contains(err.Error(), strings.TrimSuffix(last, "/")) {
 				t.Errorf("error does not name the entry %q: %v", last, err)
 			}
+			if last != "loop/x" && !strings.Contains(err.Error(), "would be written through symlink") {
+				t.Errorf("error does not name the link: %v", err)
+			}
 			if _, err := os.Stat(filepath.Join(outside, "x")); err == nil {
 				t.Fatal("wrote outside dest")
 			}

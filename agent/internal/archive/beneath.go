@@ -2,6 +2,7 @@ package archive
 
 import (
 	"errors"
+	"fmt"
 	"path"
 	"strings"
 
@@ -42,15 +43,18 @@ func (r resolver) openDir(entry, rel string, create bool) (int, error) {
 			unix.Close(fd)
 		}
 	}()
-	pending := splitRel(rel)
+	pending := components(rel, "")
 	hops := 0
 	for len(pending) > 0 {
-		comp := pending[0]
+		comp := pending[0].name
+		via := pending[0].via
 		pending = pending[1:]
 		cur := stack[len(stack)-1]
 		if comp == ".." {
 			if len(stack) == 1 {
-				return r.fail(stack, agenterr.New(agenterr.BadRequest, "entry %q would be written outside the destination", entry))
+				// Entry names have no "..": this one came from a link's target.
+				return r.fail(stack, agenterr.New(agenterr.BadRequest,
+					"entry %q would be written through symlink %s, which leaves the destination %s", entry, via, r.dest))
 			}
 			unix.Close(cur)
 			stack = stack[:len(stack)-1]
@@ -74,10 +78,11 @@ func (r resolver) openDir(entry, rel string, create bool) (int, error) {
 		if hops++; hops > maxLinkHops {
 			return r.fail(stack, agenterr.New(agenterr.BadRequest, "entry %q: too many levels of symlinks at %q", entry, link))
 		}
+		via = fmt.Sprintf("%q -> %q", link, target)
 		rest, fromRoot, ok := r.linkRest(target)
 		if !ok {
 			return r.fail(stack, agenterr.New(agenterr.BadRequest,
-				"entry %q would be written through symlink %q -> %q, which leaves the destination %s", entry, link, target, r.dest))
+				"entry %q would be written through symlink %s, which leaves the destination %s", entry, via, r.dest))
 		}
 		if fromRoot {
 			for _, fd := range stack[1:] {
@@ -86,7 +91,7 @@ func (r resolver) openDir(entry, rel string, create bool) (int, error) {
 			stack = stack[:1]
 			real = nil
 		}
-		pending = append(splitRel(rest), pending...)
+		pending = append(components(rest, via), pending...)
 	}
 	return stack[len(stack)-1], nil
 }
@@ -126,11 +131,15 @@ func (r resolver) linkRest(target string) (rest string, fromRoot, ok bool) {
 	return "", false, false
 }
 
-func splitRel(rel string) []string {
-	var parts []string
+// component is one path component still to walk, and the symlink whose
+// target it came from (empty for the entry's own name), for error messages.
+type component struct{ name, via string }
+
+func components(rel, via string) []component {
+	var parts []component
 	for _, p := range strings.Split(rel, "/") {
 		if p != "" && p != "." {
-			parts = append(parts, p)
+			parts = append(parts, component{p, via})
 		}
 	}
 	return parts
