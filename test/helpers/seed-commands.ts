@@ -35,18 +35,30 @@ function add(found: SeedCommand[], raw: string, where: string): void {
   if (runnable(text) && !found.some((c) => c.text === text)) found.push({ text, where });
 }
 
+/** One occurrence of a command in the README, in document order. */
+export interface ReadmeOccurrence extends SeedCommand {
+  section: string;
+  /** In a ```bash block (true) or inline in a list item or "run `…`" (false). */
+  fenced: boolean;
+}
+
 /**
- * The README's commands: every line of its ```bash blocks in {@link README_SECTIONS}
- * (continuation lines joined), every inline `command` of their list items, and an
- * inline command the prose tells the reader to run ("run `pyro env prune`").
- * The seed file is the rendered page with a "|" line between source lines.
+ * Every occurrence of a command in the README, in order: every line of its
+ * ```bash blocks in {@link README_SECTIONS} (continuation lines joined), every
+ * inline `command` of their list items, and an inline command the prose tells
+ * the reader to run ("run `pyro env prune`"). The seed file is the rendered
+ * page with a "|" line between source lines.
  */
-export function readmeCommands(path = SEED_DOCS.readme): SeedCommand[] {
+export function readmeOccurrences(path = SEED_DOCS.readme): ReadmeOccurrence[] {
   const lines = readFileSync(path, "utf8").split("\n");
-  const found: SeedCommand[] = [];
+  const found: ReadmeOccurrence[] = [];
   let section = "";
   let fenced = false;
   let pending = "";
+  const push = (raw: string, where: string, inFence: boolean): void => {
+    const text = normalizeCommand(raw);
+    if (runnable(text)) found.push({ text, where, section, fenced: inFence });
+  };
   lines.forEach((line, index) => {
     if (line === "|") return;
     const heading = /^## (.+)$/.exec(line);
@@ -61,15 +73,22 @@ export function readmeCommands(path = SEED_DOCS.readme): SeedCommand[] {
       if (line.trimStart().startsWith("#")) return;
       pending += line.replace(/\\$/, "").trim() + " ";
       if (line.endsWith("\\")) return;
-      add(found, pending.trim(), where);
+      push(pending.trim(), where, true);
       pending = "";
       return;
     }
     const item = line.trimStart().startsWith("- ");
     for (const match of line.matchAll(/(\brun\s+)?`([^`]+)`/g)) {
-      if (item || match[1]) add(found, match[2]!, where);
+      if (item || match[1]) push(match[2]!, where, false);
     }
   });
+  return found;
+}
+
+/** The README's distinct commands (first occurrence of each). */
+export function readmeCommands(path = SEED_DOCS.readme): SeedCommand[] {
+  const found: SeedCommand[] = [];
+  for (const { text, where } of readmeOccurrences(path)) if (!found.some((c) => c.text === text)) found.push({ text, where });
   return found;
 }
 
