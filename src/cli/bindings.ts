@@ -255,6 +255,7 @@ export const CLI_BINDINGS: CliBindings = {
     path: ["workspace", "service", "logs"],
     positionals: service,
     print: (r, out) => {
+      if (!r.stdout && !r.stderr) out.stderr(`Service ${r.service_name} of ${r.workspace_id} has written no output yet.\n`);
       out.stdout(r.stdout);
       out.stderr(r.stderr);
     },

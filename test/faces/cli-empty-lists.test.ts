@@ -60,7 +60,7 @@ describe("CLI human output (issue 20)", () => {
       if (id) await runCli(["workspace", "delete", id], env);
     });
 
-    it("logs and service list say they are empty", async () => {
+    it("logs, service list and a silent service's logs say they are empty", async () => {
       const logs = await runCli(["workspace", "logs", id], env);
       expect(logs.code).toBe(0);
       expect(logs.stdout).toBe("");
@@ -68,6 +68,13 @@ describe("CLI human output (issue 20)", () => {
       // (snapshot list always holds the baseline.)
       const services = await runCli(["workspace", "service", "list", id], env);
       expect(services.stderr).toContain(`No services in ${id}.`);
+      const started = await runCli(["workspace", "service", "start", id, "quiet", "--", "sleep", "600"], env);
+      expect(started.code, started.stderr).toBe(0);
+      const quiet = await runCli(["workspace", "service", "logs", id, "quiet"], env);
+      expect(quiet.code).toBe(0);
+      expect(quiet.stdout).toBe("");
+      expect(quiet.stderr).toContain(`Service quiet of ${id} has written no output yet.`);
+      expect((await runCli(["workspace", "service", "stop", id, "quiet"], env)).code).toBe(0);
     });
 
     it("syncing and exporting one file both say 1 entry", async () => {
