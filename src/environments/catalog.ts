@@ -67,10 +67,15 @@ export function recipeDigest(entry: Pick<CatalogEntry, "suite" | "packages">): s
   return createHash("sha256").update(recipe).digest("hex").slice(0, 10);
 }
 
+/** A name made safe for a file name (`debian:12` → `debian_12`); any name, catalog entry or not. */
+export function pathSafeName(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]/g, "_");
+}
+
 /**
- * Directory name of an environment in the cache: the name made path-safe plus
- * its recipe digest (`debian:12` → `debian_12.3f2a9c1e07`).
+ * Directory name of a catalog environment in the cache: the name made
+ * path-safe plus its recipe digest (`debian:12` → `debian_12.6bf6c6de97`).
  */
 export function cacheDirName(name: string): string {
-  return `${name.replace(/[^A-Za-z0-9._-]/g, "_")}.${recipeDigest(catalogEntry(name))}`;
+  return `${pathSafeName(name)}.${recipeDigest(catalogEntry(name))}`;
 }
