@@ -1,9 +1,15 @@
 import { readFileSync } from "node:fs";
 
-/** The original's README and install guide (shared design folder, seeds/). */
+const FIXTURES = new URL("../fixtures/original-docs/", import.meta.url).pathname;
+
+/**
+ * The original's README and install guide: byte-for-byte copies of the design
+ * folder's seeds (`seeds/002_043c6a973a61fcaa.txt`, `seeds/003_a49b7e1cadbfd29f.txt`),
+ * kept in the repository so CI reads the same documents.
+ */
 export const SEED_DOCS = {
-  readme: process.env.PYRO_SEED_README ?? "/work/shared/seeds/002_043c6a973a61fcaa.txt",
-  install: process.env.PYRO_SEED_INSTALL ?? "/work/shared/seeds/003_a49b7e1cadbfd29f.txt",
+  readme: `${FIXTURES}README.seed.txt`,
+  install: `${FIXTURES}install.seed.txt`,
 } as const;
 
 /** One `pyro …` command line found in a seed document. */
