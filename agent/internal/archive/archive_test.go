@@ -497,3 +497,21 @@ func TestHardLinkErrorsNameTheLink(t *testing.T) {
 		}
 	}
 }
+
+func TestLimitAndReplaceErrorsNameTheEntry(t *testing.T) {
+	_, err := Extract(makeTar(t, entry{name: "a", body: "ok"}, entry{name: "dir/big", body: strings.Repeat("x", 200)}), t.TempDir(), Limits{MaxBytes: 100})
+	wantCode(t, err, agenterr.Limit)
+	if !strings.Contains(err.Error(), `"dir/big"`) {
+		t.Errorf("bytes limit: %v", err)
+	}
+	_, err = Extract(makeTar(t, entry{name: "a", body: "1"}, entry{name: "b", body: "2"}), t.TempDir(), Limits{MaxEntries: 1})
+	wantCode(t, err, agenterr.Limit)
+	if !strings.Contains(err.Error(), `"b"`) {
+		t.Errorf("entries limit: %v", err)
+	}
+	_, err = Extract(makeTar(t, entry{name: "d/f", body: "1"}, entry{name: "d", body: "2"}), t.TempDir(), Limits{})
+	wantCode(t, err, agenterr.BadRequest)
+	if !strings.Contains(err.Error(), `entry "d" cannot replace the non-empty directory`) {
+		t.Errorf("replace: %v", err)
+	}
+}

@@ -176,26 +176,26 @@ func pathError(entry, comp string, err error) error {
 	}
 }
 
-// removeExisting clears the way for a new non-directory entry named name in
-// dirfd: it unlinks a file or symlink (never following it) and removes an
+// removeExisting clears the way for a new non-directory entry (called entry
+// in errors) at name in dirfd: it unlinks a file or symlink (never following it) and removes an
 // empty directory. A non-empty directory is refused.
-func removeExisting(dirfd int, name string) error {
+func removeExisting(dirfd int, name, entry string) error {
 	var st unix.Stat_t
 	err := unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW)
 	if errors.Is(err, unix.ENOENT) {
 		return nil
 	}
 	if err != nil {
-		return agenterr.Wrap(agenterr.IO, err, "stat %q", name)
+		return agenterr.Wrap(agenterr.IO, err, "stat %q", entry)
 	}
 	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
 		if err := unix.Unlinkat(dirfd, name, unix.AT_REMOVEDIR); err != nil {
-			return agenterr.Wrap(agenterr.BadRequest, err, "cannot replace directory %q", name)
+			return agenterr.Wrap(agenterr.BadRequest, err, "entry %q cannot replace the non-empty directory in its place", entry)
 		}
 		return nil
 	}
 	if err := unix.Unlinkat(dirfd, name, 0); err != nil {
-		return agenterr.Wrap(agenterr.IO, err, "remove %q", name)
+		return agenterr.Wrap(agenterr.IO, err, "remove %q", entry)
 	}
 	return nil
 }

@@ -67,7 +67,7 @@ func Extract(r io.Reader, dest string, lim Limits) (Result, error) {
 		}
 		seen++
 		if seen > lim.MaxEntries {
-			return x.res, agenterr.New(agenterr.Limit, "archive has more than %d entries", lim.MaxEntries)
+			return x.res, agenterr.New(agenterr.Limit, "archive has more than %d entries (at %q)", lim.MaxEntries, hdr.Name)
 		}
 		if err := x.entry(hdr, tr); err != nil {
 			return x.res, err
@@ -142,7 +142,7 @@ func (x *extractor) entry(hdr *tar.Header, body io.Reader) error {
 		if hdr.Linkname == "" || strings.IndexByte(hdr.Linkname, 0) >= 0 {
 			return agenterr.New(agenterr.BadRequest, "symlink %q has an empty or invalid target", name)
 		}
-		if err := removeExisting(pfd, base); err != nil {
+		if err := removeExisting(pfd, base, name); err != nil {
 			return err
 		}
 		if err := unix.Symlinkat(hdr.Linkname, pfd, base); err != nil {
@@ -162,9 +162,9 @@ func (x *extractor) entry(hdr *tar.Header, body io.Reader) error {
 
 func (x *extractor) writeFile(pfd int, base, name string, perm uint32, size int64, body io.Reader) error {
 	if size < 0 || size > x.lim.MaxBytes-x.res.Bytes {
-		return agenterr.New(agenterr.Limit, "archive contents exceed %d bytes", x.lim.MaxBytes)
+		return agenterr.New(agenterr.Limit, "archive contents exceed %d bytes (at %q)", x.lim.MaxBytes, name)
 	}
-	if err := removeExisting(pfd, base); err != nil {
+	if err := removeExisting(pfd, base, name); err != nil {
 		return err
 	}
 	fd, err := unix.Openat(pfd, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
@@ -203,7 +203,7 @@ func (x *extractor) hardLink(pfd int, base, name, linkname string) error {
 		return err
 	}
 	defer unix.Close(tfd)
-	if err := removeExisting(pfd, base); err != nil {
+	if err := removeExisting(pfd, base, name); err != nil {
 		return err
 	}
 	// Flags 0: linkat never follows a symlink at the source.
