@@ -79,7 +79,7 @@ export const CLI_BINDINGS: CliBindings = {
   pruneEnvironments: {
     path: ["env", "prune"],
     print: (r, out) => {
-      if (r.removed.length === 0) out.stdout("Nothing to remove: the cache holds only installed environments\n");
+      if (r.removed.length === 0) out.stdout("Nothing to remove\n");
       for (const item of r.removed) out.stdout(`Removed ${item.path} (${item.reason}, ${formatBytes(item.bytes)})\n`);
       out.stdout(`Freed: ${formatBytes(r.freed_bytes)}\n`);
     },
