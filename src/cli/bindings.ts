@@ -1,6 +1,6 @@
 import type { CliBindings } from "./binding.js";
 import { FILE_BINDINGS } from "./file-bindings.js";
-import { formatBytes, printCommandOutput, printFields, yesNo } from "./format.js";
+import { countOf, formatBytes, printCommandOutput, printFields, yesNo } from "./format.js";
 import { splitLabel } from "../contract/labels.js";
 import { COMMAND_BINDINGS, printBackgroundStarted } from "./command-bindings.js";
 
@@ -106,6 +106,7 @@ export const CLI_BINDINGS: CliBindings = {
   pruneEnvironments: {
     path: ["env", "prune"],
     print: (r, out) => {
+      if (r.removed.length === 0) out.stdout("Nothing to remove\n");
       for (const item of r.removed) out.stdout(`Removed ${item.path} (${item.reason}, ${formatBytes(item.bytes)})\n`);
       out.stdout(`Freed: ${formatBytes(r.freed_bytes)}\n`);
     },
@@ -139,6 +140,7 @@ export const CLI_BINDINGS: CliBindings = {
     hide: ["labels"],
     extra: [labelOption("Only workspaces with this label")],
     print: (r, out) => {
+      if (r.workspaces.length === 0) out.stderr("No workspaces. Create one with `pyro workspace create debian:12`.\n");
       for (const w of r.workspaces) out.stdout(`${w.workspace_id} ${w.state} ${w.environment} ${w.backend} expires=${w.expires_at}${naming(w)}\n`);
     },
   },
@@ -153,7 +155,7 @@ export const CLI_BINDINGS: CliBindings = {
   pushWorkspaceSync: {
     path: ["workspace", "sync", "push"],
     positionals: [workspace, { field: "source_path", name: "source" }],
-    print: (r, out) => out.stdout(`Synced ${r.entries} entries (${formatBytes(r.bytes)}) into ${r.dest}\n`),
+    print: (r, out) => out.stdout(`Synced ${countOf(r.entries, "entry", "entries")} (${formatBytes(r.bytes)}) into ${r.dest}\n`),
   },
   execWorkspace: {
     path: ["workspace", "exec"],
@@ -168,6 +170,7 @@ export const CLI_BINDINGS: CliBindings = {
     path: ["workspace", "logs"],
     positionals: [workspace],
     print: (r, out) => {
+      if (r.entries.length === 0) out.stderr(`No commands have run in ${r.workspace_id} yet (\`pyro workspace exec ${r.workspace_id} -- CMD\` records one).\n`);
       for (const e of r.entries) out.stdout(`#${e.sequence} exit=${e.exit_code} ${e.duration_ms}ms $ ${e.command}\n${e.stdout}${e.stderr}`);
     },
   },
@@ -184,18 +187,18 @@ export const CLI_BINDINGS: CliBindings = {
     path: ["workspace", "export"],
     positionals: [workspace, { field: "path", name: "path" }],
     rename: { output_path: "output" },
-    print: (r, out) => out.stdout(`Exported ${r.path} to ${r.output_path} (${r.entries} entries, ${formatBytes(r.bytes)})\n`),
+    print: (r, out) => out.stdout(`Exported ${r.path} to ${r.output_path} (${countOf(r.entries, "entry", "entries")}, ${formatBytes(r.bytes)})\n`),
   },
   createSnapshot: {
     path: ["workspace", "snapshot", "create"],
     positionals: [workspace, { field: "snapshot_name", name: "name" }],
-    print: (r, out) => out.stdout(`Snapshot ${r.name} created (${r.entries} entries)\n`),
+    print: (r, out) => out.stdout(`Snapshot ${r.name} created (${countOf(r.entries, "entry", "entries")})\n`),
   },
   listSnapshots: {
     path: ["workspace", "snapshot", "list"],
     positionals: [workspace],
     print: (r, out) => {
-      for (const s of r.snapshots) out.stdout(`${s.name} ${s.created_at} ${s.entries} entries ${formatBytes(s.bytes)}\n`);
+      for (const s of r.snapshots) out.stdout(`${s.name} ${s.created_at} ${countOf(s.entries, "entry", "entries")} ${formatBytes(s.bytes)}\n`);
     },
   },
   deleteSnapshot: {
@@ -210,6 +213,7 @@ export const CLI_BINDINGS: CliBindings = {
     path: ["workspace", "disk", "list"],
     positionals: [workspace, { field: "path", name: "path", optional: true }],
     print: (r, out) => {
+      if (r.entries.length === 0) out.stderr(`${r.path} is empty on the stopped disk of ${r.workspace_id}.\n`);
       for (const e of r.entries) out.stdout(`${e.mode} ${String(e.size).padStart(10)} ${e.path}\n`);
     },
   },
@@ -292,6 +296,7 @@ export const CLI_BINDINGS: CliBindings = {
     path: ["workspace", "service", "list"],
     positionals: [workspace],
     print: (r, out) => {
+      if (r.services.length === 0) out.stderr(`No services in ${r.workspace_id}. Start one with \`pyro workspace service start ${r.workspace_id} NAME -- CMD\`.\n`);
       for (const s of r.services) out.stdout(`${s.service_name} ${s.state} pid=${s.pid ?? "-"} exit=${s.exit_code ?? "-"}\n`);
     },
   },
@@ -300,6 +305,7 @@ export const CLI_BINDINGS: CliBindings = {
     path: ["workspace", "service", "logs"],
     positionals: service,
     print: (r, out) => {
+      if (!r.stdout && !r.stderr) out.stderr(`Service ${r.service_name} of ${r.workspace_id} has written no output yet.\n`);
       out.stdout(r.stdout);
       out.stderr(r.stderr);
     },

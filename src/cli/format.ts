@@ -41,3 +41,8 @@ export function formatBytes(bytes: number): string {
 
 const yesNo = (value: boolean) => (value ? "yes" : "no");
 export { yesNo };
+
+/** `1 entry`, `3 entries`. */
+export function countOf(count: number, one: string, many: string): string {
+  return `${count} ${count === 1 ? one : many}`;
+}

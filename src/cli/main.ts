@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from "commander";
-import { Pyro, PyroError, type OperationName } from "../sdk/index.js";
+import { CATALOG_VERSION, Pyro, PyroError, type OperationName } from "../sdk/index.js";
 import { bindingOf, type Output, type View } from "./binding.js";
 import { CLI_BINDINGS } from "./bindings.js";
 import { registerDemoCommands } from "./demo.js";
@@ -62,7 +62,8 @@ export async function main(argv: string[], dependencies: CliDependencies): Promi
     }
   };
   const program = buildProgram({
-    version: packageVersion(),
+    // The original printed its catalog version beside its own; users compare both.
+    version: `pyro ${packageVersion()} (environment catalog ${CATALOG_VERSION})`,
     run,
     output,
     extraCommands: (root: Command) => {

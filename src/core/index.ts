@@ -10,6 +10,8 @@ export { withCallProgress } from "./call-scope.js";
 
 export type { Handler, Handlers } from "./handlers.js";
 export type { CoreContext } from "./context.js";
+/** Version of the environment catalog this build ships (`pyro --version`, `env list`). */
+export { CATALOG_VERSION } from "../environments/catalog.js";
 
 /** Options of {@link createCore}; every field has a default from the environment. */
 export interface CoreOptions {

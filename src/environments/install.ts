@@ -5,16 +5,19 @@ import { sha256File } from "../util/sha256-file.js";
 import type { AgentBinary } from "./agent.js";
 import { buildExt4Image } from "./build/image.js";
 import { AGENT_GUEST_PATH, INIT_GUEST_PATH, injectAgent } from "./build/rootfs.js";
-import { cacheDirName, CATALOG_VERSION } from "./catalog.js";
+import { CATALOG_VERSION, pathSafeName } from "./catalog.js";
 import { cacheLayout, environmentPaths, ENV_FILES } from "./layout.js";
 import { writeManifest, type EnvironmentManifest } from "./manifest.js";
 import type { TreeSummary } from "./build/tree-digest.js";
 import type { CatalogEntry } from "./types.js";
 import { pullLine, type ProgressFn } from "./progress.js";
 
-/** Prefix of a pull's temp dir: `<env>.<pid>.<starttime>.` lets prune tell live pulls from dead ones. */
+/**
+ * Prefix of a pull's (or an OCI push's) temp dir: `<env>.<pid>.<starttime>.`
+ * lets prune tell live pulls from dead ones. `name` need not be a catalog entry.
+ */
 export function tempDirPrefix(name: string): string {
-  return `${cacheDirName(name)}.${process.pid}.${processStartTime(process.pid) ?? 0}.`;
+  return `${pathSafeName(name)}.${process.pid}.${processStartTime(process.pid) ?? 0}.`;
 }
 
 /** Create the private work directory of one pull inside the cache's `tmp/`. */

@@ -13,6 +13,7 @@ import {
 import { pushEnvironment } from "../../src/environments/oci/push.js";
 import { parseReference } from "../../src/environments/oci/reference.js";
 import { PyroError } from "../../src/util/errors.js";
+import { cacheDirName } from "../../src/environments/catalog.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 import { SHARED_CACHE, TEST_ENV, sharedBaseEnvironment, tempDir } from "./fixture.js";
 
@@ -72,7 +73,7 @@ describe("agent refresh", () => {
     await sharedBaseEnvironment();
     const cache = tempDir("pyro-refresh-");
     try {
-      execFileSync("cp", ["-a", join(SHARED_CACHE, "debian_12-base"), cache.dir]);
+      execFileSync("cp", ["-a", join(SHARED_CACHE, cacheDirName(NAME)), cache.dir]);
       const before = await inspectEnvironment(NAME, cache.dir);
       const lines: string[] = [];
       // /bin/true is a different ELF binary from whichever agent built the shared copy.
@@ -99,7 +100,10 @@ describe("prune", () => {
       mkdirSync(join(c, "tmp", "debian_12.999999.12345.abcdef", "rootfs"), { recursive: true });
       writeFileSync(join(c, "tmp", "debian_12.999999.12345.abcdef", "rootfs", "big"), Buffer.alloc(1 << 20, 1));
       mkdirSync(join(c, "tmp", `debian_12.${process.pid}.0.live`), { recursive: true });
-      mkdirSync(join(c, "debian_12", "rootfs"), { recursive: true }); // interrupted: no manifest
+      mkdirSync(join(c, cacheDirName("debian:12"), "rootfs"), { recursive: true }); // interrupted: no manifest
+      // An older catalog's debian:12 (another package set, or the layout before recipe digests).
+      mkdirSync(join(c, "debian_12", "rootfs"), { recursive: true });
+      writeFileSync(join(c, "debian_12", "manifest.json"), "{}");
       mkdirSync(join(c, "debian_11"), { recursive: true });
       writeFileSync(join(c, "debian_11", "manifest.json"), "{}");
       mkdirSync(join(c, "kernels", "6.1.0"), { recursive: true });
@@ -109,7 +113,8 @@ describe("prune", () => {
 
       const result = await pruneEnvironments(c);
       const removed = result.removed.map((r) => r.path.slice(c.length + 1)).sort();
-      expect(removed).toEqual(["debian_11", "debian_12", "locks/debian_12-build.lock", "tmp/debian_12.999999.12345.abcdef"]);
+      expect(removed).toEqual(["debian_11", "debian_12", cacheDirName("debian:12"), "locks/debian_12-build.lock", "tmp/debian_12.999999.12345.abcdef"].sort());
+      expect(result.removed.find((r) => r.path.endsWith("/debian_12"))?.reason).toBe("not in the current catalog");
       expect(result.freed_bytes).toBeGreaterThanOrEqual(1 << 20);
       expect(readdirSync(join(c, "tmp"))).toEqual([`debian_12.${process.pid}.0.live`]);
       expect(existsSync(join(c, "kernels", "6.1.0"))).toBe(true);

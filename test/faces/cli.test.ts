@@ -20,7 +20,7 @@ describe("the pyro CLI", () => {
     expect(runHelp.stdout).toContain("--timeout-seconds <n>");
     expect(runHelp.stdout).toContain("--allow-host-compat");
     const version = await runCli(["--version"], env);
-    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(version.stdout.trim()).toMatch(/^pyro \d+\.\d+\.\d+ \(environment catalog \d+\.\d+\.\d+\)$/);
   });
 
   it("exits 2 on usage errors, with no stack trace", async () => {

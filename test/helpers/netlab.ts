@@ -106,9 +106,10 @@ export interface NetLab {
  * Build the lab and start its servers. With `dns`, a DNS server on the wan
  * answers {@link LAB.names}, and the outer namespace's resolver points at it
  * (`/etc/netns/<outer>/resolv.conf`, which `ip netns exec` binds over
- * /etc/resolv.conf: the user-mode stack's DNS forwarding reads it).
+ * /etc/resolv.conf: the user-mode stack's DNS forwarding reads it); `names`
+ * adds A records to {@link LAB.names}.
  */
-export async function createNetLab(options: { dns?: boolean } = {}): Promise<NetLab> {
+export async function createNetLab(options: { dns?: boolean; names?: Record<string, string> } = {}): Promise<NetLab> {
   const tag = randomBytes(3).toString("hex");
   const outer = `pyro-t-o-${tag}`;
   const wan = `pyro-t-w-${tag}`;
@@ -140,7 +141,7 @@ export async function createNetLab(options: { dns?: boolean } = {}): Promise<Net
     if (options.dns) {
       mkdirSync(`/etc/netns/${outer}`, { recursive: true });
       writeFileSync(`/etc/netns/${outer}/resolv.conf`, `nameserver ${LAB.privateAddress}\n`);
-      servers.push(spawn("ip", ["netns", "exec", wan, process.execPath, "-e", DNS_SERVER, LAB.privateAddress, JSON.stringify(LAB.names)], { stdio: "ignore" }));
+      servers.push(spawn("ip", ["netns", "exec", wan, process.execPath, "-e", DNS_SERVER, LAB.privateAddress, JSON.stringify({ ...LAB.names, ...options.names })], { stdio: "ignore" }));
     }
     servers.push(
       spawn("ip", ["netns", "exec", wan, process.execPath, "-e", SERVER, `${LAB.wan},${LAB.port},wan`, `${LAB.privateAddress},${LAB.port},private`, `${LAB.metadata},80,metadata`, `${LAB.other},${LAB.port},other`], {

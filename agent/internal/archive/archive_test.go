@@ -85,7 +85,8 @@ func TestExtractBasic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Entries != 7 || res.Bytes != 8 {
+	// The archive's root "./" is dest itself: not an entry written.
+	if res.Entries != 6 || res.Bytes != 8 {
 		t.Fatalf("result %+v", res)
 	}
 	st, err := os.Stat(filepath.Join(dest, "dir/a.txt"))
@@ -146,56 +147,116 @@ func TestExtractRefusesMaliciousNames(t *testing.T) {
 	}
 }
 
-func TestExtractRefusesEscapingSymlinks(t *testing.T) {
-	cases := []entry{
-		{name: "l", link: "/etc", typ: tar.TypeSymlink},
-		{name: "l", link: "..", typ: tar.TypeSymlink},
-		{name: "a/l", link: "../..", typ: tar.TypeSymlink},
-		{name: "a/l", link: "../../etc/passwd", typ: tar.TypeSymlink},
-		{name: "l", link: "a/../..", typ: tar.TypeSymlink},
-		{name: "l", link: "", typ: tar.TypeSymlink},
-	}
-	for _, e := range cases {
-		t.Run(e.name+"->"+e.link, func(t *testing.T) {
-			_, err := Extract(makeTar(t, e), t.TempDir(), Limits{})
-			wantCode(t, err, agenterr.BadRequest)
-		})
-	}
-	// "d/up -> .." stays inside, but "x -> d/up/.." would climb out through it.
+func TestExtractKeepsSymlinksWhateverTheirTarget(t *testing.T) {
 	dest := t.TempDir()
-	_, err := Extract(makeTar(t,
-		entry{name: "d/up", link: "..", typ: tar.TypeSymlink},
-		entry{name: "x", link: "d/up/..", typ: tar.TypeSymlink},
-	), dest, Limits{})
-	wantCode(t, err, agenterr.BadRequest)
-	if l, _ := os.Readlink(filepath.Join(dest, "d/up")); l != ".." {
-		t.Fatal("inside link d/up -> .. should have been extracted")
+	links := []entry{
+		{name: "abs", link: "/etc/passwd", typ: tar.TypeSymlink},
+		{name: "up", link: "..", typ: tar.TypeSymlink},
+		{name: "a/l", link: "../../etc/passwd", typ: tar.TypeSymlink},
+		{name: "in", link: "a", typ: tar.TypeSymlink},
 	}
-	// Absolute targets inside dest are fine; climbing inside them is not.
-	_, err = Extract(makeTar(t, entry{name: "abs", link: dest + "/d", typ: tar.TypeSymlink}), dest, Limits{})
+	res, err := Extract(makeTar(t, links...), dest, Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = Extract(makeTar(t, entry{name: "abs2", link: dest + "/d/../..", typ: tar.TypeSymlink}), dest, Limits{})
+	if res.Entries != 4 {
+		t.Fatalf("result %+v", res)
+	}
+	for _, e := range links {
+		if l, err := os.Readlink(filepath.Join(dest, e.name)); err != nil || l != e.link {
+			t.Errorf("%s: link %q, %v", e.name, l, err)
+		}
+	}
+	// An empty target cannot be a symlink.
+	_, err = Extract(makeTar(t, entry{name: "l", link: "", typ: tar.TypeSymlink}), t.TempDir(), Limits{})
 	wantCode(t, err, agenterr.BadRequest)
 }
 
-func TestExtractNeverWritesThroughSymlinks(t *testing.T) {
+func TestExtractWritesThroughSymlinksOnlyInsideDest(t *testing.T) {
+	base := t.TempDir()
+	dest := filepath.Join(base, "dest")
+	outside := filepath.Join(base, "outside")
+	os.Mkdir(outside, 0o755)
+	// Inside: relative, absolute (naming dest), chained, with "..": followed, written at the target.
+	res, err := Extract(makeTar(t,
+		entry{name: "d/", typ: tar.TypeDir},
+		entry{name: "s", link: "d", typ: tar.TypeSymlink},
+		entry{name: "s/f", body: "rel"},
+		entry{name: "abs", link: dest + "/d", typ: tar.TypeSymlink},
+		entry{name: "abs/g", body: "abs"},
+		entry{name: "d/e/", typ: tar.TypeDir},
+		entry{name: "chain", link: "s/e/..", typ: tar.TypeSymlink},
+		entry{name: "chain/h", body: "chain"},
+		entry{name: "s/sub/deep", body: "deep"},
+		entry{name: "hl", link: "s/f", typ: tar.TypeLink},
+	), dest, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Entries != 10 {
+		t.Fatalf("result %+v", res)
+	}
+	for p, want := range map[string]string{"d/f": "rel", "d/g": "abs", "d/h": "chain", "d/sub/deep": "deep", "hl": "rel"} {
+		if b, err := os.ReadFile(filepath.Join(dest, p)); err != nil || string(b) != want {
+			t.Errorf("%s = %q, %v", p, b, err)
+		}
+	}
+	if st, _ := os.Lstat(filepath.Join(dest, "s")); st.Mode()&os.ModeSymlink == 0 {
+		t.Error("s is no longer a symlink")
+	}
+
+	// Out: absolute, relative, through a link inside that climbs out, an
+	// absolute target that climbs, a loop. Each refused, naming the entry.
+	os.Symlink(outside, filepath.Join(dest, "planted")) // by a guest process, say
+	cases := [][]entry{
+		{{name: "out", link: outside, typ: tar.TypeSymlink}, {name: "out/x", body: "pwned"}},
+		{{name: "rel", link: "../outside", typ: tar.TypeSymlink}, {name: "rel/x", body: "pwned"}},
+		{{name: "d/up", link: "..", typ: tar.TypeSymlink}, {name: "climb", link: "d/up/..", typ: tar.TypeSymlink}, {name: "climb/outside/x", body: "pwned"}},
+		{{name: "abs2", link: dest + "/d/../../outside", typ: tar.TypeSymlink}, {name: "abs2/x", body: "pwned"}},
+		{{name: "planted/x", body: "pwned"}},
+		{{name: "planted/", typ: tar.TypeDir}},
+		{{name: "loop", link: "loop", typ: tar.TypeSymlink}, {name: "loop/x", body: "pwned"}},
+	}
+	for _, entries := range cases {
+		last := entries[len(entries)-1].name
+		t.Run(last, func(t *testing.T) {
+			_, err := Extract(makeTar(t, entries...), dest, Limits{})
+			if last == "planted/" {
+				// A directory entry replaces the symlink in its place; it never follows it.
+				if err != nil {
+					t.Fatal(err)
+				}
+				if st, _ := os.Lstat(filepath.Join(dest, "planted")); !st.IsDir() {
+					t.Fatal("planted not replaced by a directory")
+				}
+				return
+			}
+			wantCode(t, err, agenterr.BadRequest)
+			if !strings.Contains(err.Error(), strings.TrimSuffix(last, "/")) {
+				t.Errorf("error does not name the entry %q: %v", last, err)
+			}
+			if last != "loop/x" && !strings.Contains(err.Error(), "would be written through symlink") {
+				t.Errorf("error does not name the link: %v", err)
+			}
+			if _, err := os.Stat(filepath.Join(outside, "x")); err == nil {
+				t.Fatal("wrote outside dest")
+			}
+		})
+	}
+	_, err = Extract(makeTar(t, entry{name: "out/x", body: "pwned"}), dest, Limits{})
+	if err == nil || !strings.Contains(err.Error(), `"out" -> "`+outside+`"`) {
+		t.Errorf("error does not name the link: %v", err)
+	}
+}
+
+func TestExtractNeverWritesThroughFinalSymlinks(t *testing.T) {
 	base := t.TempDir()
 	outside := filepath.Join(base, "outside")
 	os.Mkdir(outside, 0o755)
 	os.WriteFile(filepath.Join(outside, "target"), []byte("precious"), 0o644)
 	dest := filepath.Join(base, "dest")
 	os.Mkdir(dest, 0o755)
-	// Symlinks planted in dest beforehand (by a guest process, say).
-	os.Symlink(outside, filepath.Join(dest, "evil"))
 	os.Symlink(filepath.Join(outside, "target"), filepath.Join(dest, "f"))
-
-	_, err := Extract(makeTar(t, entry{name: "evil/new", body: "pwned"}), dest, Limits{})
-	wantCode(t, err, agenterr.BadRequest)
-	if _, err := os.Stat(filepath.Join(outside, "new")); err == nil {
-		t.Fatal("wrote through a parent symlink")
-	}
 
 	if _, err := Extract(makeTar(t, entry{name: "f", body: "pwned"}), dest, Limits{}); err != nil {
 		t.Fatal(err)
@@ -206,14 +267,6 @@ func TestExtractNeverWritesThroughSymlinks(t *testing.T) {
 	if st, _ := os.Lstat(filepath.Join(dest, "f")); !st.Mode().IsRegular() {
 		t.Fatal("symlink not replaced by the file")
 	}
-
-	// A symlink made by the archive itself, then a write through it.
-	_, err = Extract(makeTar(t,
-		entry{name: "sub/", typ: tar.TypeDir},
-		entry{name: "l", link: "sub", typ: tar.TypeSymlink},
-		entry{name: "l/x", body: "through"},
-	), dest, Limits{})
-	wantCode(t, err, agenterr.BadRequest)
 }
 
 func TestExtractRefusesHardLinkEscapes(t *testing.T) {
@@ -339,19 +392,14 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatalf("names %v", names)
 	}
 
-	// The archived outside link is refused on the way back in, as it should be.
+	// The archived outside link comes back as the same link, never followed.
 	dest := t.TempDir()
-	_, err = Extract(bytes.NewReader(buf.Bytes()), dest, Limits{})
-	wantCode(t, err, agenterr.BadRequest)
-
-	must(os.Remove(filepath.Join(src, "outside-link")))
-	buf.Reset()
-	_, err = Create(&buf, src, 0)
-	must(err)
-	dest = t.TempDir()
 	xres, err := Extract(&buf, dest, Limits{})
 	must(err)
-	if xres.Entries != 8 || xres.Bytes != 10019 {
+	if l, _ := os.Readlink(filepath.Join(dest, "project/outside-link")); l != "/etc/passwd" {
+		t.Errorf("outside link %q", l)
+	}
+	if xres.Entries != 9 || xres.Bytes != 10019 {
 		t.Fatalf("extract result %+v", xres)
 	}
 	for _, c := range []struct {
@@ -437,4 +485,33 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+func TestHardLinkErrorsNameTheLink(t *testing.T) {
+	for _, link := range []string{"/etc/passwd", "../outside", "missing"} {
+		_, err := Extract(makeTar(t, entry{name: "dir/h", link: link, typ: tar.TypeLink}), t.TempDir(), Limits{})
+		wantCode(t, err, agenterr.BadRequest)
+		msg := err.Error()
+		if !strings.Contains(msg, `hard link "dir/h" -> "`+link+`"`) || strings.Contains(msg, "entry name") {
+			t.Errorf("%s: %v", link, msg)
+		}
+	}
+}
+
+func TestLimitAndReplaceErrorsNameTheEntry(t *testing.T) {
+	_, err := Extract(makeTar(t, entry{name: "a", body: "ok"}, entry{name: "dir/big", body: strings.Repeat("x", 200)}), t.TempDir(), Limits{MaxBytes: 100})
+	wantCode(t, err, agenterr.Limit)
+	if !strings.Contains(err.Error(), `"dir/big"`) {
+		t.Errorf("bytes limit: %v", err)
+	}
+	_, err = Extract(makeTar(t, entry{name: "a", body: "1"}, entry{name: "b", body: "2"}), t.TempDir(), Limits{MaxEntries: 1})
+	wantCode(t, err, agenterr.Limit)
+	if !strings.Contains(err.Error(), `"b"`) {
+		t.Errorf("entries limit: %v", err)
+	}
+	_, err = Extract(makeTar(t, entry{name: "d/f", body: "1"}, entry{name: "d", body: "2"}), t.TempDir(), Limits{})
+	wantCode(t, err, agenterr.BadRequest)
+	if !strings.Contains(err.Error(), `entry "d" cannot replace the non-empty directory`) {
+		t.Errorf("replace: %v", err)
+	}
 }

@@ -17,17 +17,25 @@ import (
 
 // Extract reads a tar stream from r and writes its entries under dest, which
 // is created if missing. It accepts regular files, directories, symlinks and
-// hard links, and refuses absolute names, ".." components, symlinks whose
-// target leaves dest, hard links to anything but a regular file extracted
-// earlier from the same archive, device, FIFO and other special entries, and
-// anything past the limits. It never follows a symlink under dest: an existing
-// symlink in the place of a file is replaced, one in the place of a parent
-// directory is an error.
+// hard links, and refuses absolute names, ".." components, hard links to
+// anything but a regular file extracted earlier from the same archive,
+// device, FIFO and other special entries, and anything past the limits.
+//
+// Symlinks are kept as symlinks whatever their target (absolute or relative,
+// inside dest or not): a link is only text until something follows it, and
+// Extract never follows one out of dest. An entry's parent directories are
+// resolved beneath dest: a symlink on the way (from the archive or already
+// there) is followed only while its target stays beneath dest, so `s -> d`
+// then `s/f` writes d/f; an entry that would be written through a symlink
+// leaving dest is refused, naming the entry and the link. An existing
+// symlink in the place of the entry itself is replaced, never written through.
 //
 // Permission bits are kept (setuid, setgid and sticky are dropped) and so are
 // modification times; ownership is not (entries belong to the agent's user).
-// On error, entries already extracted stay. Extract stops reading at the end
-// of the archive; callers that must consume the whole stream drain r after.
+// Result.Entries counts the entries written: the archive's root ("./") and
+// pax global headers are not counted. On error, entries already extracted
+// stay. Extract stops reading at the end of the archive; callers that must
+// consume the whole stream drain r after.
 func Extract(r io.Reader, dest string, lim Limits) (Result, error) {
 	lim = lim.withDefaults()
 	dest, err := filepath.Abs(dest)
@@ -43,8 +51,9 @@ func Extract(r io.Reader, dest string, lim Limits) (Result, error) {
 	}
 	defer unix.Close(root)
 
-	x := &extractor{root: root, dest: dest, lim: lim, files: map[string]bool{}}
+	x := &extractor{root: root, dest: dest, lim: lim, files: map[string]bool{}, dirsAt: resolver{root: root, dest: dest}}
 	tr := tar.NewReader(r)
+	seen := 0
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
@@ -56,9 +65,9 @@ func Extract(r io.Reader, dest string, lim Limits) (Result, error) {
 		if err != nil {
 			return x.res, agenterr.Wrap(agenterr.BadRequest, err, "malformed tar")
 		}
-		x.res.Entries++
-		if x.res.Entries > lim.MaxEntries {
-			return x.res, agenterr.New(agenterr.Limit, "archive has more than %d entries", lim.MaxEntries)
+		seen++
+		if seen > lim.MaxEntries {
+			return x.res, agenterr.New(agenterr.Limit, "archive has more than %d entries (at %q)", lim.MaxEntries, hdr.Name)
 		}
 		if err := x.entry(hdr, tr); err != nil {
 			return x.res, err
@@ -74,12 +83,13 @@ type dirMeta struct {
 }
 
 type extractor struct {
-	root  int
-	dest  string
-	lim   Limits
-	res   Result
-	files map[string]bool // regular files extracted so far: valid hard link targets
-	dirs  []dirMeta       // applied last, so writing into a dir does not bump its mtime
+	root   int
+	dest   string
+	lim    Limits
+	res    Result
+	files  map[string]bool // regular files extracted so far: valid hard link targets
+	dirsAt resolver
+	dirs   []dirMeta // applied last, so writing into a dir does not bump its mtime
 }
 
 func (x *extractor) entry(hdr *tar.Header, body io.Reader) error {
@@ -98,16 +108,17 @@ func (x *extractor) entry(hdr *tar.Header, body io.Reader) error {
 	}
 	if name == "" {
 		if hdr.Typeflag == tar.TypeDir {
-			return nil // the archive's "./": dest itself, left as it is
+			return nil // the archive's "./": dest itself, left as it is (and not counted)
 		}
 		return agenterr.New(agenterr.BadRequest, "entry %q has an empty name", hdr.Name)
 	}
 	delete(x.files, name)
 	dir, base := splitName(name)
-	pfd, err := openDirBeneath(x.root, dir, true)
+	pfd, err := x.dirsAt.openDir(name, dir, true)
 	if err != nil {
 		return err
 	}
+	x.res.Entries++
 	defer unix.Close(pfd)
 	perm := uint32(hdr.Mode) & 0o777
 	times := entryTimes(hdr)
@@ -128,10 +139,10 @@ func (x *extractor) entry(hdr *tar.Header, body io.Reader) error {
 		if len(hdr.Linkname) > x.lim.MaxPathLen {
 			return agenterr.New(agenterr.Limit, "link target of %q longer than %d bytes", name, x.lim.MaxPathLen)
 		}
-		if !linkStaysInside(name, hdr.Linkname, x.dest) {
-			return agenterr.New(agenterr.BadRequest, "symlink %q -> %q leaves the destination", name, hdr.Linkname)
+		if hdr.Linkname == "" || strings.IndexByte(hdr.Linkname, 0) >= 0 {
+			return agenterr.New(agenterr.BadRequest, "symlink %q has an empty or invalid target", name)
 		}
-		if err := removeExisting(pfd, base); err != nil {
+		if err := removeExisting(pfd, base, name); err != nil {
 			return err
 		}
 		if err := unix.Symlinkat(hdr.Linkname, pfd, base); err != nil {
@@ -151,9 +162,9 @@ func (x *extractor) entry(hdr *tar.Header, body io.Reader) error {
 
 func (x *extractor) writeFile(pfd int, base, name string, perm uint32, size int64, body io.Reader) error {
 	if size < 0 || size > x.lim.MaxBytes-x.res.Bytes {
-		return agenterr.New(agenterr.Limit, "archive contents exceed %d bytes", x.lim.MaxBytes)
+		return agenterr.New(agenterr.Limit, "archive contents exceed %d bytes (at %q)", x.lim.MaxBytes, name)
 	}
-	if err := removeExisting(pfd, base); err != nil {
+	if err := removeExisting(pfd, base, name); err != nil {
 		return err
 	}
 	fd, err := unix.Openat(pfd, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
@@ -180,20 +191,19 @@ func (x *extractor) writeFile(pfd int, base, name string, perm uint32, size int6
 }
 
 func (x *extractor) hardLink(pfd int, base, name, linkname string) error {
+	// The target is named like an entry, but it is not one: errors name the link.
 	target, err := cleanName(linkname, x.lim.MaxPathLen)
-	if err != nil {
-		return err
-	}
-	if !x.files[target] {
-		return agenterr.New(agenterr.BadRequest, "hard link %q -> %q does not point to a file extracted from this archive", name, linkname)
+	if err != nil || !x.files[target] {
+		return agenterr.New(agenterr.BadRequest,
+			"hard link %q -> %q refused: a hard link must point to a file extracted earlier from the same archive", name, linkname)
 	}
 	tdir, tbase := splitName(target)
-	tfd, err := openDirBeneath(x.root, tdir, false)
+	tfd, err := x.dirsAt.openDir(name, tdir, false)
 	if err != nil {
 		return err
 	}
 	defer unix.Close(tfd)
-	if err := removeExisting(pfd, base); err != nil {
+	if err := removeExisting(pfd, base, name); err != nil {
 		return err
 	}
 	// Flags 0: linkat never follows a symlink at the source.
@@ -209,7 +219,7 @@ func (x *extractor) finishDirs() error {
 	for i := len(x.dirs) - 1; i >= 0; i-- {
 		d := x.dirs[i]
 		parent, base := splitName(d.name)
-		pfd, err := openDirBeneath(x.root, parent, false)
+		pfd, err := x.dirsAt.openDir(d.name, parent, false)
 		if err != nil {
 			return err
 		}

@@ -20,6 +20,8 @@ const installedDetails = z.object({
   name: z.string(),
   description: z.string(),
   installed: z.boolean(),
+  suite: z.string().describe("Debian suite the environment is built from"),
+  packages: z.array(z.string()).describe("Debian packages on top of the minbase variant"),
   source: z.string().nullable(),
   path: z.string().nullable(),
   size_bytes: z.number().int().nullable(),

@@ -17,7 +17,8 @@ export interface SeedSource {
 /**
  * Resolve a seed or sync source: a directory (archived without following
  * symlinks), or a `.tar`, `.tar.gz`, `.tgz` archive (decompressed here). The
- * agent refuses unsafe entries (absolute, `..`, links out, devices, oversize).
+ * agent keeps symlinks as links and refuses unsafe entries (absolute, `..`, writes through a
+ * link that leaves the destination, devices, oversize); docs/architecture.md "Workspaces".
  * `what` names the path in errors ("seed path", "sync source").
  */
 export async function openSource(path: string, what = "seed path"): Promise<SeedSource> {
