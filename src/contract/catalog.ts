@@ -4,6 +4,7 @@ import * as environments from "./operations/environments.js";
 import * as workspaces from "./operations/workspaces.js";
 import * as shells from "./operations/shells.js";
 import * as services from "./operations/services.js";
+import * as pool from "./operations/pool.js";
 
 /**
  * Every public operation, keyed by its SDK method name. The SDK, the CLI and
@@ -53,6 +54,8 @@ export const OPERATIONS = {
   statusService: services.statusService,
   logsService: services.logsService,
   stopService: services.stopService,
+  statusPool: pool.statusPool,
+  drainPool: pool.drainPool,
 } as const;
 
 /** SDK method name of an operation. */

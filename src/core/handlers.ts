@@ -14,6 +14,7 @@ import { withWorkspaceRedaction } from "./workspaces/guard.js";
 import { withUse } from "./workspaces/ttl.js";
 import { ServiceService } from "./workspaces/services.js";
 import { ShellService } from "./workspaces/shells.js";
+import { MachinePool, poolOf } from "./pool/pool.js";
 
 /** The implementation of one operation: validated input in, result out. */
 export type Handler<K extends OperationName> = (input: ParsedInput<K>) => Promise<OperationResult<K>>;
@@ -41,7 +42,8 @@ export function createHandlers(context: CoreContext): Handlers {
   const used = <R>(workspaceId: string, fn: () => Promise<R>, busySeconds = 0): Promise<R> => withUse(workspaces, workspaceId, fn, busySeconds);
   const shells = new ShellService(workspaces);
   const services = new ServiceService(workspaces);
-  return {
+  const pool = poolOf(context);
+  return afterEach(pool, {
     runInVm: (input) => vms.run(input),
     createVm: (input) => vms.create(input),
     startVm: (input) => vms.start(input.vm_id),
@@ -51,6 +53,7 @@ export function createHandlers(context: CoreContext): Handlers {
     statusVm: (input) => vms.status(input.vm_id),
     networkInfoVm: (input) => vms.networkInfo(input.vm_id),
     reapExpired: async () => {
+      await pool.reap().catch(() => undefined);
       const reaped_vms = await vms.reapExpired();
       const reaped_workspaces = await workspaces.reapExpired();
       return { reaped_vms, reaped_workspaces, count: reaped_vms.length + reaped_workspaces.length };
@@ -88,5 +91,32 @@ export function createHandlers(context: CoreContext): Handlers {
     statusService: guarded("statusService", (input) => used(input.workspace_id, () => services.status(input))),
     logsService: guarded("logsService", (input) => used(input.workspace_id, () => services.logs(input))),
     stopService: guarded("stopService", (input) => used(input.workspace_id, () => services.stop(input))),
-  };
+    statusPool: async () => {
+      const machines = await pool.status();
+      return { ...pool.summary(), count: machines.length, machines };
+    },
+    drainPool: async () => {
+      const drained = await pool.drain();
+      return { drained, count: drained.length };
+    },
+  });
+}
+
+/**
+ * Every handler, followed by the pool's refill of the shapes it booted
+ * (core/pool): after the operation, never beside its command. A refill only
+ * starts detached processes; its failures cost the pool, not the operation.
+ */
+function afterEach(pool: MachinePool, handlers: Handlers): Handlers {
+  const wrapped: Record<string, Handler<OperationName>> = {};
+  for (const [name, handler] of Object.entries(handlers) as Array<[OperationName, Handler<OperationName>]>) {
+    wrapped[name] = async (input) => {
+      try {
+        return await handler(input);
+      } finally {
+        await pool.flush();
+      }
+    };
+  }
+  return wrapped as Handlers;
 }

@@ -107,6 +107,37 @@ export interface StartOptions {
   tiedToCaller?: boolean;
 }
 
+/** Where a parked machine is: still restoring, ready to be handed out, or gone. */
+export type ParkedState = "restoring" | "ready" | "failed";
+
+/**
+ * Machines restored from their shape's boot state and held paused (vCPUs
+ * stopped: memory, no CPU), not yet given an identity, for the pool of
+ * core/pool. A parked machine's directory may be renamed once it is ready.
+ */
+export interface Parking {
+  /**
+   * What a parked machine must match to stand in for `spec` (its whole shape:
+   * environment, kernel, VMM, vCPUs, memory, network, disk kind), or null when
+   * `spec` can neither take nor fill a pool (no boot state saved yet, a disk
+   * already written, published ports, a network the pool does not park). Cheap.
+   */
+  parkKey(spec: MachineSpec): Promise<string | null>;
+  /**
+   * Start a parked machine for `spec` in `spec.dir`; resolves as soon as its
+   * process runs: the restore goes on detached, so the caller may exit.
+   */
+  park(spec: MachineSpec): Promise<MachineHandle>;
+  /** Whether a parked machine finished restoring (ready), is still at it, or died. */
+  parkedState(handle: MachineHandle, dir: string): Promise<ParkedState>;
+  /**
+   * Hand a parked machine out: its directory was moved to `spec.dir`; let it
+   * run and give it `spec`'s identity (hostname, clock, entropy, writable
+   * root). Returns the handle with the new directory's paths.
+   */
+  unpark(spec: MachineSpec, handle: MachineHandle, options: StartOptions): Promise<MachineHandle>;
+}
+
 /**
  * One machine engine. Backends boot detached processes that outlive the caller,
  * and hand back byte streams to the guest agent; they know nothing about
@@ -146,4 +177,6 @@ export interface Backend {
    * offline inspection while it is stopped; null when it has none yet.
    */
   rootDiskImage?(spec: MachineSpec): string | null;
+  /** Restored, paused machines for the pool (core/pool); absent where the engine cannot. */
+  readonly parking?: Parking;
 }

@@ -419,4 +419,27 @@ export abstract class OperationMethods {
   stopService(input: OperationInput<"stopService">): Promise<OperationResult<"stopService">> {
     return this.call("stopService", input);
   }
+
+  /**
+   * List the pooled machines: restored from their shape's boot snapshot and held paused, ready for
+   * the next VM or workspace of that shape.
+   *
+   * QEMU only. A pooled machine costs memory but no CPU; one idle longer than PYRO_POOL_IDLE_SECONDS
+   * is dropped (by this call too). The pool is shared by every pyro process of the state directory.
+   *
+   * MCP tool `pool_status`.
+   */
+  statusPool(input?: OperationInput<"statusPool">): Promise<OperationResult<"statusPool">> {
+    return this.call("statusPool", input);
+  }
+
+  /**
+   * Kill every pooled machine and free its memory; the pool refills after the next VM or workspace
+   * of a shape.
+   *
+   * MCP tool `pool_drain`.
+   */
+  drainPool(input?: OperationInput<"drainPool">): Promise<OperationResult<"drainPool">> {
+    return this.call("drainPool", input);
+  }
 }

@@ -3,6 +3,7 @@ import type { AgentClient, ExecResult } from "../../agent-client/index.js";
 import { ensureEnvironment } from "../../environments/index.js";
 import type { Backend, MachineHandle, MachineSpec } from "../../runtime/backend.js";
 import type { CoreContext } from "../context.js";
+import { poolOf } from "../pool/pool.js";
 import { BOOT_TIMEOUT_MS, destroyMachine, killUntracked } from "./lifecycle.js";
 import { execShell, shutdownMachine, withAgent, type MachineRef } from "./session.js";
 
@@ -54,7 +55,8 @@ export class Machine implements MachineRef {
 
   /**
    * Boot it: the environment made ready for this backend (a no-op when it
-   * is), its directory made, the backend started. Progress lines carry `tag`.
+   * is), its directory made, then a pooled machine of its shape taken
+   * (core/pool) or else the backend started. Progress lines carry `tag`.
    */
   async boot(tag: string, options: { tiedToCaller?: boolean } = {}): Promise<MachineHandle> {
     if (!this.environmentReady) {
@@ -67,6 +69,11 @@ export class Machine implements MachineRef {
       this.environmentReady = true;
     }
     await mkdir(this.spec.dir, { recursive: true, mode: 0o700 });
+    const pooled = options.tiedToCaller ? null : await poolOf(this.context).take(this.backend, this.spec, (line) => this.context.progress(`${tag} ${line}`));
+    if (pooled) {
+      this.handle = pooled;
+      return pooled;
+    }
     this.handle = await this.backend.start(this.spec, {
       bootTimeoutMs: BOOT_TIMEOUT_MS,
       onProgress: (line) => this.context.progress(`${tag} ${line}`),

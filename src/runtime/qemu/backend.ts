@@ -22,6 +22,7 @@ import { checkSocketPaths, qemuLayout, type QemuLayout } from "./layout.js";
 import { openAgentPort } from "./ports.js";
 import { commandLineMentions, readPidFile, spawnQemu, spawnQemuInNamespace } from "./process.js";
 import { qmpCommand } from "./qmp.js";
+import { QemuParking } from "./parking.js";
 import { saveSnapshot, snapshotKey, VMSTATE_FILE, type SnapshotShape } from "./snapshot.js";
 
 /** Options of {@link QemuBackend}; the defaults suit production. */
@@ -88,12 +89,16 @@ export class QemuBackend implements Backend {
     vsock: false,
     execution_mode: "guest_serial",
   };
-  private readonly config: PyroConfig;
+  /** The configuration it was made with. */
+  readonly config: PyroConfig;
+  /** Restored, paused machines for the pool (parking.ts). */
+  readonly parking: QemuParking;
   private readonly options: QemuBackendOptions;
 
   constructor(options: QemuBackendOptions = {}) {
     this.options = options;
     this.config = options.config ?? resolveConfig(options.env ?? process.env);
+    this.parking = new QemuParking(this);
   }
 
   /** Binary, qemu-img, KVM (exists / read-writable / runs a standard guest), accel and kernel. May run a one-off KVM probe boot (≤ 5 s, cached per host boot). */
@@ -167,19 +172,7 @@ export class QemuBackend implements Backend {
     progress(`phase=disk mode=${mode}`);
     await makeDisk();
 
-    const accel = await this.accel(qemu, kernel);
-    const tscKhz = hostTscKhz();
-    const shape: SnapshotShape = {
-      machine: this.machine(),
-      accel: accel.accel,
-      vcpus: spec.vcpuCount,
-      memMib: spec.memMib,
-      kernel: kernel.vmlinuz,
-      initramfs: kernel.initramfs,
-      network: spec.network,
-      ...(tscKhz ? { tscKhz } : {}),
-      ...(this.config.qemu.extraCmdline.length > 0 ? { extraCmdline: [...this.config.qemu.extraCmdline] } : {}),
-    };
+    const shape = await this.shapeOf(spec, qemu, kernel);
     const args: QemuArgsInput = { ...shape, layout, rootDisk, rootFormat: mode === "raw" ? "raw" : "qcow2", publishedPorts: spec.publishedPorts };
     const launch = (incomingState: string | undefined, until: number): Promise<Booted> =>
       this.launch(spec, qemu, incomingState ? { ...args, incomingState } : args, until, options.bootTimeoutMs, progress);
@@ -220,6 +213,23 @@ export class QemuBackend implements Backend {
     }
     progress("phase=ready");
     return handle;
+  }
+
+  /** Everything of a machine's command line that the guest sees (the boot snapshot's shape). */
+  async shapeOf(spec: MachineSpec, qemu: string, kernel: KernelArtifacts): Promise<SnapshotShape> {
+    const accel = await this.accel(qemu, kernel);
+    const tscKhz = hostTscKhz();
+    return {
+      machine: this.machine(),
+      accel: accel.accel,
+      vcpus: spec.vcpuCount,
+      memMib: spec.memMib,
+      kernel: kernel.vmlinuz,
+      initramfs: kernel.initramfs,
+      network: spec.network,
+      ...(tscKhz ? { tscKhz } : {}),
+      ...(this.config.qemu.extraCmdline.length > 0 ? { extraCmdline: [...this.config.qemu.extraCmdline] } : {}),
+    };
   }
 
   /** A new byte stream to the agent on a free port (see {@link openAgentPort}). */
@@ -413,7 +423,8 @@ export class QemuBackend implements Backend {
     }
   }
 
-  private snapshotsEnabled(): boolean {
+  /** Whether boot snapshots are resumed and saved. */
+  snapshotsEnabled(): boolean {
     return this.options.snapshots ?? this.config.qemu.snapshots;
   }
 
