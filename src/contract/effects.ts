@@ -38,8 +38,7 @@ export const OPERATION_EFFECTS: { readonly [K in OperationName]: OperationEffect
   inspectEnvironment: read,
   pruneEnvironments: { effect: "destroy", idempotent: true },
   doctor: read,
-  // Drops pooled machines past their idle time.
-  statusPool: { effect: "destroy", idempotent: true },
+  statusPool: read,
   drainPool: { effect: "destroy", idempotent: true },
   createWorkspace: { effect: "add", idempotent: false },
   listWorkspaces: read,

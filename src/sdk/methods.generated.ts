@@ -102,7 +102,8 @@ export abstract class OperationMethods {
    * Delete every expired VM (ttl_seconds after create) and every expired workspace (idle for its
    * ttl_seconds), with their machines and files.
    *
-   * Deletes expired workspaces with all their files, snapshots and logs.
+   * Deletes expired workspaces with all their files, snapshots and logs. Also drops pooled machines
+   * idle longer than PYRO_POOL_IDLE_SECONDS.
    *
    * MCP tool `vm_reap_expired`.
    */
@@ -425,7 +426,8 @@ export abstract class OperationMethods {
    * the next VM or workspace of that shape.
    *
    * QEMU only. A pooled machine costs memory but no CPU; one idle longer than PYRO_POOL_IDLE_SECONDS
-   * is dropped (by this call too). The pool is shared by every pyro process of the state directory.
+   * is dropped by the next pool use or vm_reap_expired. The pool is shared by every pyro process of
+   * the state directory.
    *
    * MCP tool `pool_status`.
    */

@@ -151,9 +151,14 @@ describe.skipIf(!QEMU_AVAILABLE)(`the pool of restored, paused VMs (qemu under T
     expect(pidsMentioning(join(state.dir, "pool")).length).toBeGreaterThanOrEqual(2);
 
     await new Promise((r) => setTimeout(r, 3500));
+    // Status only reads; the reaper (vm_reap_expired, which `pyro mcp serve` runs every minute) drops them.
     const status = await runCli(["pool", "status", "--json"], idleEnv);
     expect(status.code, status.stderr).toBe(0);
-    expect((JSON.parse(status.stdout) as { count: number }).count).toBe(0);
+    expect((JSON.parse(status.stdout) as { count: number }).count).toBe(2);
+    const reaper = new Pyro({ stateDir: state.dir, cacheDir: TEST_CACHE_DIR, env: idleEnv });
+    await reaper.reapExpired();
+    await reaper.close();
+    expect((await pyro.statusPool()).count).toBe(0);
     expect(pidsMentioning(join(state.dir, "pool"))).toEqual([]);
     expect(existsSync(join(state.dir, "pool")) ? readdirSync(join(state.dir, "pool")).filter((n) => n.startsWith("pool-")) : []).toEqual([]);
   }, 600_000);

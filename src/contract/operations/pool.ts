@@ -25,7 +25,7 @@ export const statusPool = defineOperation({
   mcp: "pool_status",
   summary: "List the pooled machines: restored from their shape's boot snapshot and held paused, ready for the next VM or workspace of that shape",
   details:
-    "QEMU only. A pooled machine costs memory but no CPU; one idle longer than PYRO_POOL_IDLE_SECONDS is dropped (by this call too). The pool is shared by every pyro process of the state directory.",
+    "QEMU only. A pooled machine costs memory but no CPU; one idle longer than PYRO_POOL_IDLE_SECONDS is dropped by the next pool use or vm_reap_expired. The pool is shared by every pyro process of the state directory.",
   input: z.object({}),
   result: poolSummary.extend({ machines: z.array(pooledMachine) }),
 });

@@ -204,11 +204,10 @@ export class MachinePool {
     return made;
   }
 
-  /** Every pooled machine, after dropping what is due (idle, dead, leftovers). */
+  /** Every pooled machine; reads only (what is due is dropped by the next {@link reap}, take or refill). */
   async status(): Promise<PooledMachine[]> {
     if (!existsSync(this.root)) return [];
     return this.locked(async () => {
-      await this.sweep();
       const now = Date.now();
       const out: PooledMachine[] = [];
       for (const entry of this.entries()) {
