@@ -120,6 +120,16 @@ export const CLI_BINDINGS: CliBindings = {
     path: ["pool", "drain"],
     print: (r, out) => out.stdout(`Drained ${r.count} pooled machine${r.count === 1 ? "" : "s"}\n`),
   },
+  pauseWorkspace: {
+    path: ["workspace", "pause"],
+    positionals: [workspace],
+    print: (r, out) => out.stdout(`Paused ${r.workspace_id}: memory saved (${formatBytes(r.memory_bytes)}) in ${r.duration_ms} ms\n`),
+  },
+  resumeWorkspace: {
+    path: ["workspace", "resume"],
+    positionals: [workspace],
+    print: (r, out) => out.stdout(`Resumed ${r.workspace_id} in ${r.duration_ms} ms (paused for ${(r.downtime_ms / 1000).toFixed(1)} s)\n`),
+  },
   listWorkspaces: {
     path: ["workspace", "list"],
     print: (r, out) => {

@@ -5,6 +5,7 @@ import * as workspaces from "./operations/workspaces.js";
 import * as shells from "./operations/shells.js";
 import * as services from "./operations/services.js";
 import * as pool from "./operations/pool.js";
+import * as pause from "./operations/pause.js";
 
 /**
  * Every public operation, keyed by its SDK method name. The SDK, the CLI and
@@ -56,6 +57,8 @@ export const OPERATIONS = {
   stopService: services.stopService,
   statusPool: pool.statusPool,
   drainPool: pool.drainPool,
+  pauseWorkspace: pause.pauseWorkspace,
+  resumeWorkspace: pause.resumeWorkspace,
 } as const;
 
 /** SDK method name of an operation. */

@@ -40,6 +40,9 @@ export const OPERATION_EFFECTS: { readonly [K in OperationName]: OperationEffect
   doctor: read,
   statusPool: read,
   drainPool: { effect: "destroy", idempotent: true },
+  // Ends a command running at the time.
+  pauseWorkspace: { effect: "destroy", idempotent: true },
+  resumeWorkspace: { effect: "add", idempotent: false },
   createWorkspace: { effect: "add", idempotent: false },
   listWorkspaces: read,
   // Overwrites files of the same name under dest.

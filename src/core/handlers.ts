@@ -15,6 +15,7 @@ import { withUse } from "./workspaces/ttl.js";
 import { ServiceService } from "./workspaces/services.js";
 import { ShellService } from "./workspaces/shells.js";
 import { MachinePool, poolOf } from "./pool/pool.js";
+import { pauseWorkspace, resumeWorkspace } from "./workspaces/pause.js";
 
 /** The implementation of one operation: validated input in, result out. */
 export type Handler<K extends OperationName> = (input: ParsedInput<K>) => Promise<OperationResult<K>>;
@@ -91,6 +92,8 @@ export function createHandlers(context: CoreContext): Handlers {
     statusService: guarded("statusService", (input) => used(input.workspace_id, () => services.status(input))),
     logsService: guarded("logsService", (input) => used(input.workspace_id, () => services.logs(input))),
     stopService: guarded("stopService", (input) => used(input.workspace_id, () => services.stop(input))),
+    pauseWorkspace: guarded("pauseWorkspace", (input) => used(input.workspace_id, () => pauseWorkspace(workspaces, input.workspace_id))),
+    resumeWorkspace: guarded("resumeWorkspace", (input) => used(input.workspace_id, () => resumeWorkspace(workspaces, input.workspace_id))),
     statusPool: async () => {
       const machines = await pool.status();
       return { ...pool.summary(), count: machines.length, machines };

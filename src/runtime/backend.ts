@@ -105,6 +105,20 @@ export interface StartOptions {
   onProgress?: (message: string) => void;
   /** The machine dies when the calling process exits (backends with `warm_spares`; others ignore it). */
   tiedToCaller?: boolean;
+  /**
+   * Resume the memory and device state {@link Backend.suspend} saved in the
+   * machine directory instead of booting (backends with `suspend` only).
+   * Without it, a saved state left there is discarded: the start is cold.
+   */
+  resume?: boolean;
+}
+
+/** What {@link Backend.suspend} saved. */
+export interface SuspendedState {
+  /** Size of the memory and device state file. */
+  bytes: number;
+  /** The file, next to the machine's disk. */
+  path: string;
 }
 
 /** Where a parked machine is: still restoring, ready to be handed out, or gone. */
@@ -177,6 +191,13 @@ export interface Backend {
    * offline inspection while it is stopped; null when it has none yet.
    */
   rootDiskImage?(spec: MachineSpec): string | null;
+  /**
+   * Save a running machine's memory and device state next to its disk, then
+   * end its process (`workspace pause`); {@link StartOptions.resume} brings it
+   * back. When saving fails the machine keeps running and this throws.
+   * Absent where the engine cannot.
+   */
+  suspend?(spec: MachineSpec, handle: MachineHandle): Promise<SuspendedState>;
   /** Restored, paused machines for the pool (core/pool); absent where the engine cannot. */
   readonly parking?: Parking;
 }

@@ -444,4 +444,31 @@ export abstract class OperationMethods {
   drainPool(input?: OperationInput<"drainPool">): Promise<OperationResult<"drainPool">> {
     return this.call("drainPool", input);
   }
+
+  /**
+   * Pause a running workspace with its memory: shells, services and background commands resume as
+   * they were.
+   *
+   * qemu backend only (the sandbox answers unsupported). The machine's memory and device state are
+   * saved next to its disk and its process ends: a paused workspace costs disk space, no CPU or
+   * memory. Open TCP connections do not survive; published ports are bound again on resume. A
+   * command running during the pause is ended. stop/start keep their cold meaning.
+   *
+   * MCP tool `workspace_pause`.
+   */
+  pauseWorkspace(input: OperationInput<"pauseWorkspace">): Promise<OperationResult<"pauseWorkspace">> {
+    return this.call("pauseWorkspace", input);
+  }
+
+  /**
+   * Resume a paused workspace from its saved memory (clock stepped to the host's, entropy reseeded).
+   *
+   * If the saved state cannot be resumed (damaged, another QEMU), the call fails and the workspace
+   * can still be started cold with workspace_start.
+   *
+   * MCP tool `workspace_resume`.
+   */
+  resumeWorkspace(input: OperationInput<"resumeWorkspace">): Promise<OperationResult<"resumeWorkspace">> {
+    return this.call("resumeWorkspace", input);
+  }
 }

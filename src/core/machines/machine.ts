@@ -58,7 +58,7 @@ export class Machine implements MachineRef {
    * is), its directory made, then a pooled machine of its shape taken
    * (core/pool) or else the backend started. Progress lines carry `tag`.
    */
-  async boot(tag: string, options: { tiedToCaller?: boolean } = {}): Promise<MachineHandle> {
+  async boot(tag: string, options: { tiedToCaller?: boolean; resume?: boolean } = {}): Promise<MachineHandle> {
     if (!this.environmentReady) {
       this.spec.environment = await ensureEnvironment(this.spec.environment.name, {
         config: this.context.config,
@@ -69,7 +69,7 @@ export class Machine implements MachineRef {
       this.environmentReady = true;
     }
     await mkdir(this.spec.dir, { recursive: true, mode: 0o700 });
-    const pooled = options.tiedToCaller ? null : await poolOf(this.context).take(this.backend, this.spec, (line) => this.context.progress(`${tag} ${line}`));
+    const pooled = options.tiedToCaller || options.resume ? null : await poolOf(this.context).take(this.backend, this.spec, (line) => this.context.progress(`${tag} ${line}`));
     if (pooled) {
       this.handle = pooled;
       return pooled;
@@ -78,6 +78,7 @@ export class Machine implements MachineRef {
       bootTimeoutMs: BOOT_TIMEOUT_MS,
       onProgress: (line) => this.context.progress(`${tag} ${line}`),
       ...(options.tiedToCaller ? { tiedToCaller: true } : {}),
+      ...(options.resume ? { resume: true } : {}),
     });
     return this.handle;
   }

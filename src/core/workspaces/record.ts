@@ -40,6 +40,8 @@ export interface WorkspaceRecord {
    * tells `status` what happened and `reset` to start over.
    */
   creation?: WorkspaceCreation;
+  /** When it was paused (state `paused`: its memory is saved beside its disk; pause.ts). */
+  paused_at?: string;
 }
 
 /** The progress of a workspace's creation (see {@link WorkspaceRecord.creation}). */

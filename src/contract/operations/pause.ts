@@ -1,0 +1,34 @@
+import { z } from "zod";
+import { defineOperation } from "../operation.js";
+import { id } from "../common.js";
+
+const workspaceId = z.object({ workspace_id: id("workspace id") });
+
+export const pauseWorkspace = defineOperation({
+  mcp: "workspace_pause",
+  summary: "Pause a running workspace with its memory: shells, services and background commands resume as they were",
+  details:
+    "qemu backend only (the sandbox answers unsupported). The machine's memory and device state are saved next to its disk and its process ends: a paused workspace costs disk space, no CPU or memory. Open TCP connections do not survive; published ports are bound again on resume. A command running during the pause is ended. stop/start keep their cold meaning.",
+  input: workspaceId,
+  result: z.object({
+    workspace_id: z.string(),
+    state: z.literal("paused"),
+    paused_at: z.string(),
+    memory_bytes: z.number().int().describe("size of the saved memory and device state (0 when it was already paused)"),
+    duration_ms: z.number().int(),
+  }),
+});
+
+export const resumeWorkspace = defineOperation({
+  mcp: "workspace_resume",
+  summary: "Resume a paused workspace from its saved memory (clock stepped to the host's, entropy reseeded)",
+  details: "If the saved state cannot be resumed (damaged, another QEMU), the call fails and the workspace can still be started cold with workspace_start.",
+  input: workspaceId,
+  result: z.object({
+    workspace_id: z.string(),
+    state: z.string(),
+    paused_at: z.string(),
+    downtime_ms: z.number().int().describe("time from the pause to the end of the resume"),
+    duration_ms: z.number().int().describe("how long the resume took"),
+  }),
+});
