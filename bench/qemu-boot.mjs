@@ -100,7 +100,7 @@ function cpuMs(pid) {
 /** The pool section (issue 17): runInVm and `pyro run` from the pool beside the exec round trip; a pooled machine's RSS and idle CPU. */
 async function poolSection() {
   const poolEnv = { ...process.env, PYRO_BACKEND: "qemu", PYRO_POOL_SIZE: "1", PYRO_ENVIRONMENT_CACHE_DIR: cacheDir };
-  const inProcess = new Pyro({ stateDir: join(root, "pool-sdk"), cacheDir, env: poolEnv });
+  const inProcess = new Pyro({ stateDir: join(root, "pool-sdk"), cacheDir, env: poolEnv, onProgress: (l) => (l.startsWith("[pool]") ? process.stderr.write(`${l}\n`) : undefined) });
   const cliEnv = { ...poolEnv, PYRO_STATE_DIR: join(root, "pool-cli") };
   const cliPool = new Pyro({ stateDir: join(root, "pool-cli"), cacheDir, env: cliEnv });
   const argv = [process.execPath, cli, "run", "--vcpu-count", "2", "--mem-mib", "512", "debian:12", "--", "true"];

@@ -130,6 +130,11 @@ export const CLI_BINDINGS: CliBindings = {
     positionals: [workspace],
     print: (r, out) => out.stdout(`Resumed ${r.workspace_id} in ${r.duration_ms} ms (paused for ${(r.downtime_ms / 1000).toFixed(1)} s)\n`),
   },
+  forkWorkspace: {
+    path: ["workspace", "fork"],
+    positionals: [workspace],
+    print: (r, out) => out.stdout(`Forked ${r.forked_from} into ${r.workspace_id}${r.name ? ` (${r.name})` : ""} in ${r.duration_ms} ms\n`),
+  },
   listWorkspaces: {
     path: ["workspace", "list"],
     print: (r, out) => {

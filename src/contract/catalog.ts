@@ -59,6 +59,7 @@ export const OPERATIONS = {
   drainPool: pool.drainPool,
   pauseWorkspace: pause.pauseWorkspace,
   resumeWorkspace: pause.resumeWorkspace,
+  forkWorkspace: pause.forkWorkspace,
 } as const;
 
 /** SDK method name of an operation. */

@@ -43,6 +43,7 @@ export const OPERATION_EFFECTS: { readonly [K in OperationName]: OperationEffect
   // Ends a command running at the time.
   pauseWorkspace: { effect: "destroy", idempotent: true },
   resumeWorkspace: { effect: "add", idempotent: false },
+  forkWorkspace: { effect: "add", idempotent: false },
   createWorkspace: { effect: "add", idempotent: false },
   listWorkspaces: read,
   // Overwrites files of the same name under dest.

@@ -16,6 +16,7 @@ import { ServiceService } from "./workspaces/services.js";
 import { ShellService } from "./workspaces/shells.js";
 import { MachinePool, poolOf } from "./pool/pool.js";
 import { pauseWorkspace, resumeWorkspace } from "./workspaces/pause.js";
+import { forkWorkspace } from "./workspaces/fork.js";
 
 /** The implementation of one operation: validated input in, result out. */
 export type Handler<K extends OperationName> = (input: ParsedInput<K>) => Promise<OperationResult<K>>;
@@ -94,6 +95,7 @@ export function createHandlers(context: CoreContext): Handlers {
     stopService: guarded("stopService", (input) => used(input.workspace_id, () => services.stop(input))),
     pauseWorkspace: guarded("pauseWorkspace", (input) => used(input.workspace_id, () => pauseWorkspace(workspaces, input.workspace_id))),
     resumeWorkspace: guarded("resumeWorkspace", (input) => used(input.workspace_id, () => resumeWorkspace(workspaces, input.workspace_id))),
+    forkWorkspace: guarded("forkWorkspace", (input) => used(input.workspace_id, () => forkWorkspace(workspaces, input))),
     statusPool: async () => {
       const machines = await pool.status();
       return { ...pool.summary(), count: machines.length, machines };

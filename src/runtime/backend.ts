@@ -198,6 +198,12 @@ export interface Backend {
    * Absent where the engine cannot.
    */
   suspend?(spec: MachineSpec, handle: MachineHandle): Promise<SuspendedState>;
+  /**
+   * Copy a running machine, memory and disk, into `targetDir` as a suspended
+   * machine there (start it with {@link StartOptions.resume}); the source is
+   * stopped only while it is copied, then runs on. Absent where the engine cannot.
+   */
+  fork?(spec: MachineSpec, handle: MachineHandle, targetDir: string): Promise<SuspendedState>;
   /** Restored, paused machines for the pool (core/pool); absent where the engine cannot. */
   readonly parking?: Parking;
 }

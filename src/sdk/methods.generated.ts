@@ -471,4 +471,18 @@ export abstract class OperationMethods {
   resumeWorkspace(input: OperationInput<"resumeWorkspace">): Promise<OperationResult<"resumeWorkspace">> {
     return this.call("resumeWorkspace", input);
   }
+
+  /**
+   * Fork a running workspace, disk and memory: a new workspace in which the same shells, services
+   * and processes continue, with its own id, hostname and entropy.
+   *
+   * qemu backend only (the sandbox answers unsupported). The source is paused only while its memory
+   * and disk are copied (copy-on-write where the filesystem can), then runs on; writes after the
+   * fork are not shared either way. Workspaces with published ports cannot be forked.
+   *
+   * MCP tool `workspace_fork`.
+   */
+  forkWorkspace(input: OperationInput<"forkWorkspace">): Promise<OperationResult<"forkWorkspace">> {
+    return this.call("forkWorkspace", input);
+  }
 }

@@ -26,6 +26,8 @@ describe("workspace pause on the sandbox backend", () => {
       expect(error.hint).toContain("qemu");
       expect((await pyro.statusWorkspace({ workspace_id })).state).toBe("running");
       expect((await pyro.execWorkspace({ workspace_id, command: "echo still" })).stdout).toBe("still\n");
+      const fork = await expectPyroError(pyro.forkWorkspace({ workspace_id }), "unsupported");
+      expect(fork.hint).toContain("qemu");
       // Resume of a workspace that is not paused says so.
       await expectPyroError(pyro.resumeWorkspace({ workspace_id }), "failed_precondition");
     } finally {

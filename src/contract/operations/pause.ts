@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { defineOperation } from "../operation.js";
 import { id } from "../common.js";
+import { workspaceInfo } from "./workspaces.js";
 
 const workspaceId = z.object({ workspace_id: id("workspace id") });
 
@@ -30,5 +31,20 @@ export const resumeWorkspace = defineOperation({
     paused_at: z.string(),
     downtime_ms: z.number().int().describe("time from the pause to the end of the resume"),
     duration_ms: z.number().int().describe("how long the resume took"),
+  }),
+});
+
+export const forkWorkspace = defineOperation({
+  mcp: "workspace_fork",
+  summary: "Fork a running workspace, disk and memory: a new workspace in which the same shells, services and processes continue, with its own id, hostname and entropy",
+  details:
+    "qemu backend only (the sandbox answers unsupported). The source is paused only while its memory and disk are copied (copy-on-write where the filesystem can), then runs on; writes after the fork are not shared either way. Workspaces with published ports cannot be forked.",
+  input: workspaceId.extend({
+    name: z.string().trim().min(1).max(64).optional().describe("A name for the new workspace (stored in its record)"),
+  }),
+  result: workspaceInfo.extend({
+    forked_from: z.string(),
+    name: z.string().nullable(),
+    duration_ms: z.number().int().describe("how long the fork took, the source's copy and the fork's resume together"),
   }),
 });

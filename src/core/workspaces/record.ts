@@ -40,6 +40,10 @@ export interface WorkspaceRecord {
    * tells `status` what happened and `reset` to start over.
    */
   creation?: WorkspaceCreation;
+  /** A name given at fork (`workspace fork --name`); issue 11's `create --name` fills it too. */
+  name?: string;
+  /** The workspace it was forked from. */
+  forked_from?: string;
   /** When it was paused (state `paused`: its memory is saved beside its disk; pause.ts). */
   paused_at?: string;
 }

@@ -247,6 +247,38 @@ export class QemuBackend implements Backend {
     return { bytes, path: layout.memoryState };
   }
 
+  /**
+   * Copy a running machine into `targetDir`: its memory and device state
+   * (saved as by {@link suspend}) and a copy of its disk taken while it is
+   * stopped (`cp --reflink=auto`: copy-on-write where the filesystem can),
+   * then let the source run on. The copy resumes with `resume: true`.
+   */
+  async fork(spec: MachineSpec, handle: MachineHandle, targetDir: string): Promise<SuspendedState> {
+    const qemu = findQemu(this.config);
+    const kernel = spec.environment.kernel;
+    if (!qemu || !kernel) throw new PyroError("unavailable", "QEMU or the guest kernel is missing", { hint: "run pyro doctor" });
+    if (!this.isRunning(handle)) throw new PyroError("failed_precondition", `the QEMU process of ${spec.id} is not running`, { hint: "start it again" });
+    const source = qemuLayout(spec.dir);
+    const target = qemuLayout(targetDir);
+    checkSocketPaths(target);
+    const disk = existsSync(source.rawDisk) ? { from: source.rawDisk, to: target.rawDisk } : { from: source.overlayDisk, to: target.overlayDisk };
+    if (disk.from === source.overlayDisk) {
+      throw new PyroError("unsupported", "only machines with a raw disk (workspaces) can be forked", { hint: "fork a workspace" });
+    }
+    await mkdir(targetDir, { recursive: true, mode: 0o700 });
+    const bytes = await saveMemory(source, memoryKey(await this.shapeOf(spec, qemu, kernel), qemu), SUSPEND_TIMEOUT_MS, target);
+    // The source is stopped (its disk flushed) until the copy is made.
+    try {
+      await ensureRootDisk("raw", disk.from, disk.to, undefined);
+    } catch (error) {
+      await discardMemory(target);
+      throw error;
+    } finally {
+      await qmpCommand(source.qmpSocket, "cont").catch(() => undefined);
+    }
+    return { bytes, path: target.memoryState };
+  }
+
   /** Launch QEMU on the state {@link suspend} saved; a clear error (and the state kept) when it cannot be. */
   private async resumeMemory(
     layout: QemuLayout,

@@ -42,8 +42,8 @@ export function memoryKey(shape: SnapshotShape, qemu: string): string {
  * failure (a full disk, a timeout) the machine is let run again (`cont`), the
  * partial file removed, and the error thrown.
  */
-export async function saveMemory(layout: QemuLayout, key: string, timeoutMs: number): Promise<number> {
-  const partial = `${layout.memoryState}.partial`;
+export async function saveMemory(layout: QemuLayout, key: string, timeoutMs: number, target: Pick<QemuLayout, "memoryState" | "memoryMeta"> = layout): Promise<number> {
+  const partial = `${target.memoryState}.partial`;
   const deadline = Date.now() + timeoutMs;
   await qmpCommand(layout.qmpSocket, "migrate-set-parameters", { "max-bandwidth": UNLIMITED_BANDWIDTH });
   await qmpCommand(layout.qmpSocket, "stop");
@@ -72,13 +72,13 @@ export async function saveMemory(layout: QemuLayout, key: string, timeoutMs: num
     }
     const { size } = await stat(partial);
     if (size === 0) throw new PyroError("io_error", "the saved memory state is empty (disk full?)", { hint: "free space in the state directory; the workspace keeps running" });
-    await rename(partial, layout.memoryState);
+    await rename(partial, target.memoryState);
     const meta: MemoryMeta = { format: MEMORY_FORMAT, key, bytes: size, saved_at: new Date().toISOString() };
-    await writeFileAtomic(layout.memoryMeta, JSON.stringify(meta));
+    await writeFileAtomic(target.memoryMeta, JSON.stringify(meta));
     return size;
   } catch (error) {
     await rm(partial, { force: true });
-    await rm(layout.memoryState, { force: true });
+    await rm(target.memoryState, { force: true });
     await qmpCommand(layout.qmpSocket, "cont").catch(() => undefined);
     throw error;
   }
