@@ -109,8 +109,9 @@ export function createHandlers(context: CoreContext): Handlers {
 
 /**
  * Every handler, followed by the pool's refill of the shapes it booted
- * (core/pool): after the operation, never beside its command. A refill only
- * starts detached processes; its failures cost the pool, not the operation.
+ * (core/pool): after the operation, never beside its command, and in the
+ * background (the result does not wait for it). A refill only starts
+ * detached processes; its failures cost the pool, not the operation.
  */
 function afterEach(pool: MachinePool, handlers: Handlers): Handlers {
   const wrapped: Record<string, Handler<OperationName>> = {};
@@ -119,7 +120,7 @@ function afterEach(pool: MachinePool, handlers: Handlers): Handlers {
       try {
         return await handler(input);
       } finally {
-        await pool.flush();
+        pool.flushInBackground();
       }
     };
   }

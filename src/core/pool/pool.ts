@@ -81,9 +81,12 @@ export function poolOf(context: CoreContext): MachinePool {
 export class MachinePool {
   readonly root: string;
   private readonly pending = new Map<string, Pending>();
+  /** The refills started in the background, one after the other. */
+  private flushing: Promise<void> = Promise.resolve();
 
   constructor(private readonly context: CoreContext) {
     this.root = join(context.stateDir, "pool");
+    context.lifetime.onClose(() => this.settled());
   }
 
   /** Whether pooling is on (`PYRO_POOL_SIZE` > 0) for `backend`. */
@@ -139,6 +142,22 @@ export class MachinePool {
       await backend.cleanup(spec).catch(() => undefined);
       return null;
     }
+  }
+
+  /**
+   * {@link flush} without making the caller wait: the operation's result goes
+   * out at once, the refill (a few ms of host work: the lock, two spawns)
+   * follows. A process does not exit before it is done (its I/O keeps the
+   * event loop alive); {@link settled} waits for it.
+   */
+  flushInBackground(): void {
+    if (this.pending.size === 0) return;
+    this.flushing = this.flushing.then(() => this.flush());
+  }
+
+  /** Wait for the background refills started so far. */
+  settled(): Promise<void> {
+    return this.flushing;
   }
 
   /**

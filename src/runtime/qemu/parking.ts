@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { AgentClient } from "../../agent-client/index.js";
 import { findSnapshot, type BootSnapshot } from "../../environments/snapshots.js";
@@ -15,6 +15,8 @@ import { findQemu, findQemuImg } from "./host.js";
 import { checkSocketPaths, qemuLayout } from "./layout.js";
 import { qmpCommand } from "./qmp.js";
 import { snapshotKey, VMSTATE_FILE, type SnapshotShape } from "./snapshot.js";
+import { isWarm, WARM_MARKER } from "./warm.js";
+import { packageRoot } from "../../util/paths.js";
 
 /** What parking needs of the QEMU backend it belongs to. */
 export interface ParkingHost {
@@ -87,6 +89,7 @@ export class QemuParking implements Parking {
       env: this.host.config.env,
       hint: "check PYRO_QEMU_BIN / that qemu-system-x86_64 is installed",
     });
+    const warmer = await this.startWarmer(spec.dir, proc.pid, proc.startTime);
     return {
       backend: "qemu",
       pid: proc.pid,
@@ -94,7 +97,24 @@ export class QemuParking implements Parking {
       machine: plan.shape.machine,
       accel: plan.shape.accel,
       ...handlePaths(spec.dir, input.rootFormat),
+      ...(warmer ? { warmer_pid: warmer.pid, warmer_start_time: warmer.startTime ?? null } : {}),
     };
+  }
+
+  /**
+   * Start the detached warm-up of a parked machine (warm.ts) when the built
+   * entry is there (not under a test runner that runs the sources only); null
+   * otherwise: the machine is handed out cold.
+   */
+  private async startWarmer(dir: string, pid: number, startTime: string | undefined) {
+    const entry = join(packageRoot(), "dist", "runtime", "qemu", "warm-main.js");
+    if (!existsSync(entry)) return null;
+    return spawnDetached(process.execPath, [entry, dir, String(pid), startTime ?? ""], {
+      stdoutPath: "/dev/null",
+      stderrPath: join(dir, "warm.log"),
+      cwd: dir,
+      env: this.host.config.env,
+    }).catch(() => null);
   }
 
   async parkedState(handle: MachineHandle, dir: string): Promise<ParkedState> {
@@ -109,7 +129,12 @@ export class QemuParking implements Parking {
       return isProcessAlive(handle.pid, handle.pidStartTime) ? "restoring" : "failed";
     }
     if (status === "inmigrate") return "restoring";
-    return status === "paused" || status === "prelaunch" ? "ready" : "failed";
+    if (typeof handle.warmer_pid === "number" && !isWarm(dir)) {
+      // Still warming up (it runs, then stops again), or the warm-up died half-way.
+      const warming = isProcessAlive(handle.warmer_pid, (handle.warmer_start_time as string | null) ?? undefined);
+      return warming ? "restoring" : "failed";
+    }
+    return status === "paused" ? "ready" : "failed";
   }
 
   async unpark(spec: MachineSpec, parked: MachineHandle, options: StartOptions): Promise<MachineHandle> {
@@ -129,6 +154,7 @@ export class QemuParking implements Parking {
         await sleep(10);
       }
       progress("phase=unpark");
+      await rm(join(spec.dir, WARM_MARKER), { force: true });
       await qmpCommand(handle.qmp_socket as string, "cont");
       const session = await AgentClient.connect(await this.host.connect(spec, handle), {
         helloTimeoutMs: Math.max(1000, Math.min(10_000, deadline - Date.now())),
