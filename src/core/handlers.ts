@@ -97,10 +97,13 @@ export function createHandlers(context: CoreContext): Handlers {
     resumeWorkspace: guarded("resumeWorkspace", (input) => used(input.workspace_id, () => resumeWorkspace(workspaces, input.workspace_id))),
     forkWorkspace: guarded("forkWorkspace", (input) => used(input.workspace_id, () => forkWorkspace(workspaces, input))),
     statusPool: async () => {
+      // This process's refill in flight counts as in the pool.
+      await pool.settled();
       const machines = await pool.status();
       return { ...pool.summary(), count: machines.length, machines };
     },
     drainPool: async () => {
+      await pool.settled();
       const drained = await pool.drain();
       return { drained, count: drained.length };
     },
@@ -120,6 +123,7 @@ function afterEach(pool: MachinePool, handlers: Handlers): Handlers {
       try {
         return await handler(input);
       } finally {
+        pool.closeSessions();
         pool.flushInBackground();
       }
     };

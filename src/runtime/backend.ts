@@ -1,4 +1,5 @@
 import type { Duplex } from "node:stream";
+import type { AgentClient } from "../agent-client/index.js";
 import type { InstalledEnvironment } from "../environments/types.js";
 import type { AllowList } from "../net/index.js";
 import type { BackendName, CpuEnforcement, ExecutionMode, MemoryEnforcement, NetworkPolicy } from "../util/vocabulary.js";
@@ -147,9 +148,10 @@ export interface Parking {
   /**
    * Hand a parked machine out: its directory was moved to `spec.dir`; let it
    * run and give it `spec`'s identity (hostname, clock, entropy, writable
-   * root). Returns the handle with the new directory's paths.
+   * root). Returns the handle with the new directory's paths, and the agent
+   * session that activated it, still open, for the caller's first request.
    */
-  unpark(spec: MachineSpec, handle: MachineHandle, options: StartOptions): Promise<MachineHandle>;
+  unpark(spec: MachineSpec, handle: MachineHandle, options: StartOptions): Promise<{ handle: MachineHandle; session: AgentClient }>;
 }
 
 /**

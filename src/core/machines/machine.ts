@@ -83,9 +83,15 @@ export class Machine implements MachineRef {
     return this.handle;
   }
 
-  /** Open an agent session, run `fn`, always close it. */
-  session<R>(fn: (client: AgentClient) => Promise<R>): Promise<R> {
-    return withAgent(this, fn);
+  /** Open an agent session, run `fn`, always close it. The first one of a machine taken from the pool is the session that activated it. */
+  async session<R>(fn: (client: AgentClient) => Promise<R>): Promise<R> {
+    const ready = poolOf(this.context).claimSession(this.spec.id);
+    if (!ready) return withAgent(this, fn);
+    try {
+      return await fn(ready);
+    } finally {
+      void ready.close();
+    }
   }
 
   /** Run one shell command through the agent. */

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { mkdir, rename, rm, rmdir } from "node:fs/promises";
 import { join } from "node:path";
+import type { AgentClient } from "../../agent-client/index.js";
 import type { Backend, MachineHandle, MachineSpec, ParkedState } from "../../runtime/backend.js";
 import { writeFileAtomic } from "../../util/atomic-file.js";
 import { killProcessesUnder } from "../../util/dir-processes.js";
@@ -81,6 +82,7 @@ export function poolOf(context: CoreContext): MachinePool {
 export class MachinePool {
   readonly root: string;
   private readonly pending = new Map<string, Pending>();
+  private readonly sessions = new Map<string, AgentClient>();
   /** The refills started in the background, one after the other. */
   private flushing: Promise<void> = Promise.resolve();
 
@@ -100,6 +102,27 @@ export class MachinePool {
    * starts a machine itself). Registers a refill of the shape either way.
    */
   async take(backend: Backend, spec: MachineSpec, progress: (line: string) => void): Promise<MachineHandle | null> {
+    const taken = await this.takeMachine(backend, spec, progress);
+    if (!taken) return null;
+    // The session that activated it serves the machine's first request (Machine.session), or is closed after the operation.
+    this.sessions.set(spec.id, taken.session);
+    return taken.handle;
+  }
+
+  /** The open session of a machine just taken, once; the caller closes it. */
+  claimSession(machineId: string): AgentClient | undefined {
+    const session = this.sessions.get(machineId);
+    this.sessions.delete(machineId);
+    return session && !session.closed ? session : undefined;
+  }
+
+  /** Close the sessions of taken machines that no request used (after each operation). */
+  closeSessions(): void {
+    for (const session of this.sessions.values()) void session.close();
+    this.sessions.clear();
+  }
+
+  private async takeMachine(backend: Backend, spec: MachineSpec, progress: (line: string) => void): Promise<{ handle: MachineHandle; session: AgentClient } | null> {
     const parking = backend.parking;
     if (!parking || !this.enabled(backend)) return null;
     this.pending.set(JSON.stringify([backend.name, spec.environment.name, spec.vcpuCount, spec.memMib, spec.network, spec.rootDisk ?? "overlay"]), { backend, spec });

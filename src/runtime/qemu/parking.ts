@@ -137,11 +137,12 @@ export class QemuParking implements Parking {
     return status === "paused" ? "ready" : "failed";
   }
 
-  async unpark(spec: MachineSpec, parked: MachineHandle, options: StartOptions): Promise<MachineHandle> {
+  async unpark(spec: MachineSpec, parked: MachineHandle, options: StartOptions): Promise<{ handle: MachineHandle; session: AgentClient }> {
     const progress = options.onProgress ?? (() => undefined);
     const deadline = Date.now() + options.bootTimeoutMs;
     const format = parked.root_disk_format === "raw" ? "raw" : "qcow2";
     const handle: MachineHandle = { ...parked, ...handlePaths(spec.dir, format) };
+    let session: AgentClient | undefined;
     try {
       for (;;) {
         const state = await this.parkedState(handle, spec.dir);
@@ -156,22 +157,19 @@ export class QemuParking implements Parking {
       progress("phase=unpark");
       await rm(join(spec.dir, WARM_MARKER), { force: true });
       await qmpCommand(handle.qmp_socket as string, "cont");
-      const session = await AgentClient.connect(await this.host.connect(spec, handle), {
+      session = await AgentClient.connect(await this.host.connect(spec, handle), {
         helloTimeoutMs: Math.max(1000, Math.min(10_000, deadline - Date.now())),
         resyncAfterMs: 2_000,
         clientName: CLIENT,
       });
-      try {
-        await activateGuest(session, { hostname: spec.hostname, environmentName: spec.environment.name, resumable: true });
-      } finally {
-        await session.close();
-      }
+      await activateGuest(session, { hostname: spec.hostname, environmentName: spec.environment.name, resumable: true });
     } catch (error) {
+      await session?.close();
       await this.host.kill(handle);
       throw toPyroError(error);
     }
     progress("phase=ready");
-    return handle;
+    return { handle, session };
   }
 
   /** How `spec` would be parked, or null when it cannot be (see {@link Parking.parkKey}). */
