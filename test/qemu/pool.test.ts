@@ -82,6 +82,18 @@ describe.skipIf(!QEMU_AVAILABLE)(`the pool of restored, paused VMs (qemu under T
     expect(new Set(reports.map((r) => r.random)).size).toBe(3);
   }, 300_000);
 
+  it("vm_create + vm_start take a pooled machine too", async () => {
+    const poolId = await readyMachine();
+    lines.length = 0;
+    const vm = await pyro.createVm({ environment: ENV });
+    await pyro.startVm({ vm_id: vm.vm_id });
+    expect(lines.some((l) => l.includes(`phase=pool-take pool_id=${poolId}`)), lines.join("\n")).toBe(true);
+    const result = await pyro.execVm({ vm_id: vm.vm_id, command: SELF_REPORT });
+    const report = parseReport(result.stdout);
+    expect(report.hostname).toBe(vm.vm_id);
+    expect(report.previous).toBe("clean");
+  }, 300_000);
+
   it("gives a new workspace a pooled machine (raw disk) that keeps working across stop and start", async () => {
     await pyro.createWorkspace({ environment: ENV }).then((ws) => pyro.deleteWorkspace({ workspace_id: ws.workspace_id }));
     const poolId = await readyMachine("raw");
