@@ -1,4 +1,6 @@
-import { existsSync, openSync, readdirSync, statSync, writeSync, closeSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, openSync, readdirSync, rmSync, statfsSync, statSync, writeSync, closeSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Pyro } from "../../src/index.js";
@@ -143,4 +145,46 @@ describe.skipIf(!QEMU_AVAILABLE)(`workspace pause/resume with memory (qemu under
       for (const id of ids) await pyro.deleteWorkspace({ workspace_id: id }).catch(() => undefined);
     }
   }, 900_000);
+});
+
+const IS_ROOT = process.getuid?.() === 0;
+
+describe.skipIf(!QEMU_AVAILABLE || !IS_ROOT)(`workspace pause on a full disk (qemu; needs ${QEMU_NEEDS} and root for a tmpfs mount)`, () => {
+  // A state dir on a small tmpfs of its own, filled up before the pause.
+  const dir = mkdtempSync(join(tmpdir(), "pyro-pause-full-"));
+  let pyro: Pyro;
+
+  beforeAll(async () => {
+    await debianBase();
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=600m,mode=0700", "tmpfs", dir]);
+    pyro = new Pyro({ stateDir: join(dir, "state"), cacheDir: TEST_CACHE_DIR, env: pyroEnv(join(dir, "state"), { PYRO_BACKEND: "qemu" }) });
+  }, 600_000);
+
+  afterAll(async () => {
+    await pyro?.close();
+    for (const pid of pidsMentioning(dir)) process.kill(pid, "SIGKILL");
+    await new Promise((r) => setTimeout(r, 500));
+    execFileSync("umount", ["-l", dir]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("fails the pause with a clear error and leaves the workspace running", async () => {
+    const { workspace_id } = await pyro.createWorkspace({ environment: ENV });
+    try {
+      await pyro.execWorkspace({ workspace_id, command: "echo kept > /workspace/file" });
+      // Leave about 8 MiB free: far less than any saved state.
+      const { bavail, bsize } = statfsSync(dir);
+      const free = Number(bavail) * Number(bsize);
+      execFileSync("fallocate", ["-l", String(Math.max(0, free - 8 * 2 ** 20)), join(dir, "filler")]);
+      const error = await expectPyroError(pyro.pauseWorkspace({ workspace_id }), "io_error");
+      expect(error.hint).toContain("keeps running");
+      expect((await pyro.statusWorkspace({ workspace_id })).state).toBe("running");
+      expect(readdirSync(join(dir, "state", "workspaces", workspace_id, "machine")).filter((n) => n.startsWith("memory"))).toEqual([]);
+      rmSync(join(dir, "filler"));
+      expect((await pyro.execWorkspace({ workspace_id, command: "cat /workspace/file" })).stdout.trim()).toBe("kept");
+    } finally {
+      rmSync(join(dir, "filler"), { force: true });
+      await pyro.deleteWorkspace({ workspace_id });
+    }
+  }, 600_000);
 });
