@@ -125,7 +125,7 @@ describe.skipIf(!QEMU_AVAILABLE)(`workspace pause/resume with memory (qemu under
   it("pauses and resumes several workspaces in a row, and a command running during a pause gets a clear answer", async () => {
     const ids: string[] = [];
     try {
-      for (let i = 0; i < 3; i++) ids.push((await pyro.createWorkspace({ environment: ENV })).workspace_id);
+      for (let i = 0; i < 5; i++) ids.push((await pyro.createWorkspace({ environment: ENV })).workspace_id);
       for (const [i, id] of ids.entries()) {
         await pyro.execWorkspace({ workspace_id: id, command: `echo ${i} > /tmp/n` });
         expect((await pyro.pauseWorkspace({ workspace_id: id })).state).toBe("paused");
