@@ -9,6 +9,8 @@ export default defineConfig({
     // Suites share one environment cache and build it once (see test/global-setup.ts).
     globalSetup: ["test/global-setup.ts"],
     pool: "forks",
+    // No paused VMs left behind by suites that do not test the pool (test/qemu/pool.test.ts turns it on).
+    env: { PYRO_POOL_SIZE: "0" },
     fileParallelism: false,
     reporters: ["default"],
   },

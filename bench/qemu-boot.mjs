@@ -9,8 +9,12 @@
 //   cold (PYRO_QEMU_SNAPSHOTS=0);
 // - an exec round trip in a running VM (one session; and a fresh connection
 //   + hello per call) against a local spawn of `true`.
+// - issue 17's pool: Pyro.runInVm and `pyro run` (whole process) taking a
+//   pooled machine, beside the exec round trip in a running VM, interleaved;
+//   and the RSS and CPU time over 10 idle seconds of a pooled machine.
+//   `BENCH_ONLY=pool` runs only that section.
 // Runs under KVM where a standard guest boots there, else TCG (see docs/qemu.md).
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -18,7 +22,7 @@ import { Pyro } from "../dist/index.js";
 import { AgentClient } from "../dist/agent-client/index.js";
 import { ensureEnvironment } from "../dist/environments/index.js";
 import { QemuBackend, hostTscKhz } from "../dist/runtime/qemu/index.js";
-import { report, timeAsync, timeCommand } from "./lib.mjs";
+import { median, report, timeAsync, timeCommand } from "./lib.mjs";
 
 const cacheDir = process.env.PYRO_ENVIRONMENT_CACHE_DIR ?? "/var/tmp/pyro-test-cache";
 const bootRuns = Number(process.env.BENCH_BOOT_RUNS ?? 5);
@@ -73,9 +77,10 @@ async function oursBoot(machine) {
   return performance.now() - started;
 }
 
-const pyro = new Pyro({ stateDir: join(root, "pyro-state"), cacheDir, env: { ...process.env, PYRO_BACKEND: "qemu" } });
-const pyroCold = new Pyro({ stateDir: join(root, "pyro-state"), cacheDir, env: { ...process.env, PYRO_BACKEND: "qemu", PYRO_QEMU_SNAPSHOTS: "0" } });
-const pyroEnv = { ...process.env, PYRO_STATE_DIR: join(root, "cli-state"), PYRO_ENVIRONMENT_CACHE_DIR: cacheDir, PYRO_BACKEND: "qemu" };
+// The boot rows measure a start: no pool (the pool section measures it).
+const pyro = new Pyro({ stateDir: join(root, "pyro-state"), cacheDir, env: { ...process.env, PYRO_BACKEND: "qemu", PYRO_POOL_SIZE: "0" } });
+const pyroCold = new Pyro({ stateDir: join(root, "pyro-state"), cacheDir, env: { ...process.env, PYRO_BACKEND: "qemu", PYRO_QEMU_SNAPSHOTS: "0", PYRO_POOL_SIZE: "0" } });
+const pyroEnv = { ...process.env, PYRO_STATE_DIR: join(root, "cli-state"), PYRO_ENVIRONMENT_CACHE_DIR: cacheDir, PYRO_BACKEND: "qemu", PYRO_POOL_SIZE: "0" };
 const runArgv = [process.execPath, cli, "run", "--vcpu-count", "2", "--mem-mib", "512", "debian:12", "--", "true"];
 
 /** One in-process Pyro.runInVm of `true`; ms. */
@@ -85,7 +90,76 @@ async function runInVm(client) {
   return performance.now() - started;
 }
 
-try {
+/** CPU time (user + system) of a process so far, in ms. */
+function cpuMs(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  // utime and stime are fields 14 and 15 of stat (11 and 12 after the command); in clock ticks of 10 ms.
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** The pool section (issue 17): runInVm and `pyro run` from the pool beside the exec round trip; a pooled machine's RSS and idle CPU. */
+async function poolSection() {
+  const poolEnv = { ...process.env, PYRO_BACKEND: "qemu", PYRO_POOL_SIZE: "1", PYRO_ENVIRONMENT_CACHE_DIR: cacheDir };
+  const inProcess = new Pyro({ stateDir: join(root, "pool-sdk"), cacheDir, env: poolEnv, onProgress: (l) => (l.startsWith("[pool]") ? process.stderr.write(`${l}\n`) : undefined) });
+  const cliEnv = { ...poolEnv, PYRO_STATE_DIR: join(root, "pool-cli") };
+  const cliPool = new Pyro({ stateDir: join(root, "pool-cli"), cacheDir, env: cliEnv });
+  const argv = [process.execPath, cli, "run", "--vcpu-count", "2", "--mem-mib", "512", "debian:12", "--", "true"];
+  /** Wait until `on`'s pool holds a ready machine (not timed: a caller's think time between two runs). */
+  const ready = async (on) => {
+    for (let i = 0; i < 2400; i++) {
+      const status = await on.statusPool();
+      if (status.machines.some((m) => m.state === "ready")) return status.machines.find((m) => m.state === "ready");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error("the pool never became ready");
+  };
+  const backend = new QemuBackend({ env, kernel });
+  const s = spec("pool-exec");
+  const handle = await backend.start(s, { bootTimeoutMs: 300_000 });
+  live.add(handle);
+  const client = await AgentClient.connect(await backend.connect(s, handle), { helloTimeoutMs: 30_000 });
+  const rows = [
+    { name: "exec `true` in a running VM (one session)", samples: [], run: async () => {
+      const started = performance.now();
+      await client.exec({ argv: ["true"] }, { maxBufferedBytes: 1024 });
+      return performance.now() - started;
+    } },
+    { name: `Pyro.runInVm debian:12 \`true\` from the pool (${accel})`, samples: [], run: async () => {
+      await ready(inProcess);
+      return runInVm(inProcess);
+    } },
+    { name: `pyro run debian:12 -- true from the pool, whole process (${accel})`, samples: [], run: async () => {
+      await ready(cliPool);
+      return timeCommand(argv, { runs: 1, warmup: 0, env: cliEnv })[0];
+    } },
+  ];
+  // Warm-up: the first run of each fills its pool.
+  await runInVm(inProcess);
+  timeCommand(argv, { runs: 1, warmup: 0, env: cliEnv });
+  for (let i = 0; i < execRuns; i++) for (const row of rows) row.samples.push(await row.run());
+  report(`pool (debian:12, 2 vCPUs, 512 MiB; ${execRuns} runs each, interleaved)`, rows, [
+    [rows[1].name, rows[0].name, 3],
+    [rows[2].name, rows[0].name],
+  ]);
+  process.stdout.write(`  target: pyro run from the pool ≤ 250 ms median; measured ${median(rows[2].samples).toFixed(1)} ms\n`);
+  const pooled = await ready(inProcess);
+  const before = cpuMs(pooled.pid);
+  await new Promise((r) => setTimeout(r, 10_000));
+  const idle = cpuMs(pooled.pid) - before;
+  const rss = (await inProcess.statusPool()).machines.find((m) => m.pool_id === pooled.pool_id)?.rss_bytes ?? 0;
+  process.stdout.write(`  pooled machine: RSS ${(rss / 2 ** 20).toFixed(1)} MiB, CPU time over 10 idle s ${idle} ms (target < 10 ms; 10 ms ticks)\n`);
+  await client.close();
+  await shutdown(backend, s, handle);
+  live.delete(handle);
+  await backend.cleanup(s);
+  await inProcess.drainPool();
+  await cliPool.drainPool();
+  await inProcess.close();
+  await cliPool.close();
+}
+
+/** Issue 4's rows: boots and the exec round trip. */
+async function bootSection() {
   // Interleaved, so that load on a shared machine hits every row alike.
   const rows = [
     { name: `bare qemu microvm boot → poweroff (${accel})`, samples: [], run: () => bareBoot("microvm") },
@@ -132,9 +206,17 @@ try {
   await client.close();
   report(`exec round trip (${accel}; ${execRuns} runs)`, execRows, [[execRows[1].name, execRows[0].name]]);
   await shutdown(backend, s, handle);
+  live.delete(handle);
   await backend.cleanup(s);
+}
+
+try {
+  if (process.env.BENCH_ONLY !== "pool") await bootSection();
+  await poolSection();
 } finally {
   const killer = new QemuBackend({ env });
   for (const handle of live) await killer.kill(handle);
+  // Pooled machines of this run's state dirs.
+  for (const dir of ["pool-sdk", "pool-cli"]) await new Pyro({ stateDir: join(root, dir), cacheDir, env: { ...process.env, PYRO_POOL_SIZE: "0" } }).drainPool().catch(() => undefined);
   rmSync(root, { recursive: true, force: true });
 }

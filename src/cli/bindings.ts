@@ -77,6 +77,7 @@ export const CLI_BINDINGS: CliBindings = {
         if (!b.usable && b.fix) out.stdout(`  fix: ${b.fix}\n`);
       }
       out.stdout(`Selected backend: ${r.selected_backend ?? "none"} (${r.selected_reason})\n`);
+      out.stdout(`Pool: size=${r.pool.size} idle_seconds=${r.pool.idle_seconds} machines=${r.pool.count}\n`);
     },
     exitCode: (r) => (r.runtime.ok ? 0 : 1),
   },
@@ -134,6 +135,35 @@ export const CLI_BINDINGS: CliBindings = {
     ],
     print: (r, out) => printFields(r, out),
     idOnly: (r) => r.workspace_id,
+  },
+  statusPool: {
+    path: ["pool", "status"],
+    print: (r, out) => {
+      out.stdout(`Pool: size=${r.size} per shape, idle_seconds=${r.idle_seconds}, machines=${r.count}\n`);
+      for (const m of r.machines) {
+        const rss = m.rss_bytes === null ? "?" : formatBytes(m.rss_bytes);
+        out.stdout(`${m.pool_id} ${m.state} ${m.environment} vcpus=${m.vcpu_count} mem=${m.mem_mib}MiB disk=${m.root_disk} age=${m.age_seconds}s rss=${rss} pid=${m.pid ?? "-"}\n`);
+      }
+    },
+  },
+  drainPool: {
+    path: ["pool", "drain"],
+    print: (r, out) => out.stdout(`Drained ${r.count} pooled machine${r.count === 1 ? "" : "s"}\n`),
+  },
+  pauseWorkspace: {
+    path: ["workspace", "pause"],
+    positionals: [workspace],
+    print: (r, out) => out.stdout(`Paused ${r.workspace_id}: memory saved (${formatBytes(r.memory_bytes)}) in ${r.duration_ms} ms\n`),
+  },
+  resumeWorkspace: {
+    path: ["workspace", "resume"],
+    positionals: [workspace],
+    print: (r, out) => out.stdout(`Resumed ${r.workspace_id} in ${r.duration_ms} ms (paused for ${(r.downtime_ms / 1000).toFixed(1)} s)\n`),
+  },
+  forkWorkspace: {
+    path: ["workspace", "fork"],
+    positionals: [workspace],
+    print: (r, out) => out.stdout(`Forked ${r.forked_from} into ${r.workspace_id}${r.name ? ` (${r.name})` : ""} in ${r.duration_ms} ms\n`),
   },
   listWorkspaces: {
     path: ["workspace", "list"],

@@ -7,6 +7,8 @@ import * as services from "./operations/services.js";
 import { updateWorkspace } from "./operations/workspace-update.js";
 import * as files from "./operations/files.js";
 import * as commands from "./operations/commands.js";
+import * as pool from "./operations/pool.js";
+import * as pause from "./operations/pause.js";
 
 /**
  * Every public operation, keyed by its SDK method name. The SDK, the CLI and
@@ -66,6 +68,11 @@ export const OPERATIONS = {
   logsWorkspaceCommand: commands.logsCommand,
   waitWorkspaceCommand: commands.waitCommand,
   killWorkspaceCommand: commands.killCommand,
+  statusPool: pool.statusPool,
+  drainPool: pool.drainPool,
+  pauseWorkspace: pause.pauseWorkspace,
+  resumeWorkspace: pause.resumeWorkspace,
+  forkWorkspace: pause.forkWorkspace,
 } as const;
 
 /** SDK method name of an operation. */

@@ -38,6 +38,12 @@ export const OPERATION_EFFECTS: { readonly [K in OperationName]: OperationEffect
   inspectEnvironment: read,
   pruneEnvironments: { effect: "destroy", idempotent: true },
   doctor: read,
+  statusPool: read,
+  drainPool: { effect: "destroy", idempotent: true },
+  // Ends a command running at the time.
+  pauseWorkspace: { effect: "destroy", idempotent: true },
+  resumeWorkspace: { effect: "add", idempotent: false },
+  forkWorkspace: { effect: "add", idempotent: false },
   createWorkspace: { effect: "add", idempotent: false },
   listWorkspaces: read,
   // Replaces the name and labels it is given; a repeat changes nothing more.

@@ -3,6 +3,7 @@ import { arch, platform } from "node:os";
 import type { OperationResult } from "../contract/index.js";
 import type { CoreContext } from "./context.js";
 import { backendFromEnv } from "./machines/select.js";
+import { poolOf } from "./pool/pool.js";
 
 function canAccess(path: string, mode: number): boolean {
   try {
@@ -70,5 +71,6 @@ export async function runDoctor(context: CoreContext): Promise<OperationResult<"
     backends: backends.map(({ capabilities: _capabilities, ...rest }) => rest),
     selected_backend: selected,
     selected_reason: selectedReason,
+    pool: poolOf(context).summary(),
   };
 }

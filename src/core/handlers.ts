@@ -18,6 +18,9 @@ import { withUse } from "./workspaces/ttl.js";
 import { ServiceService } from "./workspaces/services.js";
 import { ShellService } from "./workspaces/shells.js";
 import { CommandService } from "./workspaces/commands.js";
+import { MachinePool, poolOf } from "./pool/pool.js";
+import { pauseWorkspace, resumeWorkspace } from "./workspaces/pause.js";
+import { forkWorkspace } from "./workspaces/fork.js";
 
 /**
  * The implementation of one operation: validated input in, result out. The
@@ -50,7 +53,8 @@ export function createHandlers(context: CoreContext): Handlers {
   const shells = new ShellService(workspaces);
   const services = new ServiceService(workspaces);
   const commands = new CommandService(workspaces);
-  return {
+  const pool = poolOf(context);
+  return afterEach(pool, {
     runInVm: (input, options) => vms.run(input, options),
     createVm: (input) => vms.create(input),
     startVm: (input) => vms.start(input.vm_id),
@@ -60,6 +64,7 @@ export function createHandlers(context: CoreContext): Handlers {
     statusVm: (input) => vms.status(input.vm_id),
     networkInfoVm: (input) => vms.networkInfo(input.vm_id),
     reapExpired: async () => {
+      await pool.reap().catch(() => undefined);
       const reaped_vms = await vms.reapExpired();
       const reaped_workspaces = await workspaces.reapExpired();
       return { reaped_vms, reaped_workspaces, count: reaped_vms.length + reaped_workspaces.length };
@@ -116,5 +121,40 @@ export function createHandlers(context: CoreContext): Handlers {
     logsWorkspaceCommand: guarded("logsWorkspaceCommand", (input) => used(input.workspace_id, () => commands.logs(input))),
     waitWorkspaceCommand: guarded("waitWorkspaceCommand", (input) => used(input.workspace_id, () => commands.wait(input), input.timeout_seconds)),
     killWorkspaceCommand: guarded("killWorkspaceCommand", (input) => used(input.workspace_id, () => commands.kill(input))),
-  };
+    pauseWorkspace: guarded("pauseWorkspace", (input) => used(input.workspace_id, () => pauseWorkspace(workspaces, input.workspace_id))),
+    resumeWorkspace: guarded("resumeWorkspace", (input) => used(input.workspace_id, () => resumeWorkspace(workspaces, input.workspace_id))),
+    forkWorkspace: guarded("forkWorkspace", (input) => used(input.workspace_id, () => forkWorkspace(workspaces, input))),
+    statusPool: async () => {
+      // This process's refill in flight counts as in the pool.
+      await pool.settled();
+      const machines = await pool.status();
+      return { ...pool.summary(), count: machines.length, machines };
+    },
+    drainPool: async () => {
+      await pool.settled();
+      const drained = await pool.drain();
+      return { drained, count: drained.length };
+    },
+  });
+}
+
+/**
+ * Every handler, followed by the pool's refill of the shapes it booted
+ * (core/pool): after the operation, never beside its command, and in the
+ * background (the result does not wait for it). A refill only starts
+ * detached processes; its failures cost the pool, not the operation.
+ */
+function afterEach(pool: MachinePool, handlers: Handlers): Handlers {
+  const wrapped: Record<string, Handler<OperationName>> = {};
+  for (const [name, handler] of Object.entries(handlers) as Array<[OperationName, Handler<OperationName>]>) {
+    wrapped[name] = async (input, options) => {
+      try {
+        return await handler(input, options);
+      } finally {
+        pool.closeSessions();
+        pool.flushInBackground();
+      }
+    };
+  }
+  return wrapped as Handlers;
 }

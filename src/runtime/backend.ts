@@ -1,4 +1,5 @@
 import type { Duplex } from "node:stream";
+import type { AgentClient } from "../agent-client/index.js";
 import type { InstalledEnvironment } from "../environments/types.js";
 import type { AllowList } from "../net/index.js";
 import type { BackendName, CpuEnforcement, ExecutionMode, MemoryEnforcement, NetworkPolicy } from "../util/vocabulary.js";
@@ -105,6 +106,52 @@ export interface StartOptions {
   onProgress?: (message: string) => void;
   /** The machine dies when the calling process exits (backends with `warm_spares`; others ignore it). */
   tiedToCaller?: boolean;
+  /**
+   * Resume the memory and device state {@link Backend.suspend} saved in the
+   * machine directory instead of booting (backends with `suspend` only).
+   * Without it, a saved state left there is discarded: the start is cold.
+   */
+  resume?: boolean;
+}
+
+/** What {@link Backend.suspend} saved. */
+export interface SuspendedState {
+  /** Size of the memory and device state file. */
+  bytes: number;
+  /** The file, next to the machine's disk. */
+  path: string;
+}
+
+/** Where a parked machine is: still restoring, ready to be handed out, or gone. */
+export type ParkedState = "restoring" | "ready" | "failed";
+
+/**
+ * Machines restored from their shape's boot state and held paused (vCPUs
+ * stopped: memory, no CPU), not yet given an identity, for the pool of
+ * core/pool. A parked machine's directory may be renamed once it is ready.
+ */
+export interface Parking {
+  /**
+   * What a parked machine must match to stand in for `spec` (its whole shape:
+   * environment, kernel, VMM, vCPUs, memory, network, disk kind), or null when
+   * `spec` can neither take nor fill a pool (no boot state saved yet, a disk
+   * already written, published ports, a network the pool does not park). Cheap.
+   */
+  parkKey(spec: MachineSpec): Promise<string | null>;
+  /**
+   * Start a parked machine for `spec` in `spec.dir`; resolves as soon as its
+   * process runs: the restore goes on detached, so the caller may exit.
+   */
+  park(spec: MachineSpec): Promise<MachineHandle>;
+  /** Whether a parked machine finished restoring (ready), is still at it, or died. */
+  parkedState(handle: MachineHandle, dir: string): Promise<ParkedState>;
+  /**
+   * Hand a parked machine out: its directory was moved to `spec.dir`; let it
+   * run and give it `spec`'s identity (hostname, clock, entropy, writable
+   * root). Returns the handle with the new directory's paths, and the agent
+   * session that activated it, still open, for the caller's first request.
+   */
+  unpark(spec: MachineSpec, handle: MachineHandle, options: StartOptions): Promise<{ handle: MachineHandle; session: AgentClient }>;
 }
 
 /**
@@ -146,4 +193,19 @@ export interface Backend {
    * offline inspection while it is stopped; null when it has none yet.
    */
   rootDiskImage?(spec: MachineSpec): string | null;
+  /**
+   * Save a running machine's memory and device state next to its disk, then
+   * end its process (`workspace pause`); {@link StartOptions.resume} brings it
+   * back. When saving fails the machine keeps running and this throws.
+   * Absent where the engine cannot.
+   */
+  suspend?(spec: MachineSpec, handle: MachineHandle): Promise<SuspendedState>;
+  /**
+   * Copy a running machine, memory and disk, into `targetDir` as a suspended
+   * machine there (start it with {@link StartOptions.resume}); the source is
+   * stopped only while it is copied, then runs on. Absent where the engine cannot.
+   */
+  fork?(spec: MachineSpec, handle: MachineHandle, targetDir: string): Promise<SuspendedState>;
+  /** Restored, paused machines for the pool (core/pool); absent where the engine cannot. */
+  readonly parking?: Parking;
 }

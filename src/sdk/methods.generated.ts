@@ -135,7 +135,8 @@ export abstract class OperationMethods {
    * Delete every expired VM (ttl_seconds after create) and every expired workspace (idle for its
    * ttl_seconds), with their machines and files.
    *
-   * Deletes expired workspaces with all their files, snapshots and logs.
+   * Deletes expired workspaces with all their files, snapshots and logs. Also drops pooled machines
+   * idle longer than PYRO_POOL_IDLE_SECONDS.
    *
    * MCP tool `vm_reap_expired`.
    */
@@ -689,5 +690,70 @@ export abstract class OperationMethods {
    */
   killWorkspaceCommand(input: OperationInput<"killWorkspaceCommand">): Promise<OperationResult<"killWorkspaceCommand">> {
     return this.call("killWorkspaceCommand", input);
+  }
+
+  /**
+   * List the pooled machines: restored from their shape's boot snapshot and held paused, ready for
+   * the next VM or workspace of that shape.
+   *
+   * QEMU only. A pooled machine costs memory but no CPU; one idle longer than PYRO_POOL_IDLE_SECONDS
+   * is dropped by the next pool use or vm_reap_expired. The pool is shared by every pyro process of
+   * the state directory.
+   *
+   * MCP tool `pool_status`.
+   */
+  statusPool(input?: OperationInput<"statusPool">): Promise<OperationResult<"statusPool">> {
+    return this.call("statusPool", input);
+  }
+
+  /**
+   * Kill every pooled machine and free its memory; the pool refills after the next VM or workspace
+   * of a shape.
+   *
+   * MCP tool `pool_drain`.
+   */
+  drainPool(input?: OperationInput<"drainPool">): Promise<OperationResult<"drainPool">> {
+    return this.call("drainPool", input);
+  }
+
+  /**
+   * Pause a running workspace with its memory: shells, services and background commands resume as
+   * they were.
+   *
+   * qemu backend only (the sandbox answers unsupported). The machine's memory and device state are
+   * saved next to its disk and its process ends: a paused workspace costs disk space, no CPU or
+   * memory. Open TCP connections do not survive; published ports are bound again on resume. A
+   * command running during the pause is ended. stop/start keep their cold meaning.
+   *
+   * MCP tool `workspace_pause`.
+   */
+  pauseWorkspace(input: OperationInput<"pauseWorkspace">): Promise<OperationResult<"pauseWorkspace">> {
+    return this.call("pauseWorkspace", input);
+  }
+
+  /**
+   * Resume a paused workspace from its saved memory (clock stepped to the host's, entropy reseeded).
+   *
+   * If the saved state cannot be resumed (damaged, another QEMU), the call fails and the workspace
+   * can still be started cold with workspace_start.
+   *
+   * MCP tool `workspace_resume`.
+   */
+  resumeWorkspace(input: OperationInput<"resumeWorkspace">): Promise<OperationResult<"resumeWorkspace">> {
+    return this.call("resumeWorkspace", input);
+  }
+
+  /**
+   * Fork a running workspace, disk and memory: a new workspace in which the same shells, services
+   * and processes continue, with its own id, hostname and entropy.
+   *
+   * qemu backend only (the sandbox answers unsupported). The source is paused only while its memory
+   * and disk are copied (copy-on-write where the filesystem can), then runs on; writes after the
+   * fork are not shared either way. Workspaces with published ports cannot be forked.
+   *
+   * MCP tool `workspace_fork`.
+   */
+  forkWorkspace(input: OperationInput<"forkWorkspace">): Promise<OperationResult<"forkWorkspace">> {
+    return this.call("forkWorkspace", input);
   }
 }

@@ -99,6 +99,20 @@ export const CONFIG_VARIABLES = [
     example: "0",
   },
   {
+    name: "PYRO_POOL_SIZE",
+    type: "integer ≥ 0",
+    default: "1",
+    meaning: "paused, restored machines kept ready per recently used machine shape (QEMU; `0` = no pool; see [docs/pool.md](docs/pool.md))",
+    example: "0",
+  },
+  {
+    name: "PYRO_POOL_IDLE_SECONDS",
+    type: "integer > 0",
+    default: "300",
+    meaning: "how long a pooled machine waits for a taker before the reaper drops it",
+    example: "30",
+  },
+  {
     name: "PYRO_QEMU_EXTRA_CMDLINE",
     type: "words",
     default: "none",
@@ -193,6 +207,20 @@ export const DEFAULT_MAX_ARCHIVE_BYTES = 4 * 1024 * 1024 * 1024;
 /** How often `pyro mcp serve` reaps by default, in seconds. */
 export const DEFAULT_REAP_INTERVAL_SECONDS = 60;
 
+/** Pooled machines per shape by default. */
+export const DEFAULT_POOL_SIZE = 1;
+
+/** How long a pooled machine waits for a taker by default, in seconds. */
+export const DEFAULT_POOL_IDLE_SECONDS = 300;
+
+/** The pool of restored, paused machines (core/pool). */
+export interface PoolConfig {
+  /** `PYRO_POOL_SIZE`: machines kept per recently used shape; 0 = off. */
+  readonly size: number;
+  /** `PYRO_POOL_IDLE_SECONDS` in ms: a pooled machine older than this is dropped. */
+  readonly idleMs: number;
+}
+
 /** What the QEMU backend reads from the configuration. */
 export interface QemuConfig {
   /** `PYRO_QEMU_BIN`: a path or a name on PATH; undefined looks up `qemu-system-x86_64`. */
@@ -237,6 +265,7 @@ export interface PyroConfig {
   readonly maxArchiveBytes: number;
   readonly agent: { readonly bin: string; readonly version: string | undefined };
   readonly qemu: QemuConfig;
+  readonly pool: PoolConfig;
   readonly firecracker: FirecrackerConfig;
   readonly oci: {
     /** The registry host; null when `none` (or empty); undefined when unset (the catalog default applies). */
@@ -291,6 +320,10 @@ export function resolveConfig(env: NodeJS.ProcessEnv = process.env, overrides: C
       machine: read("PYRO_QEMU_MACHINE") === "q35" ? "q35" : "microvm",
       snapshots: read("PYRO_QEMU_SNAPSHOTS") !== "0",
       extraCmdline: (read("PYRO_QEMU_EXTRA_CMDLINE") ?? "").split(/\s+/).filter(Boolean),
+    },
+    pool: {
+      size: naturalNumber(read("PYRO_POOL_SIZE")?.trim()) ?? DEFAULT_POOL_SIZE,
+      idleMs: (positiveInteger(read("PYRO_POOL_IDLE_SECONDS")) ?? DEFAULT_POOL_IDLE_SECONDS) * 1000,
     },
     firecracker: {
       bin: read("PYRO_FIRECRACKER_BIN"),

@@ -61,7 +61,7 @@ export const VM_STATES = ["created", "running", "stopped", "dead"] as const;
 export type VmState = (typeof VM_STATES)[number];
 
 /** The states of a workspace record (`creating` until its baseline exists). */
-export const WORKSPACE_STATES = ["creating", "running", "stopped", "dead"] as const;
+export const WORKSPACE_STATES = ["creating", "running", "paused", "stopped", "dead"] as const;
 /** One of {@link WORKSPACE_STATES}. */
 export type WorkspaceState = (typeof WORKSPACE_STATES)[number];
 

@@ -44,6 +44,19 @@ export function killRecordedMachines(stateDir: string): string[] {
       }
     }
   }
+  // Pooled machines (core/pool): paused VMs owned by no record.
+  const pool = join(stateDir, "pool");
+  for (const name of existsSync(pool) ? readdirSync(pool) : []) {
+    try {
+      const handle = (JSON.parse(readFileSync(join(pool, name, "pool.json"), "utf8")) as { handle: { pid?: number; pidStartTime?: string } | null }).handle;
+      if (typeof handle?.pid === "number" && isProcessAlive(handle.pid, handle.pidStartTime)) {
+        process.kill(handle.pid, "SIGKILL");
+        killed.push(name);
+      }
+    } catch {
+      // not an entry
+    }
+  }
   return killed;
 }
 

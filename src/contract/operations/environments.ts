@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { defineOperation } from "../operation.js";
+import { poolSummary } from "./pool.js";
 import { environmentName } from "../common.js";
 
 const environmentSummary = z.object({
@@ -110,5 +111,6 @@ export const doctor = defineOperation({
     ),
     selected_backend: z.string().nullable(),
     selected_reason: z.string(),
+    pool: poolSummary.describe("the pool of restored, paused machines (pyro pool status)"),
   }),
 });

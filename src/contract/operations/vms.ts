@@ -144,7 +144,7 @@ export const networkInfoVm = defineOperation({
 export const reapExpired = defineOperation({
   mcp: "vm_reap_expired",
   summary: "Delete every expired VM (ttl_seconds after create) and every expired workspace (idle for its ttl_seconds), with their machines and files",
-  details: "Deletes expired workspaces with all their files, snapshots and logs.",
+  details: "Deletes expired workspaces with all their files, snapshots and logs. Also drops pooled machines idle longer than PYRO_POOL_IDLE_SECONDS.",
   input: z.object({}),
   result: z.object({
     reaped_vms: z.array(z.string()),

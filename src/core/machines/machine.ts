@@ -3,6 +3,7 @@ import type { AgentClient, ExecResult } from "../../agent-client/index.js";
 import { ensureEnvironment } from "../../environments/index.js";
 import type { Backend, MachineHandle, MachineSpec } from "../../runtime/backend.js";
 import type { CoreContext } from "../context.js";
+import { poolOf } from "../pool/pool.js";
 import { BOOT_TIMEOUT_MS, destroyMachine, killUntracked } from "./lifecycle.js";
 import type { ExecStreaming } from "./command-stream.js";
 import { imageEnv } from "./image-env.js";
@@ -60,9 +61,10 @@ export class Machine implements MachineRef {
 
   /**
    * Boot it: the environment made ready for this backend (a no-op when it
-   * is), its directory made, the backend started. Progress lines carry `tag`.
+   * is), its directory made, then a pooled machine of its shape taken
+   * (core/pool) or else the backend started. Progress lines carry `tag`.
    */
-  async boot(tag: string, options: { tiedToCaller?: boolean } = {}): Promise<MachineHandle> {
+  async boot(tag: string, options: { tiedToCaller?: boolean; resume?: boolean } = {}): Promise<MachineHandle> {
     if (!this.environmentReady) {
       this.spec.environment = await ensureEnvironment(this.spec.environment.name, {
         config: this.context.config,
@@ -75,17 +77,29 @@ export class Machine implements MachineRef {
       this.environmentReady = true;
     }
     await mkdir(this.spec.dir, { recursive: true, mode: 0o700 });
+    const pooled = options.tiedToCaller || options.resume ? null : await poolOf(this.context).take(this.backend, this.spec, (line) => this.context.progress(`${tag} ${line}`));
+    if (pooled) {
+      this.handle = pooled;
+      return pooled;
+    }
     this.handle = await this.backend.start(this.spec, {
       bootTimeoutMs: BOOT_TIMEOUT_MS,
       onProgress: (line) => this.context.progress(`${tag} ${line}`),
       ...(options.tiedToCaller ? { tiedToCaller: true } : {}),
+      ...(options.resume ? { resume: true } : {}),
     });
     return this.handle;
   }
 
-  /** Open an agent session, run `fn`, always close it. */
-  session<R>(fn: (client: AgentClient) => Promise<R>): Promise<R> {
-    return withAgent(this, fn);
+  /** Open an agent session, run `fn`, always close it. The first one of a machine taken from the pool is the session that activated it. */
+  async session<R>(fn: (client: AgentClient) => Promise<R>): Promise<R> {
+    const ready = poolOf(this.context).claimSession(this.spec.id);
+    if (!ready) return withAgent(this, fn);
+    try {
+      return await fn(ready);
+    } finally {
+      void ready.close();
+    }
   }
 
   /** Run one shell command through the agent, with an image's `Env` under the request's own. */

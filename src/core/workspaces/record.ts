@@ -44,6 +44,10 @@ export interface WorkspaceRecord {
    * tells `status` what happened and `reset` to start over.
    */
   creation?: WorkspaceCreation;
+  /** The workspace it was forked from. */
+  forked_from?: string;
+  /** When it was paused (state `paused`: its memory is saved beside its disk; pause.ts). */
+  paused_at?: string;
 }
 
 /** The progress of a workspace's creation (see {@link WorkspaceRecord.creation}). */

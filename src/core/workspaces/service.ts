@@ -180,6 +180,8 @@ export class WorkspaceService {
     let result;
     try {
       result = await machine.exec({ command: input.command, cwd: "/workspace", timeoutMs: input.timeout_seconds * 1000, maxOutputBytes: LIMITS.max_output_bytes, env, streaming: live.exec });
+    } catch (error) {
+      throw await this.pausedMeanwhile(id, error);
     } finally {
       live.finish();
     }
@@ -232,7 +234,8 @@ export class WorkspaceService {
         await machine.shutdown(SHUTDOWN_GRACE_MS);
         await machine.kill();
       }
-      return { ...current, state: "stopped", handle: null, detail: null };
+      const { paused_at: _pausedAt, ...rest } = current;
+      return { ...rest, state: "stopped", handle: null, detail: null };
     });
     return workspaceInfo(record);
   }
@@ -246,6 +249,7 @@ export class WorkspaceService {
       if (current.state === "running" && current.handle && (await this.machine(current)).running) {
         throw new PyroError("failed_precondition", `workspace ${id} is already running`);
       }
+      // A paused workspace starts cold too (its saved memory is discarded by the backend's start).
       const started = await this.boot(current);
       try {
         await started.session(async (client) => this.materialiseSecrets(client, await loadSecrets(this.files(id).secrets)));
@@ -254,7 +258,8 @@ export class WorkspaceService {
         await started.kill();
         throw error;
       }
-      return { ...current, state: "running", handle: started.handle, detail: null };
+      const { paused_at: _pausedAt, ...rest } = current;
+      return { ...rest, state: "running", handle: started.handle, detail: null };
     });
     return workspaceInfo(record);
   }
@@ -278,14 +283,32 @@ export class WorkspaceService {
     }
     if (options.allowStopped || record.state === "running") return record;
     throw new PyroError("failed_precondition", `workspace ${id} is ${record.state}`, {
-      hint: record.state === "stopped" ? `start it: pyro workspace start ${id}` : `recover it: pyro workspace reset ${id}`,
+      hint:
+        record.state === "stopped"
+          ? `start it: pyro workspace start ${id}`
+          : record.state === "paused"
+            ? `resume it: pyro workspace resume ${id} (or start it cold: pyro workspace start ${id})`
+            : `recover it: pyro workspace reset ${id}`,
     });
   }
 
-  /** Boot the machine of a record (its disk kept from earlier runs). */
-  async boot(record: WorkspaceRecord): Promise<Machine> {
+  /**
+   * The error for a command whose machine went away under it: when a pause
+   * did that (the record, read under its lock once the pause is done, says
+   * paused), say so; otherwise `error` as it is.
+   */
+  private async pausedMeanwhile(id: string, error: unknown): Promise<unknown> {
+    const record = await this.records.locked(id, () => this.records.read(id)).catch(() => undefined);
+    if (record?.state !== "paused") return error;
+    return new PyroError("failed_precondition", `workspace ${id} was paused while the command ran; the command was ended and its output is lost`, {
+      hint: `resume it (pyro workspace resume ${id}) and run the command again`,
+    });
+  }
+
+  /** Boot the machine of a record (its disk kept from earlier runs); with `resume`, from its saved memory (pause.ts). */
+  async boot(record: WorkspaceRecord, options: { resume?: boolean } = {}): Promise<Machine> {
     const machine = await this.machine(record);
-    await machine.boot("[workspace]");
+    await machine.boot("[workspace]", options);
     return machine;
   }
 

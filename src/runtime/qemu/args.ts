@@ -30,6 +30,8 @@ export interface QemuArgsInput {
   extraCmdline?: readonly string[];
   /** Resume the boot snapshot in this file instead of booting (`-incoming`). */
   incomingState?: string;
+  /** With `incomingState`: stay paused once it is loaded (`-S`; a pooled machine, let run by QMP `cont`). */
+  paused?: boolean;
 }
 
 /**
@@ -138,6 +140,7 @@ export function buildQemuArgs(input: QemuArgsInput): string[] {
   }
   // QEMU 7.2 has no file: migration URI; exec: runs the command with /bin/sh.
   if (input.incomingState) args.push("-incoming", `exec:cat ${shellQuote(input.incomingState)}`);
+  if (input.incomingState && input.paused) args.push("-S");
   return args;
 }
 

@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
-import type { Backend, BackendAvailability, BackendCapabilities, MachineHandle, MachineSpec, PublishedPort, StartOptions } from "../backend.js";
+import type { Backend, BackendAvailability, BackendCapabilities, MachineHandle, MachineSpec, PublishedPort, StartOptions, SuspendedState } from "../backend.js";
 import type { KernelArtifacts } from "../../environments/types.js";
 import { installedKernel } from "../../environments/kernel/index.js";
 import { discardSnapshot, draftSnapshot, findSnapshot, pruneSnapshots, type FileStamp, type SnapshotDraft } from "../../environments/snapshots.js";
@@ -22,6 +22,8 @@ import { checkSocketPaths, qemuLayout, type QemuLayout } from "./layout.js";
 import { openAgentPort } from "./ports.js";
 import { commandLineMentions, readPidFile, spawnQemu, spawnQemuInNamespace } from "./process.js";
 import { qmpCommand } from "./qmp.js";
+import { QemuParking } from "./parking.js";
+import { discardMemory, memoryKey, memoryProblem, saveMemory } from "./suspend.js";
 import { saveSnapshot, snapshotKey, VMSTATE_FILE, type SnapshotShape } from "./snapshot.js";
 
 /** Options of {@link QemuBackend}; the defaults suit production. */
@@ -55,6 +57,8 @@ interface Booted {
 
 /** How long resuming a snapshot may take before the machine boots instead. */
 const RESTORE_TIMEOUT_MS = 20_000;
+/** How long saving a paused machine's memory may take. */
+const SUSPEND_TIMEOUT_MS = 120_000;
 /** How long saving a boot snapshot may take before it is given up. */
 const SAVE_TIMEOUT_MS = 30_000;
 
@@ -88,12 +92,16 @@ export class QemuBackend implements Backend {
     vsock: false,
     execution_mode: "guest_serial",
   };
-  private readonly config: PyroConfig;
+  /** The configuration it was made with. */
+  readonly config: PyroConfig;
+  /** Restored, paused machines for the pool (parking.ts). */
+  readonly parking: QemuParking;
   private readonly options: QemuBackendOptions;
 
   constructor(options: QemuBackendOptions = {}) {
     this.options = options;
     this.config = options.config ?? resolveConfig(options.env ?? process.env);
+    this.parking = new QemuParking(this);
   }
 
   /** Binary, qemu-img, KVM (exists / read-writable / runs a standard guest), accel and kernel. May run a one-off KVM probe boot (≤ 5 s, cached per host boot). */
@@ -167,27 +175,23 @@ export class QemuBackend implements Backend {
     progress(`phase=disk mode=${mode}`);
     await makeDisk();
 
-    const accel = await this.accel(qemu, kernel);
-    const tscKhz = hostTscKhz();
-    const shape: SnapshotShape = {
-      machine: this.machine(),
-      accel: accel.accel,
-      vcpus: spec.vcpuCount,
-      memMib: spec.memMib,
-      kernel: kernel.vmlinuz,
-      initramfs: kernel.initramfs,
-      network: spec.network,
-      ...(tscKhz ? { tscKhz } : {}),
-      ...(this.config.qemu.extraCmdline.length > 0 ? { extraCmdline: [...this.config.qemu.extraCmdline] } : {}),
-    };
+    const shape = await this.shapeOf(spec, qemu, kernel);
     const args: QemuArgsInput = { ...shape, layout, rootDisk, rootFormat: mode === "raw" ? "raw" : "qcow2", publishedPorts: spec.publishedPorts };
     const launch = (incomingState: string | undefined, until: number): Promise<Booted> =>
       this.launch(spec, qemu, incomingState ? { ...args, incomingState } : args, until, options.bootTimeoutMs, progress);
 
-    const cacheDir = spec.environment.cacheDir;
-    const snapshots = freshDisk && cacheDir && this.snapshotsEnabled() ? { cacheDir, ...snapshotKey(shape, qemu, spec.environment.rootImage) } : undefined;
-    let found = snapshots && findSnapshot(snapshots.cacheDir, snapshots.key);
     let booted: Booted | undefined;
+    if (options.resume) {
+      booted = await this.resumeMemory(layout, shape, qemu, launch, deadline, progress);
+    } else if (existsSync(layout.memoryState) || existsSync(layout.memoryMeta)) {
+      // A cold start of a paused machine: its saved memory no longer fits the disk once this boot writes it.
+      progress("phase=discard-memory");
+      await discardMemory(layout);
+    }
+
+    const cacheDir = spec.environment.cacheDir;
+    const snapshots = !booted && freshDisk && cacheDir && this.snapshotsEnabled() ? { cacheDir, ...snapshotKey(shape, qemu, spec.environment.rootImage) } : undefined;
+    let found = snapshots && findSnapshot(snapshots.cacheDir, snapshots.key);
     if (snapshots && found) {
       progress(`phase=restore snapshot=${snapshots.key}`);
       try {
@@ -218,8 +222,107 @@ export class QemuBackend implements Backend {
       await this.kill(handle);
       throw toPyroError(error);
     }
+    // The machine runs on from its saved state: the disk now moves on without it.
+    if (options.resume) await discardMemory(layout);
     progress("phase=ready");
     return handle;
+  }
+
+  /**
+   * Save the machine's memory and device state next to its disk
+   * (`memory.state`, QEMU's migration stream, plus `memory.json`), then end
+   * QEMU. On failure the machine runs on. See docs/pause-resume.md.
+   */
+  async suspend(spec: MachineSpec, handle: MachineHandle): Promise<SuspendedState> {
+    const qemu = findQemu(this.config);
+    const kernel = spec.environment.kernel;
+    if (!qemu || !kernel) throw new PyroError("unavailable", "QEMU or the guest kernel is missing", { hint: "run pyro doctor" });
+    if (!this.isRunning(handle)) throw new PyroError("failed_precondition", `the QEMU process of ${spec.id} is not running`, { hint: "start it again" });
+    const layout = qemuLayout(spec.dir);
+    const bytes = await saveMemory(layout, memoryKey(await this.shapeOf(spec, qemu, kernel), qemu), SUSPEND_TIMEOUT_MS);
+    await qmpCommand(layout.qmpSocket, "quit", undefined, 2000).catch(() => undefined);
+    if (!(await waitFor(() => !this.isRunning(handle), 5000, 10))) await this.kill(handle);
+    await this.kill(handle);
+    await removeRuntimeFiles(layout);
+    return { bytes, path: layout.memoryState };
+  }
+
+  /**
+   * Copy a running machine into `targetDir`: its memory and device state
+   * (saved as by {@link suspend}) and a copy of its disk taken while it is
+   * stopped (`cp --reflink=auto`: copy-on-write where the filesystem can),
+   * then let the source run on. The copy resumes with `resume: true`.
+   */
+  async fork(spec: MachineSpec, handle: MachineHandle, targetDir: string): Promise<SuspendedState> {
+    const qemu = findQemu(this.config);
+    const kernel = spec.environment.kernel;
+    if (!qemu || !kernel) throw new PyroError("unavailable", "QEMU or the guest kernel is missing", { hint: "run pyro doctor" });
+    if (!this.isRunning(handle)) throw new PyroError("failed_precondition", `the QEMU process of ${spec.id} is not running`, { hint: "start it again" });
+    const source = qemuLayout(spec.dir);
+    const target = qemuLayout(targetDir);
+    checkSocketPaths(target);
+    const disk = existsSync(source.rawDisk) ? { from: source.rawDisk, to: target.rawDisk } : { from: source.overlayDisk, to: target.overlayDisk };
+    if (disk.from === source.overlayDisk) {
+      throw new PyroError("unsupported", "only machines with a raw disk (workspaces) can be forked", { hint: "fork a workspace" });
+    }
+    await mkdir(targetDir, { recursive: true, mode: 0o700 });
+    const bytes = await saveMemory(source, memoryKey(await this.shapeOf(spec, qemu, kernel), qemu), SUSPEND_TIMEOUT_MS, target);
+    // The source is stopped (its disk flushed) until the copy is made.
+    try {
+      await ensureRootDisk("raw", disk.from, disk.to, undefined);
+    } catch (error) {
+      await discardMemory(target);
+      throw error;
+    } finally {
+      await qmpCommand(source.qmpSocket, "cont").catch(() => undefined);
+    }
+    return { bytes, path: target.memoryState };
+  }
+
+  /** Launch QEMU on the state {@link suspend} saved; a clear error (and the state kept) when it cannot be. */
+  private async resumeMemory(
+    layout: QemuLayout,
+    shape: SnapshotShape,
+    qemu: string,
+    launch: (incomingState: string | undefined, until: number) => Promise<Booted>,
+    deadline: number,
+    progress: (line: string) => void,
+  ): Promise<Booted> {
+    const problem = existsSync(layout.memoryState) ? await memoryProblem(layout, memoryKey(shape, qemu)) : "there is no saved memory state";
+    if (problem) {
+      throw new PyroError("failed_precondition", `cannot resume ${layout.dir}: ${problem}`, {
+        hint: "start it cold instead (pyro workspace start): the disk is kept, running processes are not",
+      });
+    }
+    progress("phase=resume-memory");
+    try {
+      return await launch(layout.memoryState, Math.min(deadline, Date.now() + RESTORE_TIMEOUT_MS));
+    } catch (error) {
+      await removeRuntimeFiles(layout);
+      const e = toPyroError(error);
+      throw new PyroError("guest_failure", `the saved memory state could not be resumed (damaged, or from an incompatible QEMU): ${e.message.split("\n")[0]}`, {
+        hint: "start it cold instead (pyro workspace start): the disk is kept, running processes are not",
+        details: e.details ?? {},
+        cause: error,
+      });
+    }
+  }
+
+  /** Everything of a machine's command line that the guest sees (the boot snapshot's shape). */
+  async shapeOf(spec: MachineSpec, qemu: string, kernel: KernelArtifacts): Promise<SnapshotShape> {
+    const accel = await this.accel(qemu, kernel);
+    const tscKhz = hostTscKhz();
+    return {
+      machine: this.machine(),
+      accel: accel.accel,
+      vcpus: spec.vcpuCount,
+      memMib: spec.memMib,
+      kernel: kernel.vmlinuz,
+      initramfs: kernel.initramfs,
+      network: spec.network,
+      ...(tscKhz ? { tscKhz } : {}),
+      ...(this.config.qemu.extraCmdline.length > 0 ? { extraCmdline: [...this.config.qemu.extraCmdline] } : {}),
+    };
   }
 
   /** A new byte stream to the agent on a free port (see {@link openAgentPort}). */
@@ -311,6 +414,7 @@ export class QemuBackend implements Backend {
     const layout = qemuLayout(spec.dir);
     await removeRuntimeFiles(layout);
     for (const path of [layout.overlayDisk, layout.rawDisk, layout.consoleLog, layout.qemuLog]) await rm(path, { force: true });
+    await discardMemory(layout);
   }
 
   /** Spawn QEMU detached and open a session with its agent; killed and rethrown on failure. */
@@ -413,7 +517,8 @@ export class QemuBackend implements Backend {
     }
   }
 
-  private snapshotsEnabled(): boolean {
+  /** Whether boot snapshots are resumed and saved. */
+  snapshotsEnabled(): boolean {
     return this.options.snapshots ?? this.config.qemu.snapshots;
   }
 

@@ -21,6 +21,10 @@ export interface QemuLayout {
   agentLocks: string[];
   overlayDisk: string;
   rawDisk: string;
+  /** A paused machine's memory and device state (QEMU's migration stream; `workspace pause`). */
+  memoryState: string;
+  /** What the memory state fits: format, command-line key, saved_at. */
+  memoryMeta: string;
 }
 
 /** The layout of a machine directory. */
@@ -36,6 +40,8 @@ export function qemuLayout(dir: string): QemuLayout {
     agentLocks: ports.map((i) => join(dir, `agent-${i}.lock`)),
     overlayDisk: join(dir, "root.qcow2"),
     rawDisk: join(dir, "root.ext4"),
+    memoryState: join(dir, "memory.state"),
+    memoryMeta: join(dir, "memory.json"),
   };
 }
 

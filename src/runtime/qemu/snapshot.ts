@@ -10,7 +10,7 @@ import { qmpCommand } from "./qmp.js";
 export const VMSTATE_FILE = "vmstate";
 
 /** What decides whether a snapshot fits a machine: everything of the command line that the guest can see. */
-export type SnapshotShape = Omit<QemuArgsInput, "layout" | "rootDisk" | "rootFormat" | "publishedPorts" | "incomingState">;
+export type SnapshotShape = Omit<QemuArgsInput, "layout" | "rootDisk" | "rootFormat" | "publishedPorts" | "incomingState" | "paused">;
 
 /**
  * The key of the boot snapshot that fits `shape`: a hash of its command line

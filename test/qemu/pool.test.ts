@@ -1,0 +1,177 @@
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Pyro } from "../../src/index.js";
+import { runCli } from "../helpers/cli.js";
+import { CLI, pyroEnv, tempStateDir, TEST_CACHE_DIR } from "../helpers/env.js";
+import { pidsMentioning } from "../helpers/processes.js";
+import { QEMU_AVAILABLE, QEMU_NEEDS, debianBase } from "./helpers.js";
+
+const ENV = "debian:12-base";
+/** hostname, clock, 16 random bytes, entries in /workspace, whether a previous holder's files are there; then leave files behind. */
+const SELF_REPORT = [
+  "hostname",
+  "date +%s",
+  "head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \\n'; echo",
+  "ls -A /workspace | wc -l",
+  "if [ -e /workspace/left-behind ] || [ -e /root/left-behind ]; then echo leaked; else echo clean; fi",
+  "echo mine > /workspace/left-behind && echo mine > /root/left-behind",
+].join("; ");
+
+type Report = { hostname: string; clock: number; random: string; workspaceEntries: number; previous: string };
+
+function parseReport(stdout: string): Report {
+  const [hostname, clock, random, entries, previous] = stdout.trim().split("\n");
+  return { hostname: hostname!, clock: Number(clock), random: random!, workspaceEntries: Number(entries), previous: previous! };
+}
+
+describe.skipIf(!QEMU_AVAILABLE)(`the pool of restored, paused VMs (qemu under TCG; needs ${QEMU_NEEDS})`, () => {
+  const state = tempStateDir("pyro-pool-");
+  const env = (extra: Record<string, string> = {}) => pyroEnv(state.dir, { PYRO_BACKEND: "qemu", PYRO_POOL_SIZE: "1", PYRO_POOL_IDLE_SECONDS: "600", ...extra });
+  const lines: string[] = [];
+  let pyro: Pyro;
+
+  /** Wait until the pool holds a ready machine; its id. */
+  const readyMachine = async (rootDisk: "overlay" | "raw" = "overlay"): Promise<string> => {
+    const until = Date.now() + 60_000;
+    for (;;) {
+      const status = await pyro.statusPool();
+      const ready = status.machines.find((m) => m.state === "ready" && m.root_disk === rootDisk);
+      if (ready) return ready.pool_id;
+      if (Date.now() > until) throw new Error(`no ready pooled machine: ${JSON.stringify(status)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+
+  beforeAll(async () => {
+    await debianBase();
+    pyro = new Pyro({ stateDir: state.dir, cacheDir: TEST_CACHE_DIR, env: env(), onProgress: (line) => lines.push(line) });
+    // The first run of the shape may boot (and save the boot snapshot); it fills the pool afterwards.
+    const first = await pyro.runInVm({ environment: ENV, command: "true" });
+    expect(first.exit_code).toBe(0);
+  }, 600_000);
+
+  afterAll(async () => {
+    await pyro?.drainPool().catch(() => undefined);
+    await pyro?.close();
+    state.cleanup();
+  });
+
+  it("hands out machines with their own hostname, random state and clock, an empty /workspace and nothing of the previous holder", async () => {
+    const reports: Report[] = [];
+    for (let i = 0; i < 3; i++) {
+      const poolId = await readyMachine();
+      lines.length = 0;
+      const before = Date.now() / 1000;
+      const result = await pyro.runInVm({ environment: ENV, command: SELF_REPORT });
+      const after = Date.now() / 1000;
+      expect(result.exit_code, result.stderr).toBe(0);
+      // Taken from the pool, not booted.
+      expect(lines.some((l) => l.includes(`phase=pool-take pool_id=${poolId}`)), lines.join("\n")).toBe(true);
+      expect(lines.some((l) => l.includes("phase=restore") || l.includes("phase=boot"))).toBe(false);
+      const report = parseReport(result.stdout);
+      expect(report.hostname).toBe(result.vm_id);
+      expect(report.clock).toBeGreaterThanOrEqual(Math.floor(before) - 2);
+      expect(report.clock).toBeLessThanOrEqual(Math.ceil(after) + 2);
+      expect(report.workspaceEntries).toBe(0);
+      expect(report.previous).toBe("clean");
+      reports.push(report);
+    }
+    expect(new Set(reports.map((r) => r.hostname)).size).toBe(3);
+    expect(new Set(reports.map((r) => r.random)).size).toBe(3);
+  }, 300_000);
+
+  it("vm_create + vm_start take a pooled machine too", async () => {
+    const poolId = await readyMachine();
+    lines.length = 0;
+    const vm = await pyro.createVm({ environment: ENV });
+    await pyro.startVm({ vm_id: vm.vm_id });
+    expect(lines.some((l) => l.includes(`phase=pool-take pool_id=${poolId}`)), lines.join("\n")).toBe(true);
+    const result = await pyro.execVm({ vm_id: vm.vm_id, command: SELF_REPORT });
+    const report = parseReport(result.stdout);
+    expect(report.hostname).toBe(vm.vm_id);
+    expect(report.previous).toBe("clean");
+  }, 300_000);
+
+  it("gives a new workspace a pooled machine (raw disk) that keeps working across stop and start", async () => {
+    await pyro.createWorkspace({ environment: ENV }).then((ws) => pyro.deleteWorkspace({ workspace_id: ws.workspace_id }));
+    const poolId = await readyMachine("raw");
+    lines.length = 0;
+    const ws = await pyro.createWorkspace({ environment: ENV });
+    try {
+      expect(lines.some((l) => l.includes(`phase=pool-take pool_id=${poolId}`)), lines.join("\n")).toBe(true);
+      const first = await pyro.execWorkspace({ workspace_id: ws.workspace_id, command: `${SELF_REPORT}; echo kept > /workspace/kept` });
+      const report = parseReport(first.stdout);
+      expect(report.hostname).toBe(ws.workspace_id);
+      expect(report.previous).toBe("clean");
+      // The disk moved with the machine: a cold start boots it again with the file.
+      await pyro.stopWorkspace({ workspace_id: ws.workspace_id });
+      await pyro.startWorkspace({ workspace_id: ws.workspace_id });
+      const again = await pyro.execWorkspace({ workspace_id: ws.workspace_id, command: "cat /workspace/kept; hostname" });
+      expect(again.stdout.trim().split("\n")).toEqual(["kept", ws.workspace_id]);
+    } finally {
+      await pyro.deleteWorkspace({ workspace_id: ws.workspace_id });
+    }
+  }, 600_000);
+
+  it("the one-shot CLI adopts a pooled machine another process made, and drain leaves no process", async () => {
+    // This process's machines aside, the pool holds what the CLI parks.
+    await pyro.drainPool();
+    const made = await runCli(["run", ENV, "--", "true"], env(), { timeoutMs: 300_000 });
+    expect(made.code, made.stderr).toBe(0);
+    expect(made.stderr).toMatch(/\[pool\] phase=parked pool_id=(pool-[0-9a-f]+)/);
+    const parked = /\[pool\] phase=parked pool_id=(pool-[0-9a-f]+)/.exec(made.stderr)![1]!;
+    // The maker has exited; another process takes its machine.
+    const status = JSON.parse((await runCli(["pool", "status", "--json"], env())).stdout) as { machines: Array<{ pool_id: string }> };
+    expect(status.machines.map((m) => m.pool_id)).toEqual([parked]);
+    await readyMachine();
+    const taken = await runCli(["run", ENV, "--", "hostname"], env(), { timeoutMs: 300_000 });
+    expect(taken.code, taken.stderr).toBe(0);
+    expect(taken.stderr).toContain(`phase=pool-take pool_id=${parked}`);
+    expect(taken.stdout.trim()).toMatch(/^vm-[0-9a-f]{12}$/);
+    const drained = JSON.parse((await runCli(["pool", "drain", "--json"], env())).stdout) as { drained: string[]; count: number };
+    expect(drained.count).toBe(1);
+    expect(drained.drained).not.toContain(parked);
+    expect(pidsMentioning(join(state.dir, "pool"))).toEqual([]);
+  }, 600_000);
+
+  it("drops machines whose owner was killed once their idle time passed, and the leftovers of a maker killed mid-park", async () => {
+    await pyro.drainPool();
+    const idleEnv = env({ PYRO_POOL_IDLE_SECONDS: "3" });
+    // The owner: a CLI killed (-9) as soon as it parked its machine.
+    const owner = spawn(process.execPath, [CLI, "run", ENV, "--", "true"], { env: idleEnv, stdio: ["ignore", "ignore", "pipe"] });
+    await new Promise<void>((resolve, reject) => {
+      let err = "";
+      owner.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+        err += chunk;
+        if (err.includes("[pool] phase=parked")) {
+          owner.kill("SIGKILL");
+          resolve();
+        }
+      });
+      owner.on("close", () => (err.includes("[pool] phase=parked") ? resolve() : reject(new Error(err))));
+    });
+    // A maker killed before it recorded its machine: an entry without handle, a process running under its directory.
+    const leftover = join(state.dir, "pool", "pool-00000000dead");
+    mkdirSync(leftover, { recursive: true });
+    const gone = spawn("true");
+    await new Promise((r) => gone.on("close", r));
+    writeFileSync(join(leftover, "pool.json"), JSON.stringify({ schema: 1, pool_id: "pool-00000000dead", key: "k", backend: "qemu", created_at: new Date().toISOString(), creator: { pid: gone.pid, start_time: null }, handle: null, environment: ENV, vcpu_count: 1, mem_mib: 1024, root_disk: "overlay" }));
+    const stray = spawn("sh", ["-c", "sleep 300; :", join(leftover, "disk")], { stdio: "ignore", detached: true });
+    stray.unref();
+    expect(pidsMentioning(join(state.dir, "pool")).length).toBeGreaterThanOrEqual(2);
+
+    await new Promise((r) => setTimeout(r, 3500));
+    // Status only reads; the reaper (vm_reap_expired, which `pyro mcp serve` runs every minute) drops them.
+    const status = await runCli(["pool", "status", "--json"], idleEnv);
+    expect(status.code, status.stderr).toBe(0);
+    expect((JSON.parse(status.stdout) as { count: number }).count).toBe(2);
+    const reaper = new Pyro({ stateDir: state.dir, cacheDir: TEST_CACHE_DIR, env: idleEnv });
+    await reaper.reapExpired();
+    await reaper.close();
+    expect((await pyro.statusPool()).count).toBe(0);
+    expect(pidsMentioning(join(state.dir, "pool"))).toEqual([]);
+    expect(existsSync(join(state.dir, "pool")) ? readdirSync(join(state.dir, "pool")).filter((n) => n.startsWith("pool-")) : []).toEqual([]);
+  }, 600_000);
+});
