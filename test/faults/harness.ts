@@ -94,7 +94,8 @@ export function victimPids(stateDir: string, kind: Kind, victim: "vmm" | "agent"
     else
       for (const p of liveProcesses()) {
         const exe = (p.argv[0] ?? "").split("/").pop() ?? "";
-        if ((exe.startsWith("qemu-system") || exe === "bwrap") && p.argv.some((a) => a.includes(stateDir))) found.add(p.pid);
+        // Not the KVM probe boot (a qemu under the state dir's .kvm-probe-*): it is no machine's VMM.
+        if ((exe.startsWith("qemu-system") || exe === "bwrap") && p.argv.some((a) => a.includes(stateDir)) && !p.argv.some((a) => a.includes(".kvm-probe-"))) found.add(p.pid);
       }
   }
   return [...found];

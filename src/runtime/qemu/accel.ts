@@ -117,9 +117,13 @@ async function probeKvm(qemu: string, kernel: { vmlinuz: string; initramfs: stri
   const dir = await mkdtemp(join(parent, ".kvm-probe-"));
   const log = join(dir, "console.log");
   try {
+    // Under coreutils' timeout: a probe guest hangs on a host like this one, and if
+    // this process is killed mid-probe nothing else would end it (the fault matrix
+    // found such an orphan). SIGTERM to timeout is passed on to QEMU.
     const child = spawn(
-      qemu,
+      "timeout",
       [
+        "-s", "KILL", String(Math.ceil(timeoutMs / 1000) + 2), qemu,
         "-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
         "-machine", "microvm,acpi=on,pit=on,pic=on,rtc=on", "-accel", "kvm", "-cpu", "host", "-smp", "1", "-m", "256M",
         "-kernel", kernel.vmlinuz, "-initrd", kernel.initramfs,
@@ -144,7 +148,7 @@ async function probeKvm(qemu: string, kernel: { vmlinuz: string; initramfs: stri
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     if (!ok) ok = (await readFile(log, "utf8").catch(() => "")).includes(PROBE_MARKER);
-    child.kill("SIGKILL");
+    child.kill("SIGTERM");
     await exited;
     return ok;
   } finally {
