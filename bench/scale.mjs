@@ -53,15 +53,20 @@ let failed = false;
 try {
   const t0 = performance.now();
   const createMs = [];
-  const created = await Promise.all(
+  const creates = await Promise.allSettled(
     Array.from({ length: N }, async () => {
       const t = performance.now();
       const ws = await pyro.createWorkspace({ environment: "debian:12", backend, allow_host_compat: true, mem_mib: MEM, vcpu_count: 1 });
+      ids.push(ws.workspace_id); // at once: a failure of another create must not leak this one
       createMs.push(performance.now() - t);
       return ws.workspace_id;
     }),
   );
-  ids.push(...created);
+  const failures = creates.filter((c) => c.status === "rejected").map((c) => c.reason?.message ?? String(c.reason));
+  if (failures.length > 0) {
+    console.log(`${failures.length} of ${N} concurrent creates failed; the first: ${failures[0].split("\n")[0]}`);
+    throw new Error(`${failures.length} of ${N} creates failed`);
+  }
   const createAll = performance.now() - t0;
   const rounds = [];
   for (let round = 1; round <= ROUNDS; round += 1) {
@@ -93,7 +98,9 @@ try {
   if (!ok) failed = true;
 } finally {
   polling = false;
-  for (const id of ids) await pyro.deleteWorkspace({ workspace_id: id }).catch(() => undefined);
+  // Every workspace of the state dir, also those a failed create left behind.
+  const all = await pyro.listWorkspaces({}).then((l) => l.workspaces.map((w) => w.workspace_id), () => ids);
+  for (const id of new Set([...ids, ...all])) await pyro.deleteWorkspace({ workspace_id: id }).catch(() => undefined);
   await pyro.close();
   rmSync(stateDir, { recursive: true, force: true });
 }

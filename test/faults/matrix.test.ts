@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -44,6 +44,7 @@ describe.each(SUITE_BACKENDS)("fault matrix on $name", ({ name: backend, availab
   const bulk = join(host, "bulk");
   const cells: Cell[] = [];
   const t0 = Date.now();
+  let probeCache: string | undefined;
 
   const workspace = async (pyro: Pyro): Promise<string> =>
     (await op<{ workspace_id: string }>(pyro, "createWorkspace", { environment: "debian:12", backend, allow_host_compat: true })).workspace_id;
@@ -126,6 +127,13 @@ describe.each(SUITE_BACKENDS)("fault matrix on $name", ({ name: backend, availab
     const block = Buffer.alloc(1024 * 1024, 5);
     for (let i = 0; i < 40; i += 1) writeFileSync(join(seed, `f${i}.bin`), block);
     for (let i = 0; i < 120; i += 1) writeFileSync(join(bulk, `f${i}.bin`), block);
+    if (backend === "qemu") {
+      const probeState = join(host, "probe-state");
+      const probing = new Pyro({ stateDir: probeState, cacheDir: TEST_CACHE_DIR, warmSpares: false });
+      await probing.doctor();
+      await probing.close();
+      probeCache = join(probeState, "qemu-kvm-probe.json");
+    }
   }, 900_000);
   afterAll(() => {
     // Only a whole, passing run writes the table (a filtered or failed run would drop rows).
@@ -145,6 +153,9 @@ describe.each(SUITE_BACKENDS)("fault matrix on $name", ({ name: backend, availab
       }
       it.skipIf(!available)(`${title} (needs ${needs})`, async () => {
         const state = tempStateDir("pyro-fm-");
+        // The host's KVM probe answer (keyed by boot, QEMU and kernel), so each fresh state dir
+        // does not boot the probe again: 5 s a cell on qemu.
+        if (probeCache && existsSync(probeCache)) copyFileSync(probeCache, join(state.dir, "qemu-kvm-probe.json"));
         const pyro = new Pyro({ stateDir: state.dir, cacheDir: TEST_CACHE_DIR, warmSpares: false });
         try {
           cells.push(await runCell(pyro, state.dir, step, victim));
