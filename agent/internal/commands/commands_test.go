@@ -95,7 +95,20 @@ func TestWaitTimesOutOnARunningCommandAndKillEndsIt(t *testing.T) {
 	if st.State != StateKilled || st.ExitCode == nil || *st.ExitCode != 9 {
 		t.Fatalf("killed: %+v", st)
 	}
-	start(t, m, "c3", "trap '' TERM; sleep 60")
+	start(t, m, "c3", "trap '' TERM; echo trapped; sleep 60")
+	// TERM must come after the trap is set (a loaded machine may not have run it yet), or it is not ignored.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		r, err := m.Read(context.Background(), "c3", 0, 64, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(r.Data), "trapped") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the command never set its TERM trap")
+		}
+	}
 	st, err = m.Kill("c3", syscall.SIGTERM, 200*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)

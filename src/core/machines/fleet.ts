@@ -3,7 +3,11 @@ import type { Backend, BackendName, MachineHandle, MachineSpec } from "../../run
 import { PyroError } from "../../util/errors.js";
 import type { CoreContext } from "../context.js";
 import type { RecordStore } from "../store/records.js";
-import { environmentOf, machineGone } from "./lifecycle.js";
+import { environmentOf, killUntracked, machineGone } from "./lifecycle.js";
+import { processesUnder } from "../../util/dir-processes.js";
+
+/** How long a status call waits for a record's lock before it leaves strays to the holder (a start in progress). */
+const STRAY_LOCK_WAIT_MS = 300;
 import { Machine } from "./machine.js";
 import { backendFromEnv } from "./select.js";
 
@@ -74,12 +78,48 @@ export class MachineFleet<R extends MachineRecord> {
     return new Machine(this.context, this.context.backends.get(record.backend), spec, record.handle, environment !== undefined);
   }
 
-  /** The record as it is now: a running one whose machine process died is marked dead. */
+  /**
+   * The record as it is now, and its machine's processes made to match it
+   * (the fault matrix, docs/reliability.md): a running record whose machine
+   * process died is marked dead and what is left of the machine (a sandbox's
+   * agent outliving its bwrap) is killed; a record that says its machine does
+   * not run (stopped, created, dead) has nothing of it left running, such as a
+   * machine booted by a start whose caller was killed before it recorded it.
+   */
   async refreshed(record: R): Promise<R> {
-    if (!machineGone(this.context.backends, record)) return record;
-    return this.records.update(this.kind.idOf(record), (current) =>
-      machineGone(this.context.backends, current) ? { ...current, state: "dead", detail: this.kind.deadDetail(current) } : current,
-    );
+    const id = this.kind.idOf(record);
+    if (machineGone(this.context.backends, record)) {
+      return this.records.update(id, async (current) => {
+        if (!machineGone(this.context.backends, current)) return current;
+        await this.killRemains(current);
+        return { ...current, state: "dead", detail: this.kind.deadDetail(current) };
+      });
+    }
+    if (record.state === "running" || record.state === "creating") return record;
+    const dir = this.kind.specOf(record).dir;
+    if (processesUnder(dir).length === 0) return record;
+    // Strays under a record that says nothing runs. A start in progress elsewhere holds
+    // the lock: leave its machine alone; with the lock free, they are orphans.
+    return this.records
+      .locked(
+        id,
+        async () => {
+          const current = await this.records.read(id);
+          if (current.state !== "running" && current.state !== "creating") await this.killRemains(current);
+          return current;
+        },
+        STRAY_LOCK_WAIT_MS,
+      )
+      .catch((error: unknown) => {
+        if (error instanceof PyroError && error.code === "busy") return record;
+        throw error;
+      });
+  }
+
+  /** Kill the record's machine by its handle and whatever else runs from its directory (nothing is removed). */
+  private async killRemains(record: R): Promise<void> {
+    if (record.handle) await this.context.backends.get(record.backend).kill(record.handle);
+    await killUntracked({ spec: { ...this.kind.specOf(record), environment: { name: record.environment, dir: "", rootfsDir: "", rootImage: "" } } });
   }
 
   /**

@@ -3,7 +3,7 @@ import { PyroError } from "../../util/errors.js";
 import type { Backend, BackendAvailability, BackendName } from "../../runtime/backend.js";
 
 /** Backends in order of preference for real guests. */
-const GUEST_PREFERENCE: BackendName[] = ["firecracker", "qemu"];
+export const GUEST_PREFERENCE: readonly BackendName[] = ["firecracker", "qemu"];
 
 /** The backends this process can use, with availability probed once each. */
 export class BackendRegistry {

@@ -14,6 +14,8 @@ import type {
 import { PyroError, toPyroError } from "../../util/errors.js";
 import { FirecrackerApiClient } from "./api-client.js";
 import { checkFirecrackerAvailability } from "./availability.js";
+import { kvmGuestCheck } from "./kvm-check.js";
+import type { KernelArtifacts } from "../../environments/types.js";
 import { buildVmConfig, configureAndStart, type VmmKernel } from "./boot-config.js";
 import { AGENT_VSOCK_PORT, VM_FILES, VSOCK_HANDSHAKE_TIMEOUT_MS } from "./constants.js";
 import { ensureRootDisk } from "./disk.js";
@@ -59,6 +61,10 @@ export interface FirecrackerBackendOptions {
   agentPort?: number;
   /** How long to wait for the API socket after spawning (default 5 s, capped by the boot timeout). */
   apiReadyTimeoutMs?: number;
+  /** Kernel availability() probes KVM with (default: the newest installed one). */
+  kernel?: KernelArtifacts;
+  /** Where the KVM probe result is cached (default: the one QEMU uses, `<state dir>/qemu-kvm-probe.json`). */
+  probeCacheFile?: string;
 }
 
 /** The TAP device name pyro expects for a machine id (at most 15 characters). */
@@ -111,9 +117,14 @@ export class FirecrackerBackend implements Backend {
     };
   }
 
-  /** See {@link checkFirecrackerAvailability}. */
+  /**
+   * See {@link checkFirecrackerAvailability}; then, when those checks pass,
+   * whether a standard guest boots under this host's KVM at all: the probe
+   * that keeps QEMU on TCG ({@link kvmGuestCheck}). A binary and a /dev/kvm
+   * are not enough (a PVM host runs no standard guest).
+   */
   async availability(): Promise<BackendAvailability> {
-    const result = await checkFirecrackerAvailability({
+    const result = checkFirecrackerAvailability({
       env: this.env,
       firecracker: this.config.firecracker,
       root: this.jailed,
@@ -121,7 +132,19 @@ export class FirecrackerBackend implements Backend {
       ...(this.options.vmlinux ? { vmlinux: this.options.vmlinux } : {}),
     });
     const network = this.capabilities.guest_network ? networkSupport() : "off only: a TAP device needs root and /dev/net/tun";
-    return { ...result, details: { ...result.details, network } };
+    const details: BackendAvailability["details"] = { ...result.details, network };
+    if (!result.usable) return { ...result, details };
+    const kvm = await kvmGuestCheck({ config: this.config, ...(this.options.kernel ? { kernel: this.options.kernel } : {}), ...(this.options.probeCacheFile ? { cacheFile: this.options.probeCacheFile } : {}) });
+    details.kvm_runs_standard_guest = kvm.detail;
+    if (kvm.runs === false) {
+      return {
+        usable: false,
+        reason: "a standard guest kernel does not boot under this host's KVM (the probe boot timed out), so no Firecracker guest can boot here",
+        fix: "run on bare metal or a VM with nested virtualisation (kvm_intel/kvm_amd); here pyro uses qemu (TCG) instead",
+        details,
+      };
+    }
+    return { ...result, details };
   }
 
   /**
@@ -162,7 +185,8 @@ export class FirecrackerBackend implements Backend {
         uid,
         gid,
         chrootBase: layout.jailBase as string,
-        firecrackerArgs: ["--api-sock", layout.vmm.apiSocket, "--id", spec.id],
+        // No --id here: the jailer passes its own to firecracker, which refuses a second one (exit 153).
+        firecrackerArgs: ["--api-sock", layout.vmm.apiSocket],
       });
     } else {
       for (const path of [layout.logFile, layout.metricsFile]) await writeFile(path, "", { mode: 0o600 });
@@ -384,13 +408,12 @@ export class FirecrackerBackend implements Backend {
       }
       if (!this.isRunning(handle)) {
         throw new PyroError("guest_failure", `firecracker exited before its API came up (pid ${handle.pid})`, {
-          hint: "see firecracker.stderr.log in the VM directory",
-          details: { stderr: (await logTail(layout.stderrFile, { maxBytes: 2000 })).trim() },
+          hint: "read firecracker's stderr above: a bad flag, a socket path in use, or a binary for another architecture",
         });
       }
       if (Date.now() >= until) {
         throw new PyroError("timeout", `firecracker API socket ${layout.apiSocket} did not come up`, {
-          hint: "see firecracker.stderr.log in the VM directory",
+          hint: "firecracker is running but its API server is not answering; read its stderr above",
         });
       }
       await sleep(10);
@@ -409,13 +432,13 @@ export class FirecrackerBackend implements Backend {
       }
       if (!this.isRunning(handle)) {
         throw new PyroError("guest_failure", "the guest stopped before its agent answered", {
-          hint: "the guest kernel or init failed; console.log in the VM directory shows why",
+          hint: "the guest kernel or init failed (or KVM cannot run it): the console lines above show why",
         });
       }
       await sleep(Math.min(50, Math.max(0, deadline - Date.now())));
     }
     throw new PyroError("timeout", `the guest agent did not accept vsock port ${this.port} before the boot timeout`, {
-      hint: "the guest may be too slow or its init failed; see console.log in the VM directory, or raise the boot timeout",
+      hint: "the guest may be too slow or its init failed: read the console lines above, or raise the boot timeout",
       details: { last_error: last instanceof Error ? last.message : String(last) },
     });
   }
@@ -426,12 +449,30 @@ async function removeStaleSockets(layout: VmLayout): Promise<void> {
   await rm(layout.vsockSocket, { force: true });
 }
 
+/** Hints of a failed start, by error code: they point at the lines the error carries, not at files (delete removes them). */
+const START_HINTS: Partial<Record<PyroError["code"], string>> = {
+  timeout: "the guest is slow or its init failed: read the firecracker and console lines above, or raise the boot timeout",
+  guest_failure: "read the firecracker and console lines above; re-pull the environment (pyro env pull) if its kernel or image is damaged",
+};
+
+/**
+ * The start error with the tails of Firecracker's stderr, its log and the
+ * guest console in its message (as the qemu backend does): the machine's
+ * directory, where those files are, is gone once the failed machine is
+ * deleted, so a hint that points there would point at nothing.
+ */
 async function withConsole(error: PyroError, layout: VmLayout): Promise<PyroError> {
-  const consoleTail = (await logTail(layout.consoleFile, { maxBytes: 3000 })).trim();
-  const log = (await logTail(layout.logFile, { maxBytes: 2000 })).trim();
-  return new PyroError(error.code, error.message, {
-    ...(error.hint ? { hint: error.hint } : {}),
-    details: { ...(error.details ?? {}), ...(consoleTail ? { console: consoleTail } : {}), ...(log ? { firecracker_log: log } : {}) },
+  const consoleTail = await logTail(layout.consoleFile, { lines: 20, maxBytes: 3000 });
+  const log = await logTail(layout.logFile, { lines: 10, maxBytes: 2000 });
+  const stderr = await logTail(layout.stderrFile, { lines: 10, maxBytes: 2000 });
+  const parts = [error.message];
+  if (stderr) parts.push(`firecracker stderr:\n${stderr}`);
+  if (log) parts.push(`firecracker log:\n${log}`);
+  parts.push(consoleTail ? `last console lines:\n${consoleTail}` : "the console is empty");
+  const hint = error.hint && !error.hint.includes("VM directory") ? error.hint : START_HINTS[error.code] ?? START_HINTS.guest_failure;
+  return new PyroError(error.code, parts.join("\n"), {
+    ...(hint ? { hint } : {}),
+    details: { ...(error.details ?? {}), ...(consoleTail ? { console: consoleTail } : {}), ...(log ? { firecracker_log: log } : {}), ...(stderr ? { stderr } : {}) },
     cause: error,
   });
 }

@@ -64,17 +64,43 @@ export async function decideAccel(input: ProbeInput): Promise<AccelDecision> {
   if (forced === "kvm") return { accel: "kvm", kvmAccessible: accessible, kvmRunsStandardGuest: undefined, reason: "PYRO_QEMU_ACCEL=kvm" };
   if (!accessible) return { accel: "tcg", kvmAccessible: false, kvmRunsStandardGuest: undefined, reason: "/dev/kvm is missing or not read-writable" };
   if (!input.kernel) return { accel: "tcg", kvmAccessible: true, kvmRunsStandardGuest: undefined, reason: "no guest kernel installed to probe KVM with" };
-  const key = `${bootId()} ${input.qemu} ${input.kernel.release}`;
-  let ok = await readCached(input.cacheFile, key);
-  if (ok === undefined) {
-    await mkdir(dirname(input.cacheFile), { recursive: true });
-    ok = await probeKvm(input.qemu, input.kernel, dirname(input.cacheFile), input.probeTimeoutMs ?? 5000);
-    await writeFileAtomic(input.cacheFile, JSON.stringify({ key, kvm_runs_standard_guest: ok }), { durable: false }).catch(() => undefined);
-  }
+  const ok = await kvmRunsStandardGuest({ ...input, kernel: input.kernel });
   return ok
     ? { accel: "kvm", kvmAccessible: true, kvmRunsStandardGuest: true, reason: "KVM probe boot succeeded" }
     : { accel: "tcg", kvmAccessible: true, kvmRunsStandardGuest: false, reason: "a standard guest kernel does not boot under this host's KVM (probe timed out)" };
 }
+
+/**
+ * Whether a standard guest kernel reaches its init under this host's KVM: a
+ * probe boot of `kernel` under `qemu -accel kvm` (≤ `probeTimeoutMs`, default
+ * 5 s), cached in `cacheFile` per host boot, QEMU binary and kernel release.
+ * The one answer to "can a KVM guest boot here" for every VM backend: QEMU
+ * falls back to TCG on false, Firecracker (KVM only) is unusable.
+ */
+export async function kvmRunsStandardGuest(
+  input: Pick<ProbeInput, "qemu" | "cacheFile" | "probeTimeoutMs"> & { kernel: NonNullable<ProbeInput["kernel"]> },
+): Promise<boolean> {
+  const key = `${bootId()} ${input.qemu} ${input.kernel.release}`;
+  // One probe per process and cache file: doctor asks QEMU and Firecracker at once.
+  const memo = `${input.cacheFile}\0${key}`;
+  let probe = probesInFlight.get(memo);
+  if (!probe) {
+    probe = (async () => {
+      let ok = await readCached(input.cacheFile, key);
+      if (ok === undefined) {
+        await mkdir(dirname(input.cacheFile), { recursive: true });
+        ok = await probeKvm(input.qemu, input.kernel, dirname(input.cacheFile), input.probeTimeoutMs ?? 5000);
+        await writeFileAtomic(input.cacheFile, JSON.stringify({ key, kvm_runs_standard_guest: ok }), { durable: false }).catch(() => undefined);
+      }
+      return ok;
+    })().finally(() => probesInFlight.delete(memo));
+    probesInFlight.set(memo, probe);
+  }
+  return probe;
+}
+
+/** Probes running in this process, by cache file and key. */
+const probesInFlight = new Map<string, Promise<boolean>>();
 
 async function readCached(file: string, key: string): Promise<boolean | undefined> {
   try {
@@ -91,9 +117,13 @@ async function probeKvm(qemu: string, kernel: { vmlinuz: string; initramfs: stri
   const dir = await mkdtemp(join(parent, ".kvm-probe-"));
   const log = join(dir, "console.log");
   try {
+    // Under coreutils' timeout: a probe guest hangs on a host like this one, and if
+    // this process is killed mid-probe nothing else would end it (the fault matrix
+    // found such an orphan). SIGTERM to timeout is passed on to QEMU.
     const child = spawn(
-      qemu,
+      "timeout",
       [
+        "-s", "KILL", String(Math.ceil(timeoutMs / 1000) + 2), qemu,
         "-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
         "-machine", "microvm,acpi=on,pit=on,pic=on,rtc=on", "-accel", "kvm", "-cpu", "host", "-smp", "1", "-m", "256M",
         "-kernel", kernel.vmlinuz, "-initrd", kernel.initramfs,
@@ -118,7 +148,7 @@ async function probeKvm(qemu: string, kernel: { vmlinuz: string; initramfs: stri
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     if (!ok) ok = (await readFile(log, "utf8").catch(() => "")).includes(PROBE_MARKER);
-    child.kill("SIGKILL");
+    child.kill("SIGTERM");
     await exited;
     return ok;
   } finally {

@@ -158,7 +158,9 @@ export class SandboxBackend implements Backend {
 
   async stop(_spec: MachineSpec, handle: MachineHandle, graceMs: number): Promise<void> {
     const h = asSandboxHandle(handle);
-    if (await waitFor(() => !isProcessAlive(h.pid, h.pidStartTime), graceMs, 5)) return;
+    // bwrap gone is the machine gone only when its agent went with it: a bwrap killed
+    // from outside leaves the agent (the namespace's PID 1) running (the fault matrix).
+    if ((await waitFor(() => !isProcessAlive(h.pid, h.pidStartTime), graceMs, 5)) && !isProcessAlive(h.agentPid, h.agentPidStartTime)) return;
     await this.kill(handle);
   }
 
