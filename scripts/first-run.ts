@@ -70,6 +70,8 @@ export function runFirstRun(cli: string, env: NodeJS.ProcessEnv): StepOutput[] {
     }
     return outputs;
   } finally {
+    // The steps left a machine parked in the pool of this state dir (docs/pool.md): end it, not shown.
+    spawnSync(process.execPath, [cli, "pool", "drain"], { cwd: dir, env, encoding: "utf8", timeout: 120_000 });
     rmSync(dir, { recursive: true, force: true });
   }
 }

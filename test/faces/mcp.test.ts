@@ -166,7 +166,8 @@ describe("pyro mcp serve, driven by the official MCP client over stdio", () => {
       expect(hints.get(name), name).toMatchObject({ readOnlyHint: false, destructiveHint: true });
     }
     const readOnly = tools.filter((t) => /_(status|list|logs|diff|read|network_info)$|^vm_list_environments$/.test(t.name)).map((t) => t.name);
-    expect(readOnly.length).toBe(15); // with pool_status
+    // The 3.1 reads, pool_status, workspace_file_list/read and workspace_command_list/status/logs.
+    expect(readOnly.length).toBe(20);
     for (const name of readOnly) expect(hints.get(name), name).toMatchObject({ readOnlyHint: true, destructiveHint: false, idempotentHint: true });
     expect(hints.get("vm_run")).toMatchObject({ readOnlyHint: false, destructiveHint: false, idempotentHint: false });
     expect(hints.get("workspace_create")).toMatchObject({ destructiveHint: false, idempotentHint: false });

@@ -26,7 +26,7 @@ const CONTRACT_MCP_TOOLS = [
   "shell_write", "shell_signal", "shell_close", "workspace_status", "workspace_logs", "workspace_delete",
   "workspace_stop", "workspace_start", "workspace_disk_list", "workspace_disk_read", "workspace_disk_export",
 ];
-const MCP_ADDITIONS = ["workspace_list", "workspace_update", "workspace_file_list", "workspace_file_read", "workspace_file_write", "workspace_patch_apply", "workspace_command_list", "workspace_command_status", "workspace_command_logs", "workspace_command_wait", "workspace_command_kill", "pool_drain", "workspace_pause", "workspace_resume", "workspace_fork"];
+const MCP_ADDITIONS = ["workspace_list", "workspace_update", "workspace_file_list", "workspace_file_read", "workspace_file_write", "workspace_patch_apply", "workspace_command_list", "workspace_command_status", "workspace_command_logs", "workspace_command_wait", "workspace_command_kill", "pool_status", "pool_drain", "workspace_pause", "workspace_resume", "workspace_fork"];
 
 /** CONTRACT.md "CLI", one entry per command path. */
 const CONTRACT_CLI_COMMANDS = [
@@ -38,7 +38,7 @@ const CONTRACT_CLI_COMMANDS = [
   "workspace service list", "workspace service status", "workspace service logs", "workspace service stop",
   "workspace stop", "workspace start", "workspace disk list", "workspace disk read", "workspace disk export",
 ];
-const CLI_ADDITIONS = ["workspace list", "workspace update", "workspace file list", "workspace file read", "workspace file write", "workspace patch apply", "workspace command list", "workspace command status", "workspace command logs", "workspace command wait", "workspace command kill", "pool drain", "workspace pause", "workspace resume", "workspace fork"];
+const CLI_ADDITIONS = ["workspace list", "workspace update", "workspace file list", "workspace file read", "workspace file write", "workspace patch apply", "workspace command list", "workspace command status", "workspace command logs", "workspace command wait", "workspace command kill", "pool status", "pool drain", "workspace pause", "workspace resume", "workspace fork"];
 
 function leafCommands(command: Command, prefix: string[] = []): string[] {
   return command.commands.flatMap((child) => {
