@@ -141,7 +141,14 @@ export async function readyInstalledEnvironment(name: string, options: EnsureOpt
   const config = pullConfig(options);
   const cacheDir = options.cacheDir ?? config.cacheDir;
   if (options.refreshAgent !== false) {
-    await refreshAgent(cacheDir, name, await loadAgentBinary(config), options.onProgress ?? (() => undefined));
+    const onProgress = options.onProgress ?? (() => undefined);
+    if (isImageName(name)) {
+      // A pulled OCI image: its agent lives in its own install, keyed by digest (getInstalledEnvironment says when it is missing).
+      const manifest = await installedImageManifest(name, cacheDir);
+      if (manifest) await refreshImageAgent(cacheDir, manifest, await loadAgentBinary(config), onProgress);
+    } else {
+      await refreshAgent(cacheDir, name, await loadAgentBinary(config), onProgress);
+    }
   }
   const installed = await getInstalledEnvironment(name, cacheDir);
   if (options.kernel === false || installed.kernel) return installed;

@@ -1,9 +1,13 @@
 import type { PyroConfig } from "../../util/config.js";
 import { PyroError } from "../../util/errors.js";
+import { BACKEND_NAMES } from "../../util/vocabulary.js";
 import type { Backend, BackendAvailability, BackendName } from "../../runtime/backend.js";
 
-/** Backends in order of preference for real guests. */
-export const GUEST_PREFERENCE: readonly BackendName[] = ["firecracker", "qemu"];
+/**
+ * Backends in order of preference for real guests: every backend but the
+ * host-compat sandbox, fastest first (BACKEND_NAMES lists firecracker before qemu).
+ */
+export const GUEST_PREFERENCE: readonly BackendName[] = BACKEND_NAMES.filter((name) => name !== "sandbox");
 
 /** The backends this process can use, with availability probed once each. */
 export class BackendRegistry {

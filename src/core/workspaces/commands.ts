@@ -1,6 +1,7 @@
 import { deadlineFor, type AgentClient } from "../../agent-client/index.js";
 import type { OperationResult, ParsedInput } from "../../contract/index.js";
 import { PyroError } from "../../util/errors.js";
+import type { CommandState as CommandStateName } from "../../util/vocabulary.js";
 import { CommandRecords, machineIdentity, newCommandId, type CommandRecord } from "./command-records.js";
 import { sliceCommandOutput } from "./command-output.js";
 import { appendHistory, HISTORY_OUTPUT_CHARS } from "./history.js";
@@ -16,7 +17,7 @@ type CommandOutput = OperationResult<"logsWorkspaceCommand">;
 /** A command's state as the agent reports it (protocol/SPEC.md, background commands). */
 type AgentCommand = {
   command_id: string;
-  state: "running" | "exited" | "killed";
+  state: Exclude<CommandStateName, "lost">;
   pid: number;
   exit_code: number | null;
   signal: string | null;
