@@ -710,6 +710,10 @@ export abstract class OperationMethods {
    * Kill every pooled machine and free its memory; the pool refills after the next VM or workspace
    * of a shape.
    *
+   * Running VMs and workspaces are not touched. Returns the ids of the machines it ended. Use it to
+   * free memory (each pooled machine holds its guest's RAM) or before measuring a cold start;
+   * PYRO_POOL_SIZE=0 keeps the pool empty.
+   *
    * MCP tool `pool_drain`.
    */
   drainPool(input?: OperationInput<"drainPool">): Promise<OperationResult<"drainPool">> {

@@ -33,6 +33,7 @@ export const statusPool = defineOperation({
 export const drainPool = defineOperation({
   mcp: "pool_drain",
   summary: "Kill every pooled machine and free its memory; the pool refills after the next VM or workspace of a shape",
+  details: "Running VMs and workspaces are not touched. Returns the ids of the machines it ended. Use it to free memory (each pooled machine holds its guest's RAM) or before measuring a cold start; PYRO_POOL_SIZE=0 keeps the pool empty.",
   input: z.object({}),
   result: z.object({ drained: z.array(z.string()), count: z.number().int() }),
 });
