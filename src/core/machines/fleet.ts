@@ -4,7 +4,8 @@ import { PyroError } from "../../util/errors.js";
 import type { CoreContext } from "../context.js";
 import type { RecordStore } from "../store/records.js";
 import { environmentOf, killUntracked, machineGone } from "./lifecycle.js";
-import { processesUnder } from "../../util/dir-processes.js";
+import { killProcessesUnder, processesUnder } from "../../util/dir-processes.js";
+import { existsSync } from "node:fs";
 
 /** How long a status call waits for a record's lock before it leaves strays to the holder (a start in progress). */
 const STRAY_LOCK_WAIT_MS = 300;
@@ -139,7 +140,18 @@ export class MachineFleet<R extends MachineRecord> {
 
   /** Delete a record that must exist (`not_found` otherwise) with its machine and files. */
   async delete(id: string): Promise<void> {
-    await this.records.read(id);
+    try {
+      await this.records.read(id);
+    } catch (error) {
+      // Removing a directory is not atomic: a delete killed after its record file went, or a create killed
+      // before its first record write, leaves a directory without a record. Finish it rather than call it unknown.
+      if (error instanceof PyroError && error.code === "not_found" && existsSync(this.records.dir(id))) {
+        await killProcessesUnder(this.records.dir(id));
+        await this.records.remove(id);
+        return;
+      }
+      throw error;
+    }
     await this.destroy(id);
   }
 
