@@ -4,11 +4,16 @@ import { isProcessAlive, sleep } from "./process.js";
 interface ProcEntry {
   pid: number;
   ppid: number;
-  /** Whether its command line names a path inside the directory. */
+  /** Whether its command line names the directory or a path inside it. */
   mentions: boolean;
 }
 
-function procEntries(needle: string): ProcEntry[] {
+/** Whether a command-line argument is `dir` itself or names a path inside it (also within an option, as QEMU's `file=DIR/disk,…`). */
+function namesPathIn(arg: string, dir: string): boolean {
+  return arg === dir || arg.includes(`${dir}/`);
+}
+
+function procEntries(dir: string): ProcEntry[] {
   const entries: ProcEntry[] = [];
   for (const name of readdirSync("/proc")) {
     if (!/^\d+$/.test(name)) continue;
@@ -19,7 +24,7 @@ function procEntries(needle: string): ProcEntry[] {
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
       if (fields[0] === "Z" || fields[0] === "X") continue;
       const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-      entries.push({ pid, ppid: Number(fields[1]), mentions: cmdline.split("\0").some((arg) => arg.includes(needle)) });
+      entries.push({ pid, ppid: Number(fields[1]), mentions: cmdline.split("\0").some((arg) => namesPathIn(arg, dir)) });
     } catch {
       // Gone while we looked.
     }
@@ -28,15 +33,15 @@ function procEntries(needle: string): ProcEntry[] {
 }
 
 /**
- * Every live process whose command line names a path inside `dir`, and all
- * their descendants. A machine's host processes (VMM, sandbox launcher and
- * bwrap) all carry paths of its machine directory in their arguments, so this
+ * Every live process whose command line names `dir` or a path inside it, and
+ * all their descendants. A machine's host processes (VMM, sandbox launcher,
+ * bwrap, a parked machine's warm-up, which is given the directory itself)
+ * all carry it or paths inside it in their arguments, so this
  * finds a machine that no record knows of: one whose creator was killed
  * before it could record the handle.
  */
 export function processesUnder(dir: string): number[] {
-  const needle = `${dir.replace(/\/+$/, "")}/`;
-  const entries = procEntries(needle);
+  const entries = procEntries(dir.replace(/\/+$/, ""));
   const found = new Set(entries.filter((e) => e.mentions).map((e) => e.pid));
   // Descendants: a sandbox's agent (bwrap's child) and everything in it.
   for (let grown = true; grown; ) {

@@ -28,6 +28,13 @@ describe.each(SUITE_BACKENDS)("live output of foreground commands on $name", ({ 
   let pyro: Pyro;
   let workspaceId: string;
   const guestProcesses = async () => (await pyro.execWorkspace({ workspace_id: workspaceId, command: GUEST_PROCESSES })).stdout;
+  /** Resolve once a guest process's command line matches `pattern`. */
+  const untilGuestRuns = async (pattern: RegExp) => {
+    for (let tries = 0; !pattern.test(await guestProcesses()); tries++) {
+      if (tries > 100) throw new Error(`no guest process matching ${pattern}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
 
   beforeAll(async () => {
     if (!available) return;
@@ -76,26 +83,31 @@ describe.each(SUITE_BACKENDS)("live output of foreground commands on $name", ({ 
   }, 120_000);
 
   it.skipIf(!available)("Ctrl-C interrupts the guest command, a second Ctrl-C kills it; the CLI exits with the command's status", async () => {
-    const cli = startCli(["workspace", "exec", workspaceId, "--", "sh", "-c", "echo started; sleep 301; echo never"], env);
+    // The interrupt waits until `sleep` runs: a SIGINT that reaches dash between its `echo` and
+    // its fork of `sleep` is swallowed by dash itself (on any host: dash only notes it), so
+    // the command would run on to its timeout.
+    const cli = startCli(["workspace", "exec", workspaceId, "--timeout-seconds", "600", "--", "sh", "-c", "echo started; sleep 301; echo never"], env);
     await cli.waitFor("stdout", /^started$/);
+    await untilGuestRuns(/sleep 301/);
     cli.child.kill("SIGINT");
-    expect(await cli.exited).toBe(130);
+    expect(await cli.exited, cli.stderr.map((l) => l.text).join("\n")).toBe(130);
     expect(cli.stdout.map((l) => l.text)).toEqual(["started"]);
     expect(cli.stderr.map((l) => l.text).join("\n")).toContain("sent SIGINT to the command");
     // A command that ignores SIGINT needs the second Ctrl-C: SIGKILL (128 + 9).
-    const stubborn = startCli(["workspace", "exec", workspaceId, "--", "sh", "-c", "trap '' INT; echo started; sleep 302; echo never"], env);
+    const stubborn = startCli(["workspace", "exec", workspaceId, "--timeout-seconds", "600", "--", "sh", "-c", "trap '' INT; echo started; sleep 302; echo never"], env);
     await stubborn.waitFor("stdout", /^started$/);
+    await untilGuestRuns(/sleep 302/);
     stubborn.child.kill("SIGINT");
     await stubborn.waitFor("stderr", /sent SIGINT/);
     stubborn.child.kill("SIGINT");
-    expect(await stubborn.exited).toBe(137);
+    expect(await stubborn.exited, stubborn.stderr.map((l) => l.text).join("\n")).toBe(137);
     expect(await guestProcesses()).not.toMatch(/sleep 30[12]/);
   }, 120_000);
 
   // Ctrl-C while the VM still starts cancels the run (the command never starts); if the
   // command won the race, Ctrl-C interrupts it. Either way: exit 130 and nothing left.
   it.skipIf(!available)("Ctrl-C during pyro run's start exits 130 and leaves no VM and no process", async () => {
-    const cli = startCli(["run", "--backend", backend, "--allow-host-compat", "debian:12", "--", "sleep 305; echo never"], env);
+    const cli = startCli(["run", "--backend", backend, "--allow-host-compat", "--timeout-seconds", "600", "debian:12", "--", "sleep 305; echo never"], env);
     await cli.waitFor("stderr", /\[run\] phase=start /);
     cli.child.kill("SIGINT");
     expect(await cli.exited).toBe(130);

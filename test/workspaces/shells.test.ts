@@ -62,7 +62,13 @@ describe.each(SUITE_BACKENDS)("workspace shells on $name", ({ name: backend, ava
     const read = (cursor: number) => pyro.readShell({ workspace_id: workspaceId, shell_id: shell.shell_id, cursor });
     await pyro.writeShell({ workspace_id: workspaceId, shell_id: shell.shell_id, input: "sleep 300" });
     const started = Date.now();
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // Signal only once `sleep` runs (a loaded TCG guest may take seconds to start it).
+    // (An exact comparison: this script's own command line names "sleep 300" too.)
+    const sleeping = 'for p in /proc/[0-9]*; do [ "$(tr "\\0" " " < $p/cmdline 2>/dev/null)" = "sleep 300 " ] && echo running; done; true';
+    for (let tries = 0; !(await pyro.execWorkspace({ workspace_id: workspaceId, command: sleeping })).stdout.includes("running"); tries++) {
+      if (tries > 300) throw new Error("sleep 300 never started in the shell");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     await cli(["workspace", "shell", "signal", workspaceId, shell.shell_id, "--signal", "INT"]);
     await pyro.writeShell({ workspace_id: workspaceId, shell_id: shell.shell_id, input: 'echo "status-$? still-$((40+2))"' });
     // `sleep` died of SIGINT (status 130); the interactive shell itself ignored it.
