@@ -43,13 +43,15 @@ export function runPutArchive(
   dest: string,
   source: Readable | AsyncIterable<Uint8Array | string>,
   maxBytes: number,
+  /** Who the extracted entries (and directories made on the way) belong to; absent: root. */
+  owner?: { uid: number; gid: number },
 ): Promise<ArchiveResult> {
   return new Promise<ArchiveResult>((resolve, reject) => {
     let overLimit = false;
     let sourceError: PyroError | null = null;
     const stream = client.open(
       "put_archive",
-      { dest, max_bytes: maxBytes },
+      { dest, max_bytes: maxBytes, ...(owner ? { owner } : {}) },
       {
         onFinal: (message) => {
           if (overLimit) return reject(tooLarge("the archive", maxBytes));

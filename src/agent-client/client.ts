@@ -297,8 +297,8 @@ export class AgentClient {
    * Upload a tar stream and extract it under `dest` in the guest. Rejects
    * with `limit_exceeded` once `source` yields more than `maxBytes`.
    */
-  putArchive(dest: string, source: Readable | AsyncIterable<Uint8Array | string>, maxBytes: number): Promise<ArchiveResult> {
-    return runPutArchive(this, dest, source, maxBytes);
+  putArchive(dest: string, source: Readable | AsyncIterable<Uint8Array | string>, maxBytes: number, owner?: { uid: number; gid: number }): Promise<ArchiveResult> {
+    return runPutArchive(this, dest, source, maxBytes, owner);
   }
 
   /**

@@ -151,16 +151,16 @@ function requestWithUpload(client: AgentClient, op: string, body: Record<string,
   });
 }
 
-/** Replace `path` in the guest with `data` (as a shell's `>`; parents made). */
-export async function writeGuestFile(client: AgentClient, root: string, path: string, data: Buffer): Promise<GuestFileWrite> {
+/** Replace `path` in the guest with `data` (as a shell's `>`; parents made, and with them a new file, given to `owner` when set). */
+export async function writeGuestFile(client: AgentClient, root: string, path: string, data: Buffer, owner?: { uid: number; gid: number }): Promise<GuestFileWrite> {
   requireOps(client);
-  const m = await requestWithUpload(client, "file_write", { root, path, max_bytes: data.length }, data);
+  const m = await requestWithUpload(client, "file_write", { root, path, max_bytes: data.length, ...(owner ? { owner } : {}) }, data);
   if (!isCount(m.bytes_written) || !isCount(m.size_bytes) || typeof m.created !== "boolean") throw malformed("file_write", "result");
   return { path: guestPath("file_write", m.path), bytes_written: m.bytes_written, size_bytes: m.size_bytes, created: m.created };
 }
 
-/** Make every change in the guest, or none (protocol/SPEC.md "file_apply"). */
-export async function applyGuestChanges(client: AgentClient, root: string, changes: GuestFileChange[]): Promise<void> {
+/** Make every change in the guest, or none (protocol/SPEC.md "file_apply"); new files and directories go to `owner` when set. */
+export async function applyGuestChanges(client: AgentClient, root: string, changes: GuestFileChange[], owner?: { uid: number; gid: number }): Promise<void> {
   requireOps(client);
   const contents = changes.flatMap((c) => (c.action === "write" ? [c.content ?? Buffer.alloc(0)] : []));
   const wire = changes.map((c) => ({
@@ -170,5 +170,5 @@ export async function applyGuestChanges(client: AgentClient, root: string, chang
     expect: c.expect,
     executable: c.executable ?? null,
   }));
-  await requestWithUpload(client, "file_apply", { root, changes: wire }, Buffer.concat(contents));
+  await requestWithUpload(client, "file_apply", { root, changes: wire, ...(owner ? { owner } : {}) }, Buffer.concat(contents));
 }

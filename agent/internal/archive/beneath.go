@@ -23,6 +23,8 @@ const maxLinkHops = 40
 type resolver struct {
 	root int    // fd of the extraction root
 	dest string // its absolute, clean path (for absolute link targets)
+	// owner, when set, is given every directory openDir creates.
+	owner *Owner
 }
 
 // openDir opens directory rel (a clean relative path; "" is the root) for the
@@ -61,7 +63,13 @@ func (r resolver) openDir(entry, rel string, create bool) (int, error) {
 			real = real[:len(real)-1]
 			continue
 		}
-		fd, err := openDirAt(cur, comp, create)
+		fd, created, err := openDirAt(cur, comp, create)
+		if err == nil && created && r.owner != nil {
+			if err := unix.Fchown(fd, r.owner.UID, r.owner.GID); err != nil {
+				unix.Close(fd)
+				return r.fail(stack, agenterr.Wrap(agenterr.IO, err, "chown %q", path.Join(append(real, comp)...)))
+			}
+		}
 		if err == nil {
 			stack = append(stack, fd)
 			real = append(real, comp)
@@ -155,16 +163,21 @@ func readLink(dirfd int, name string) (string, bool) {
 	return string(buf[:n]), true
 }
 
-func openDirAt(dirfd int, name string, create bool) (int, error) {
+// openDirAt opens directory name in dirfd without following a symlink,
+// making it (0755) first when it is missing and create is set; created says
+// whether this call made it.
+func openDirAt(dirfd int, name string, create bool) (fd int, created bool, err error) {
 	const flags = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
-	fd, err := unix.Openat(dirfd, name, flags, 0)
+	fd, err = unix.Openat(dirfd, name, flags, 0)
 	if errors.Is(err, unix.ENOENT) && create {
-		if err := unix.Mkdirat(dirfd, name, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
-			return -1, err
+		err = unix.Mkdirat(dirfd, name, 0o755)
+		if err != nil && !errors.Is(err, unix.EEXIST) {
+			return -1, false, err
 		}
+		created = err == nil
 		fd, err = unix.Openat(dirfd, name, flags, 0)
 	}
-	return fd, err
+	return fd, created, err
 }
 
 func pathError(entry, comp string, err error) error {

@@ -37,12 +37,26 @@ import (
 // stay. Extract stops reading at the end of the archive; callers that must
 // consume the whole stream drain r after.
 func Extract(r io.Reader, dest string, lim Limits) (Result, error) {
+	return ExtractAs(r, dest, lim, nil)
+}
+
+// Owner is a uid and gid that extracted entries are given.
+type Owner struct {
+	UID int
+	GID int
+}
+
+// ExtractAs is Extract, with every entry it writes, every directory it makes
+// on the way (dest and missing parents included) and every directory entry
+// it keeps given to owner (nil: the agent's own user, as Extract). The
+// archive's "./" (dest as it was) is left alone.
+func ExtractAs(r io.Reader, dest string, lim Limits, owner *Owner) (Result, error) {
 	lim = lim.withDefaults()
 	dest, err := filepath.Abs(dest)
 	if err != nil {
 		return Result{}, agenterr.Wrap(agenterr.BadRequest, err, "destination %q", dest)
 	}
-	if err := os.MkdirAll(dest, 0o755); err != nil {
+	if err := mkdirAllOwned(dest, owner); err != nil {
 		return Result{}, agenterr.Wrap(agenterr.IO, err, "create destination")
 	}
 	root, err := unix.Open(dest, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
@@ -51,7 +65,7 @@ func Extract(r io.Reader, dest string, lim Limits) (Result, error) {
 	}
 	defer unix.Close(root)
 
-	x := &extractor{root: root, dest: dest, lim: lim, files: map[string]bool{}, dirsAt: resolver{root: root, dest: dest}}
+	x := &extractor{root: root, dest: dest, lim: lim, files: map[string]bool{}, dirsAt: resolver{root: root, dest: dest, owner: owner}, owner: owner}
 	tr := tar.NewReader(r)
 	seen := 0
 	for {
@@ -80,6 +94,7 @@ type dirMeta struct {
 	name  string
 	perm  uint32
 	times []unix.Timespec
+	owner *Owner
 }
 
 type extractor struct {
@@ -90,6 +105,7 @@ type extractor struct {
 	files  map[string]bool // regular files extracted so far: valid hard link targets
 	dirsAt resolver
 	dirs   []dirMeta // applied last, so writing into a dir does not bump its mtime
+	owner  *Owner
 }
 
 func (x *extractor) entry(hdr *tar.Header, body io.Reader) error {
@@ -128,7 +144,7 @@ func (x *extractor) entry(hdr *tar.Header, body io.Reader) error {
 		if err := mkdirReplacing(pfd, base); err != nil {
 			return agenterr.Wrap(agenterr.IO, err, "mkdir %q", name)
 		}
-		x.dirs = append(x.dirs, dirMeta{name: name, perm: perm, times: times})
+		x.dirs = append(x.dirs, dirMeta{name: name, perm: perm, times: times, owner: x.owner})
 		return nil
 	case tar.TypeReg, tar.TypeRegA:
 		if err := x.writeFile(pfd, base, name, perm, hdr.Size, body); err != nil {
@@ -153,6 +169,12 @@ func (x *extractor) entry(hdr *tar.Header, body io.Reader) error {
 			return err
 		}
 		return nil // a hard link shares its target's inode: leave its times alone
+	}
+	if x.owner != nil {
+		// A symlink's own owner (never its target's); a file was given its owner before its mode.
+		if err := unix.Fchownat(pfd, base, x.owner.UID, x.owner.GID, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return agenterr.Wrap(agenterr.IO, err, "chown %q", name)
+		}
 	}
 	if err := unix.UtimesNanoAt(pfd, base, times, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		return agenterr.Wrap(agenterr.IO, err, "set times of %q", name)
@@ -180,6 +202,11 @@ func (x *extractor) writeFile(pfd int, base, name string, perm uint32, size int6
 			return agenterr.Wrap(agenterr.BadRequest, err, "truncated archive at %q", name)
 		}
 		return agenterr.Wrap(agenterr.IO, err, "write %q", name)
+	}
+	if x.owner != nil {
+		if err := f.Chown(x.owner.UID, x.owner.GID); err != nil {
+			return agenterr.Wrap(agenterr.IO, err, "chown %q", name)
+		}
 	}
 	if err := f.Chmod(os.FileMode(perm)); err != nil {
 		return agenterr.Wrap(agenterr.IO, err, "chmod %q", name)
@@ -238,6 +265,11 @@ func setDirMeta(pfd int, base string, d dirMeta) error {
 		return err
 	}
 	defer unix.Close(fd)
+	if d.owner != nil {
+		if err := unix.Fchown(fd, d.owner.UID, d.owner.GID); err != nil {
+			return err
+		}
+	}
 	if err := unix.Fchmod(fd, d.perm); err != nil {
 		return err
 	}
@@ -281,4 +313,28 @@ func entryTimes(hdr *tar.Header) []unix.Timespec {
 		atime = mtime
 	}
 	return []unix.Timespec{unix.NsecToTimespec(atime.UnixNano()), unix.NsecToTimespec(mtime.UnixNano())}
+}
+
+// mkdirAllOwned is os.MkdirAll(dest, 0755), giving owner (when set) each
+// directory it makes; existing ones are left as they are.
+func mkdirAllOwned(dest string, owner *Owner) error {
+	if owner == nil {
+		return os.MkdirAll(dest, 0o755)
+	}
+	var missing []string
+	for dir := dest; ; dir = filepath.Dir(dir) {
+		if _, err := os.Lstat(dir); err == nil || dir == "/" {
+			break
+		}
+		missing = append(missing, dir)
+	}
+	if err := os.MkdirAll(dest, 0o755); err != nil {
+		return err
+	}
+	for _, dir := range missing {
+		if err := os.Lchown(dir, owner.UID, owner.GID); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -70,6 +70,8 @@ type StartRequest struct {
 	Argv []string
 	Env  []string
 	Dir  string
+	// Credential, when set, runs the command as that identity (a workspace's image User).
+	Credential *syscall.Credential
 }
 
 // ValidID reports whether id is an acceptable command id: 1 to 64 ASCII
@@ -277,7 +279,7 @@ func (m *Manager) KillAll(grace time.Duration) {
 func execCmd(req StartRequest, w *os.File) *exec.Cmd {
 	null, _ := os.Open(os.DevNull)
 	return &exec.Cmd{Path: req.Path, Args: req.Argv, Env: req.Env, Dir: req.Dir, Stdin: null, Stdout: w, Stderr: w,
-		SysProcAttr: &syscall.SysProcAttr{Setpgid: true}}
+		SysProcAttr: &syscall.SysProcAttr{Setpgid: true, Credential: req.Credential}}
 }
 
 func startCmd(cmd *exec.Cmd) error {

@@ -28,6 +28,7 @@ func commandOps(m *commands.Manager) map[string]session.Handler {
 				Argv      []string          `json:"argv"`
 				Cwd       string            `json:"cwd"`
 				Env       map[string]string `json:"env"`
+				User      *ProcessUser      `json:"user"`
 			}
 			if err := req.Decode(&p); err != nil {
 				return nil, err
@@ -44,7 +45,7 @@ func commandOps(m *commands.Manager) map[string]session.Handler {
 			if err != nil {
 				return nil, err
 			}
-			return m.Start(commands.StartRequest{ID: p.CommandID, Path: path, Argv: check.Argv, Env: env, Dir: check.Cwd})
+			return m.Start(commands.StartRequest{ID: p.CommandID, Path: path, Argv: check.Argv, Env: env, Dir: check.Cwd, Credential: p.User.Credential()})
 		},
 		"command_list": func(req *session.Request) (any, error) {
 			return map[string]any{"commands": m.List()}, nil

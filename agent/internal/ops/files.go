@@ -24,8 +24,9 @@ func absPath(field, p string) error {
 // PutArchive extracts the tar the host streams as STDIN frames: put_archive.
 func PutArchive(req *session.Request) (any, error) {
 	var params struct {
-		Dest     string `json:"dest"`
-		MaxBytes int64  `json:"max_bytes"`
+		Dest     string     `json:"dest"`
+		MaxBytes int64      `json:"max_bytes"`
+		Owner    *FileOwner `json:"owner"`
 	}
 	if err := req.Decode(&params); err != nil {
 		return nil, err
@@ -36,7 +37,7 @@ func PutArchive(req *session.Request) (any, error) {
 	if params.MaxBytes < 0 {
 		return nil, agenterr.New(agenterr.BadRequest, "max_bytes must not be negative")
 	}
-	res, err := archive.Extract(req.Stdin(), params.Dest, archive.Limits{MaxBytes: params.MaxBytes})
+	res, err := archive.ExtractAs(req.Stdin(), params.Dest, archive.Limits{MaxBytes: params.MaxBytes}, params.Owner.archiveOwner())
 	if err != nil {
 		return nil, err
 	}

@@ -85,13 +85,7 @@ func startProcess(s startSpec) (*process, error) {
 		}
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	}
-	if s.user != nil {
-		groups := s.user.Groups
-		if groups == nil {
-			groups = []uint32{}
-		}
-		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: s.user.UID, Gid: s.user.GID, Groups: groups}
-	}
+	cmd.SysProcAttr.Credential = s.user.Credential()
 	if err := oomscore.Start(cmd); err != nil {
 		return fail(err)
 	}

@@ -13,6 +13,8 @@ func SecretsPut(store *secrets.Store) session.Handler {
 	return func(req *session.Request) (any, error) {
 		var params struct {
 			Files map[string]string `json:"files"`
+			// Owner, when set, owns the secrets (a workspace's image User): readable by it, by no other user.
+			Owner *FileOwner `json:"owner"`
 		}
 		if err := req.Decode(&params); err != nil {
 			return nil, err
@@ -25,7 +27,11 @@ func SecretsPut(store *secrets.Store) session.Handler {
 			}
 			files[name] = value
 		}
-		n, err := store.Put(files)
+		var owner *secrets.Owner
+		if params.Owner != nil {
+			owner = &secrets.Owner{UID: params.Owner.UID, GID: params.Owner.GID}
+		}
+		n, err := store.PutAs(files, owner)
 		if err != nil {
 			return nil, err
 		}

@@ -35,6 +35,7 @@ func serviceOps(m *services.Manager) map[string]session.Handler {
 				Readiness       *probe.Readiness  `json:"readiness"`
 				ReadyTimeoutMs  *int64            `json:"ready_timeout_ms"`
 				ReadyIntervalMs *int64            `json:"ready_interval_ms"`
+				User            *ProcessUser      `json:"user"`
 			}
 			if err := req.Decode(&p); err != nil {
 				return nil, err
@@ -50,6 +51,7 @@ func serviceOps(m *services.Manager) map[string]session.Handler {
 			return m.Start(req.Context(), services.StartRequest{
 				Name: p.Name, Argv: p.Argv, Cwd: p.Cwd, Env: p.Env,
 				Readiness: p.Readiness, ReadyTimeout: timeout, ReadyInterval: interval,
+				Credential: p.User.Credential(),
 			})
 		},
 		"service_list": func(*session.Request) (any, error) {

@@ -20,11 +20,12 @@ func shellOps(m *shells.Manager) map[string]session.Handler {
 				Cols uint16            `json:"cols"`
 				Rows uint16            `json:"rows"`
 				Env  map[string]string `json:"env"`
+				User *ProcessUser      `json:"user"`
 			}
 			if err := req.Decode(&p); err != nil {
 				return nil, err
 			}
-			id, pid, err := m.Open(shells.OpenOptions{Cwd: p.Cwd, Cols: p.Cols, Rows: p.Rows, Env: p.Env})
+			id, pid, err := m.Open(shells.OpenOptions{Cwd: p.Cwd, Cols: p.Cols, Rows: p.Rows, Env: p.Env, Credential: p.User.Credential()})
 			if err != nil {
 				return nil, err
 			}

@@ -19,8 +19,10 @@ const (
 )
 
 type fileTarget struct {
-	Root string `json:"root"`
-	Path string `json:"path"`
+	// Owner, when set, is given what the op creates (a workspace's image User).
+	Owner *FileOwner `json:"owner"`
+	Root  string     `json:"root"`
+	Path  string     `json:"path"`
 }
 
 func openTarget(req *session.Request, params any, t *fileTarget) (*wsfiles.Root, error) {
@@ -30,7 +32,11 @@ func openTarget(req *session.Request, params any, t *fileTarget) (*wsfiles.Root,
 	if err := wsfiles.CheckRel(t.Path); err != nil {
 		return nil, err
 	}
-	return wsfiles.OpenRoot(t.Root)
+	root, err := wsfiles.OpenRoot(t.Root)
+	if err == nil && t.Owner != nil {
+		root.SetOwner(t.Owner.UID, t.Owner.GID)
+	}
+	return root, err
 }
 
 func byteBound(field string, n, max int64) error {
@@ -134,6 +140,7 @@ func FileApply(req *session.Request) (any, error) {
 	var p struct {
 		Root    string           `json:"root"`
 		Changes []wsfiles.Change `json:"changes"`
+		Owner   *FileOwner       `json:"owner"`
 	}
 	if err := req.Decode(&p); err != nil {
 		req.DiscardStdin()
@@ -145,6 +152,9 @@ func FileApply(req *session.Request) (any, error) {
 		return nil, err
 	}
 	defer root.Close()
+	if p.Owner != nil {
+		root.SetOwner(p.Owner.UID, p.Owner.GID)
+	}
 	data, err := readStdin(req, maxFileBytes)
 	if err != nil {
 		return nil, err

@@ -67,6 +67,19 @@ func (s *Store) dir() string {
 // sees either an old or a new value, never a partial one. It returns the
 // number of secrets written.
 func (s *Store) Put(files map[string][]byte) (int, error) {
+	return s.PutAs(files, nil)
+}
+
+// Owner is the uid and gid that secret files and their directory are given.
+type Owner struct {
+	UID int
+	GID int
+}
+
+// PutAs is Put, with the directory (0700) and every file (0400) owned by
+// owner (a workspace's image User) so that user, and no other, reads them;
+// nil: owned by the agent's user (root).
+func (s *Store) PutAs(files map[string][]byte, owner *Owner) (int, error) {
 	if len(files) > MaxCount {
 		return 0, agenterr.New(agenterr.Limit, "more than %d secrets", MaxCount)
 	}
@@ -81,11 +94,11 @@ func (s *Store) Put(files map[string][]byte) (int, error) {
 		return 0, agenterr.New(agenterr.Limit, "secrets exceed %d bytes", MaxTotalBytes)
 	}
 	dir := s.dir()
-	if err := s.ensureDir(dir); err != nil {
+	if err := s.ensureDir(dir, owner); err != nil {
 		return 0, err
 	}
 	for name, value := range files {
-		if err := writeSecret(dir, name, value); err != nil {
+		if err := writeSecret(dir, name, value, owner); err != nil {
 			return 0, err
 		}
 	}
@@ -103,7 +116,7 @@ func (s *Store) Put(files map[string][]byte) (int, error) {
 	return len(files), nil
 }
 
-func (s *Store) ensureDir(dir string) error {
+func (s *Store) ensureDir(dir string, owner *Owner) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return agenterr.Wrap(agenterr.IO, err, "create secrets directory")
 	}
@@ -113,10 +126,15 @@ func (s *Store) ensureDir(dir string) error {
 	if err := os.Chmod(dir, 0o700); err != nil {
 		return agenterr.Wrap(agenterr.IO, err, "chmod secrets directory")
 	}
+	if owner != nil {
+		if err := os.Lchown(dir, owner.UID, owner.GID); err != nil {
+			return agenterr.Wrap(agenterr.IO, err, "chown secrets directory")
+		}
+	}
 	return nil
 }
 
-func writeSecret(dir, name string, value []byte) error {
+func writeSecret(dir, name string, value []byte, owner *Owner) error {
 	tmp := filepath.Join(dir, ".tmp-"+name+"-"+randomHex())
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o400)
 	if err != nil {
@@ -124,7 +142,11 @@ func writeSecret(dir, name string, value []byte) error {
 	}
 	_, werr := f.Write(value)
 	cerr := f.Close()
-	if err := errors.Join(werr, cerr, os.Chmod(tmp, 0o400)); err != nil {
+	var oerr error
+	if owner != nil {
+		oerr = os.Lchown(tmp, owner.UID, owner.GID)
+	}
+	if err := errors.Join(werr, cerr, oerr, os.Chmod(tmp, 0o400)); err != nil {
 		os.Remove(tmp)
 		return agenterr.Wrap(agenterr.IO, err, "write secret %s", name)
 	}

@@ -91,6 +91,7 @@ type service struct {
 	state    State
 	argv     []string
 	cwd      string
+	cred     *syscall.Credential
 	dir      string
 	stopping bool
 	done     chan struct{} // closed once the process has been waited for
@@ -121,6 +122,8 @@ type StartRequest struct {
 	Readiness     *probe.Readiness // nil: no check, the service is "running"
 	ReadyTimeout  time.Duration
 	ReadyInterval time.Duration
+	// Credential, when set, runs the service as that identity (a workspace's image User).
+	Credential *syscall.Credential
 }
 
 // Start launches a service and, when it has a readiness check, waits for it.
@@ -133,7 +136,7 @@ func (m *Manager) Start(ctx context.Context, req StartRequest) (State, error) {
 	if err := validate(req); err != nil {
 		return State{}, err
 	}
-	s := &service{argv: req.Argv, cwd: req.Cwd, dir: filepath.Join(m.cfg.BaseDir, req.Name), done: make(chan struct{})}
+	s := &service{argv: req.Argv, cwd: req.Cwd, cred: req.Credential, dir: filepath.Join(m.cfg.BaseDir, req.Name), done: make(chan struct{})}
 	s.state = State{Name: req.Name, State: StateStarting}
 	if req.Readiness != nil {
 		s.state.Readiness = &ReadinessState{Readiness: *req.Readiness}
@@ -227,7 +230,7 @@ func (s *service) launch(env []string) (*exec.Cmd, error) {
 		return nil, agenterr.Wrap(agenterr.BadRequest, err, "service %s", s.state.Name)
 	}
 	cmd := &exec.Cmd{Path: path, Args: s.argv, Dir: s.cwd, Env: env, Stdout: stdout, Stderr: stderr,
-		SysProcAttr: &syscall.SysProcAttr{Setsid: true}}
+		SysProcAttr: &syscall.SysProcAttr{Setsid: true, Credential: s.cred}}
 	if err := oomscore.Start(cmd); err != nil {
 		return nil, agenterr.Wrap(agenterr.BadRequest, err, "start service %s", s.state.Name)
 	}

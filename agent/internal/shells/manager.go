@@ -80,6 +80,8 @@ type OpenOptions struct {
 	Cols uint16
 	Rows uint16
 	Env  map[string]string
+	// Credential, when set, runs the shell as that identity (a workspace's image User).
+	Credential *syscall.Credential
 }
 
 // Open starts a shell on a new PTY (TERM=xterm-256color) in its own session
@@ -117,7 +119,7 @@ func (m *Manager) Open(opts OpenOptions) (id string, pid int, err error) {
 	cmd.Dir = opts.Cwd
 	cmd.Env = buildEnv(m.cfg.BaseEnv, opts.Env)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0, Credential: opts.Credential}
 	if err := oomscore.Start(cmd); err != nil {
 		master.Close()
 		return "", 0, agenterr.Wrap(agenterr.IO, err, "start %s", argv[0])

@@ -233,6 +233,11 @@ func (r *Root) stage(s *staged) error {
 		if _, err := io.Copy(f, bytes.NewReader(s.content)); err != nil {
 			return agenterr.Wrap(agenterr.IO, err, "write %s", r.Abs(s.Path))
 		}
+		if !s.exists {
+			if err := r.chownNew(fd, s.Path); err != nil {
+				return err
+			}
+		}
 		if s.exists {
 			// Same owner and mode as the file it replaces (the umask cut the create mode).
 			_ = unix.Fchown(fd, int(s.st.Uid), int(s.st.Gid))

@@ -19,6 +19,23 @@ import (
 type Root struct {
 	fd   int
 	name string
+	// owner, when set, is given every file and directory the root's writes create.
+	owner *[2]int
+}
+
+// SetOwner gives uid:gid every file and directory that Write, MkdirAll and
+// Apply create from now on (a workspace's image User); existing ones keep theirs.
+func (r *Root) SetOwner(uid, gid int) { r.owner = &[2]int{uid, gid} }
+
+// chownNew gives a file this root just created (fd) to its owner, if it has one.
+func (r *Root) chownNew(fd int, rel string) error {
+	if r.owner == nil {
+		return nil
+	}
+	if err := unix.Fchown(fd, r.owner[0], r.owner[1]); err != nil {
+		return agenterr.Wrap(agenterr.IO, err, "chown %s", r.Abs(rel))
+	}
+	return nil
 }
 
 // OpenRoot opens the directory name (absolute) as a Root. The caller closes it.
@@ -172,6 +189,12 @@ func (r *Root) MkdirAll(rel string) ([]string, error) {
 			return created, err
 		}
 		err = unix.Mkdirat(parent, comps[i], 0o777)
+		if err == nil && r.owner != nil {
+			err = unix.Fchownat(parent, comps[i], r.owner[0], r.owner[1], unix.AT_SYMLINK_NOFOLLOW)
+			if err != nil {
+				created = append(created, prefix)
+			}
+		}
 		unix.Close(parent)
 		if err != nil && !errors.Is(err, unix.EEXIST) {
 			return created, r.pathError(prefix, err)

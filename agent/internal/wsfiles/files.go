@@ -105,6 +105,11 @@ func (r *Root) Write(rel string, data []byte) (WriteResult, error) {
 	if err := r.regularFile(rel, &st); err != nil {
 		return WriteResult{}, err
 	}
+	if created {
+		if err := r.chownNew(fd, rel); err != nil {
+			return WriteResult{}, err
+		}
+	}
 	if err := unix.Ftruncate(fd, 0); err != nil {
 		return WriteResult{}, agenterr.Wrap(agenterr.IO, err, "truncate %s", r.Abs(rel))
 	}

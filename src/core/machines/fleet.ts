@@ -11,6 +11,7 @@ import { existsSync } from "node:fs";
 const STRAY_LOCK_WAIT_MS = 300;
 import { Machine } from "./machine.js";
 import { backendFromEnv } from "./select.js";
+import { requireUserSupport } from "./image-user.js";
 
 /** The fields every machine-owning record has (VM and workspace records alike). */
 export interface MachineRecord {
@@ -64,6 +65,8 @@ export class MachineFleet<R extends MachineRecord> {
       onProgress: this.context.progress,
       kernel: backend.capabilities.vm_boot,
     });
+    // Refused before a record, a machine or a spare exists (the image's User is known once it is pulled).
+    requireUserSupport(backend, environment);
     return { backend, environment };
   }
 

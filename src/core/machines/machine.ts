@@ -7,6 +7,7 @@ import { poolOf } from "../pool/pool.js";
 import { BOOT_TIMEOUT_MS, destroyMachine, killUntracked } from "./lifecycle.js";
 import type { ExecStreaming } from "./command-stream.js";
 import { imageEnv } from "./image-env.js";
+import { requireUserSupport, userField } from "./image-user.js";
 import { execShell, shutdownMachine, withAgent, type MachineRef } from "./session.js";
 
 /** What {@link Machine.exec} runs: one shell command. */
@@ -18,8 +19,6 @@ export interface MachineExec {
   env?: Record<string, string>;
   /** Live output, cancellation and signalling (command-stream.ts). */
   streaming?: ExecStreaming;
-  /** Run as this identity instead of root (an image's resolved `User`). */
-  user?: { uid: number; gid: number; groups: number[] };
 }
 
 /** The fields of an exec result that VM and workspace results share (output aside: a workspace redacts it). */
@@ -76,6 +75,8 @@ export class Machine implements MachineRef {
       });
       this.environmentReady = true;
     }
+    // Before anything starts: a backend that cannot run as the image's User refuses it (image-user.ts).
+    requireUserSupport(this.backend, this.spec.environment);
     await mkdir(this.spec.dir, { recursive: true, mode: 0o700 });
     const pooled = options.tiedToCaller || options.resume ? null : await poolOf(this.context).take(this.backend, this.spec, (line) => this.context.progress(`${tag} ${line}`));
     if (pooled) {
@@ -102,10 +103,10 @@ export class Machine implements MachineRef {
     }
   }
 
-  /** Run one shell command through the agent, with an image's `Env` under the request's own. */
+  /** Run one shell command through the agent, with an image's `Env` under the request's own, as the image's `User`. */
   exec(request: MachineExec): Promise<ExecResult> {
     const env = { ...imageEnv(this.spec.environment), ...request.env };
-    return this.session((client) => execShell(client, { ...request, env }));
+    return this.session((client) => execShell(client, { ...request, env, ...userField(this.spec.environment) }));
   }
 
   /** Ask the guest to power off; kill it after `graceMs`. Never throws for a dead machine. */

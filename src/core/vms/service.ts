@@ -17,7 +17,6 @@ import { MachineFleet } from "../machines/fleet.js";
 import { SHUTDOWN_GRACE_MS } from "../machines/lifecycle.js";
 import { execOutcome, type Machine } from "../machines/machine.js";
 import { RecordStore } from "../store/records.js";
-import { imageEnv } from "../machines/image-env.js";
 import { isExpired, vmInfo, type VmRecord } from "./record.js";
 import { enforcedLimits } from "../machines/limits.js";
 import { SpareMachines, type AdoptedSpare } from "./spares.js";
@@ -181,17 +180,14 @@ export class VmService {
       // Aborted while the machine booted: the command never starts.
       live.throwIfAborted();
       this.context.progress(`[run] phase=execute vm_id=${id}`);
-      // An OCI image's one-shot run starts in its WorkingDir, as `docker run` would, and as its User where
-      // a VM can switch to it (the sandbox's user namespace maps root only: docs/images.md).
+      // An OCI image's one-shot run starts in its WorkingDir, as `docker run` would (and runs as its User: Machine.exec).
       const image = machine.spec.environment.image;
-      const runAs = image?.run_as && machine.backend.capabilities.vm_boot ? image.run_as : undefined;
       result = await machine.exec({
         command,
         cwd: image?.working_dir ?? "/workspace",
         timeoutMs: timeoutSeconds * 1000,
         maxOutputBytes: LIMITS.max_output_bytes,
         streaming: live.exec,
-        ...(runAs ? { user: { uid: runAs.uid, gid: runAs.gid, groups: runAs.groups }, env: { HOME: runAs.home, ...imageEnv(machine.spec.environment) } } : {}),
       });
     } finally {
       live.finish();

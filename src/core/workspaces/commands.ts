@@ -1,6 +1,8 @@
 import { deadlineFor, type AgentClient } from "../../agent-client/index.js";
 import type { OperationResult, ParsedInput } from "../../contract/index.js";
 import { PyroError } from "../../util/errors.js";
+import { imageEnv } from "../machines/image-env.js";
+import { userField } from "../machines/image-user.js";
 import type { CommandState as CommandStateName } from "../../util/vocabulary.js";
 import { CommandRecords, machineIdentity, newCommandId, type CommandRecord } from "./command-records.js";
 import { sliceCommandOutput } from "./command-output.js";
@@ -74,7 +76,9 @@ export class CommandService {
           command_id: commandId,
           argv: ["/bin/sh", "-c", input.command],
           cwd: "/workspace",
-          env: secretEnvironment(input.secret_env, secrets),
+          // Like a foreground exec: the image's Env under the call's secrets, as the image's User.
+          env: { ...imageEnv(machine.spec.environment), ...secretEnvironment(input.secret_env, secrets) },
+          ...userField(machine.spec.environment),
         });
         const record = fromAgent(newRecord(commandId, redact(input.command, secrets), machineIdentity(workspace.handle)), agent);
         // Written only once the guest runs it; a process killed in between leaves an unlisted command, never a false one.

@@ -5,6 +5,8 @@ import type { OperationResult, ParsedInput } from "../../contract/index.js";
 import { FILE_LIMITS } from "../../contract/operations/files.js";
 import { PyroError } from "../../util/errors.js";
 import { WORKSPACE_ROOT, workspacePath } from "./guest-paths.js";
+import { ownerField } from "../machines/image-user.js";
+import type { Machine } from "../machines/machine.js";
 import type { WorkspaceService } from "./service.js";
 
 /**
@@ -26,9 +28,10 @@ export function underWorkspace(rel: string): string {
  * Run `fn` with an agent session of the running workspace `id`. The agent's
  * refusals of a path get the hint they lack.
  */
-export async function withWorkspaceAgent<T>(service: WorkspaceService, id: string, fn: (client: AgentClient) => Promise<T>): Promise<T> {
+export async function withWorkspaceAgent<T>(service: WorkspaceService, id: string, fn: (client: AgentClient, machine: Machine) => Promise<T>): Promise<T> {
   const record = await service.running(id);
-  return (await service.machine(record)).session(fn).catch((error: unknown) => {
+  const machine = await service.machine(record);
+  return machine.session((client) => fn(client, machine)).catch((error: unknown) => {
     if (error instanceof PyroError && error.hint === undefined && / leads outside /.test(error.message)) {
       throw new PyroError(error.code, error.message, {
         hint: `a symlink there points out of ${WORKSPACE_ROOT}, and file operations never follow one out; use the path it points to if that is under ${WORKSPACE_ROOT}`,
@@ -117,6 +120,9 @@ export async function writeWorkspaceFile(service: WorkspaceService, input: Parse
       hint: "use workspace sync push for larger files",
     });
   }
-  const written = await withWorkspaceAgent(service, input.workspace_id, (client) => writeGuestFile(client, WORKSPACE_ROOT, rel, data));
+  const written = await withWorkspaceAgent(service, input.workspace_id, (client, machine) =>
+    // A new file (and its new parents) belongs to the image's User, who must be able to edit it.
+    writeGuestFile(client, WORKSPACE_ROOT, rel, data, ownerField(machine.spec.environment).owner),
+  );
   return { workspace_id: input.workspace_id, path: underWorkspace(written.path), size_bytes: written.size_bytes, bytes_written: written.bytes_written, created: written.created };
 }

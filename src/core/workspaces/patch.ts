@@ -6,6 +6,7 @@ import { FILE_LIMITS } from "../../contract/operations/files.js";
 import { PyroError } from "../../util/errors.js";
 import { decodeText, withWorkspaceAgent, workspaceRelative } from "./files.js";
 import { WORKSPACE_ROOT } from "./guest-paths.js";
+import { ownerField } from "../machines/image-user.js";
 import type { WorkspaceService } from "./service.js";
 
 type Status = "added" | "modified" | "deleted";
@@ -187,7 +188,7 @@ async function readAll(client: AgentClient, files: FilePatch[]): Promise<Array<A
  */
 export async function applyWorkspacePatch(service: WorkspaceService, input: ParsedInput<"applyWorkspacePatch">): Promise<OperationResult<"applyWorkspacePatch">> {
   const files = parseWorkspacePatch(input.patch);
-  await withWorkspaceAgent(service, input.workspace_id, async (client) => {
+  await withWorkspaceAgent(service, input.workspace_id, async (client, machine) => {
     const changes: GuestFileChange[] = [];
     const failures: string[] = [];
     const found = await readAll(client, files);
@@ -222,7 +223,7 @@ export async function applyWorkspacePatch(service: WorkspaceService, input: Pars
         details: { failures },
       });
     }
-    await applyGuestChanges(client, WORKSPACE_ROOT, changes).catch((error: unknown) => {
+    await applyGuestChanges(client, WORKSPACE_ROOT, changes, ownerField(machine.spec.environment).owner).catch((error: unknown) => {
       if (error instanceof PyroError && error.code === "already_exists") {
         throw new PyroError("failed_precondition", `the patch does not apply, nothing was changed: ${error.message}`, {
           hint: "a file to add exists already, or a file changed while the patch was applied; read the files again and rebuild the patch",

@@ -6,6 +6,7 @@ import { maxArchiveBytes } from "./limits.js";
 import { workspaceInfo } from "./record.js";
 import { loadSecrets } from "./secrets.js";
 import { BASELINE, requireSnapshot } from "./snapshots.js";
+import { ownerField } from "../machines/image-user.js";
 import type { WorkspaceService } from "./service.js";
 import { readWorkspaceTar } from "./workspace-tar.js";
 
@@ -37,8 +38,11 @@ export async function resetWorkspace(service: WorkspaceService, input: ParsedInp
     try {
       await started.session(async (client) => {
         // Names are "workspace/…", so "/" is the destination; the agent still refuses anything unsafe.
-        if (archive) await client.putArchive("/", createReadStream(archive), maxArchiveBytes(service.context));
-        await service.materialiseSecrets(client, await loadSecrets(service.files(id).secrets));
+        const owner = ownerField(started.spec.environment).owner;
+        // Restored entries ("workspace/" itself included) belong to the image's User again; for others, root.
+        if (archive) await client.putArchive("/", createReadStream(archive), maxArchiveBytes(service.context), owner);
+        else await service.ownWorkspace(client, started);
+        await service.materialiseSecrets(client, await loadSecrets(service.files(id).secrets), started);
         if (!archive) await service.captureTree(client, service.files(id).baseline);
       });
     } catch (error) {

@@ -23,6 +23,8 @@ import { secretPatterns } from "./redaction.js";
 import { workspaceInfo, type WorkspaceCreation, type WorkspaceRecord, type WorkspaceSeed } from "./record.js";
 import { loadSecrets, redact, resolveSecrets, saveSecrets, secretEnvironment, type SecretValues } from "./secrets.js";
 import { openSource } from "./seed.js";
+import { workspaceDirArchive } from "./workspace-dir-archive.js";
+import { ownerField } from "../machines/image-user.js";
 import { hasLabels, refuseSecretsIn } from "./names.js";
 
 /** Whether a record is mid-creation and its creator is gone. */
@@ -115,10 +117,12 @@ export class WorkspaceService {
       await this.setCreation(id, "seed", { handle: await started.boot("[workspace]") });
       let seed: WorkspaceSeed = record.workspace_seed;
       await started.session(async (client) => {
-        await this.materialiseSecrets(client, secrets.values);
+        await this.materialiseSecrets(client, secrets.values, started);
+        await this.ownWorkspace(client, started);
         if (seedSource) {
           this.context.progress(`[workspace] phase=seed workspace_id=${id} source=${seedSource.sourcePath}`);
-          const result = await client.putArchive("/workspace", seedSource.open(), maxArchiveBytes(this.context));
+          // The seed belongs to the image's User (root for other environments), who edits it.
+          const result = await client.putArchive("/workspace", seedSource.open(), maxArchiveBytes(this.context), ownerField(started.spec.environment).owner);
           seed = { mode: seedSource.mode, source_path: seedSource.sourcePath, entries: result.entries, bytes: result.bytes };
         }
         await this.setCreation(id, "baseline", {});
@@ -252,7 +256,7 @@ export class WorkspaceService {
       // A paused workspace starts cold too (its saved memory is discarded by the backend's start).
       const started = await this.boot(current);
       try {
-        await started.session(async (client) => this.materialiseSecrets(client, await loadSecrets(this.files(id).secrets)));
+        await started.session(async (client) => this.materialiseSecrets(client, await loadSecrets(this.files(id).secrets), started));
       } catch (error) {
         // The record never learns of this machine: it must not outlive the failed start.
         await started.kill();
@@ -332,11 +336,20 @@ export class WorkspaceService {
     };
   }
 
-  /** Write the workspace's secrets to /run/pyro-secrets in the guest. */
-  async materialiseSecrets(client: AgentClient, values: SecretValues): Promise<void> {
+  /**
+   * Write the workspace's secrets to /run/pyro-secrets in the guest: owned by
+   * the image's User when it has one (readable by it, by no other user).
+   */
+  async materialiseSecrets(client: AgentClient, values: SecretValues, machine: Machine): Promise<void> {
     if (Object.keys(values).length === 0) return;
     const files = Object.fromEntries(Object.entries(values).map(([name, value]) => [name, Buffer.from(value).toString("base64")]));
-    await client.request("secrets_put", { files });
+    await client.request("secrets_put", { files, ...ownerField(machine.spec.environment) });
+  }
+
+  /** Give /workspace itself to the image's User, if it has one (its contents go to it as they are written). */
+  async ownWorkspace(client: AgentClient, machine: Machine): Promise<void> {
+    const owner = ownerField(machine.spec.environment).owner;
+    if (owner) await client.putArchive("/", workspaceDirArchive(), 4096, owner);
   }
 
   /** Save a tar of the guest's /workspace to a host file (written atomically). */

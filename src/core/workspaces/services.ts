@@ -6,6 +6,7 @@ import { redactDeep, withRedactedErrors } from "./redaction.js";
 import type { WorkspaceRecord } from "./record.js";
 import { loadSecrets, redact, secretEnvironment, type SecretValues } from "./secrets.js";
 import { imageEnv } from "../machines/image-env.js";
+import { userField } from "../machines/image-user.js";
 import type { Machine } from "../machines/machine.js";
 import type { WorkspaceService } from "./service.js";
 
@@ -65,6 +66,7 @@ export class ServiceService {
         readiness: input.readiness ?? null,
         ready_timeout_ms: input.ready_timeout_seconds * 1000,
         ready_interval_ms: input.ready_interval_ms,
+        ...userField(machine.spec.environment),
         // The agent may stay silent until the readiness check passes or times out.
       }, { deadlineMs: deadlineFor(input.ready_timeout_seconds * 1000) });
       let published: PublishedPort[] = [];

@@ -4,6 +4,7 @@ import { withRedactedErrors, secretPatterns } from "./redaction.js";
 import { loadSecrets, secretEnvironment, type SecretValues } from "./secrets.js";
 import type { WorkspaceService } from "./service.js";
 import { imageEnv } from "../machines/image-env.js";
+import { userField } from "../machines/image-user.js";
 import type { Machine } from "../machines/machine.js";
 import { lookback, sliceShellOutput } from "./shell-output.js";
 import { plainText, unfinishedEscapeAt } from "./plain-text.js";
@@ -50,6 +51,8 @@ export class ShellService {
         cols: input.cols,
         rows: input.rows,
         env,
+        // The image's User runs it (image-user.ts).
+        ...userField(machine.spec.environment),
       });
       return { workspace_id: input.workspace_id, shell_id: opened.shell_id, pid: opened.pid, cwd: input.cwd, cols: input.cols, rows: input.rows, alive: true, exit_code: null };
     });

@@ -3,6 +3,7 @@ import { PyroError } from "../../util/errors.js";
 import { checkResolvesInside, workspacePath } from "./guest-paths.js";
 import { maxArchiveBytes } from "./limits.js";
 import { openSource } from "./seed.js";
+import { ownerField } from "../machines/image-user.js";
 import type { WorkspaceService } from "./service.js";
 
 /**
@@ -19,9 +20,11 @@ export async function pushSync(service: WorkspaceService, input: ParsedInput<"pu
   try {
     return await service.records.locked(id, async () => {
       service.context.progress(`[workspace] phase=sync workspace_id=${id} source=${source.sourcePath} dest=${dest}`);
-      const result = await (await service.machine(record)).session(async (client) => {
+      const machine = await service.machine(record);
+      const result = await machine.session(async (client) => {
         await checkResolvesInside(client, dest, "sync destination");
-        return client.putArchive(dest, source.open(), limit);
+        // Pushed files belong to the image's User (root for other environments).
+        return client.putArchive(dest, source.open(), limit, ownerField(machine.spec.environment).owner);
       });
       return { workspace_id: id, dest, entries: result.entries, bytes: result.bytes };
     });
