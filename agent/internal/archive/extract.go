@@ -315,26 +315,41 @@ func entryTimes(hdr *tar.Header) []unix.Timespec {
 	return []unix.Timespec{unix.NsecToTimespec(atime.UnixNano()), unix.NsecToTimespec(mtime.UnixNano())}
 }
 
-// mkdirAllOwned is os.MkdirAll(dest, 0755), giving owner (when set) each
-// directory it makes; existing ones are left as they are.
+// mkdirAllOwned is os.MkdirAll(dest, 0755) for an absolute dest, giving
+// owner (when set) each directory it makes; existing ones are left as they
+// are. It walks from "/" by file descriptor and gives a directory away
+// through the fd it opened without following a symlink, so a directory
+// swapped for a symlink meanwhile fails the call instead of handing the
+// link's target to owner.
 func mkdirAllOwned(dest string, owner *Owner) error {
 	if owner == nil {
 		return os.MkdirAll(dest, 0o755)
 	}
-	var missing []string
-	for dir := dest; ; dir = filepath.Dir(dir) {
-		if _, err := os.Lstat(dir); err == nil || dir == "/" {
-			break
-		}
-		missing = append(missing, dir)
-	}
-	if err := os.MkdirAll(dest, 0o755); err != nil {
+	fd, err := unix.Open("/", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
 		return err
 	}
-	for _, dir := range missing {
-		if err := os.Lchown(dir, owner.UID, owner.GID); err != nil {
+	for _, comp := range strings.Split(dest, "/") {
+		if comp == "" {
+			continue
+		}
+		// An existing component is followed as MkdirAll would (the host checked dest resolves where it should).
+		next, err := unix.Openat(fd, comp, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if errors.Is(err, unix.ENOENT) {
+			var created bool
+			next, created, err = openDirAt(fd, comp, true)
+			if err == nil && created {
+				if err = unix.Fchown(next, owner.UID, owner.GID); err != nil {
+					unix.Close(next)
+				}
+			}
+		}
+		unix.Close(fd)
+		if err != nil {
 			return err
 		}
+		fd = next
 	}
+	unix.Close(fd)
 	return nil
 }
