@@ -1,8 +1,9 @@
-import { mkdir, readdir, readFile, rm } from "node:fs/promises";
+import { mkdir, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { PyroError } from "../../util/errors.js";
 import { writeFileAtomic } from "../../util/atomic-file.js";
 import { withLock } from "../../util/lock.js";
+import { entomb, isTombstone, purge, sweepTombstones } from "./tombstones.js";
 
 const RECORD_FILE = "record.json";
 const LOCK_FILE = "record.lock";
@@ -10,7 +11,8 @@ const LOCK_FILE = "record.lock";
 /**
  * JSON records, one directory per record under `root`: `<root>/<id>/record.json`.
  * Writes are atomic; `update` serialises read-modify-write across processes
- * with a lock file beside the record.
+ * with a lock file beside the record. Removal is atomic too: the directory is
+ * renamed to a tombstone (tombstones.ts) before its files are removed.
  */
 export class RecordStore<T extends { schema: number }> {
   constructor(
@@ -77,18 +79,32 @@ export class RecordStore<T extends { schema: number }> {
     });
   }
 
-  /** Ids of every record directory (complete or not). */
+  /** Ids of every record directory (complete or not); never a tombstone. */
   async ids(): Promise<string[]> {
     try {
-      return (await readdir(this.root, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+      return (await readdir(this.root, { withFileTypes: true }))
+        .filter((e) => e.isDirectory() && !isTombstone(e.name))
+        .map((e) => e.name)
+        .sort();
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
       throw error;
     }
   }
 
-  /** Remove a record and everything in its directory. */
+  /**
+   * Remove a record and everything in its directory: the id goes at once
+   * (one rename to a tombstone), its files after. A removal killed half way
+   * leaves a tombstone, never a directory without its record; {@link sweep}
+   * finishes it.
+   */
   async remove(id: string): Promise<void> {
-    await rm(this.dir(id), { recursive: true, force: true });
+    const tomb = await entomb(this.root, id);
+    if (tomb) await purge(tomb, `${this.what} ${id}`);
+  }
+
+  /** Finish every removal that was killed half way (their tombstones); returns how many. */
+  async sweep(): Promise<number> {
+    return (await sweepTombstones(this.root, this.what)).length;
   }
 }
