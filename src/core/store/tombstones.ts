@@ -73,8 +73,8 @@ export async function sweepTombstones(root: string, what: string): Promise<strin
     const original = originalDir(root, name);
     if (original) await killProcessesUnder(original);
     await killProcessesUnder(join(root, name));
-    await purge(join(root, name), what);
-    swept.push(name);
+    // One that cannot be removed now (a busy mount) stays for the next sweep; the others go.
+    if (await purge(join(root, name), what).then(() => true, () => false)) swept.push(name);
   }
   return swept;
 }
