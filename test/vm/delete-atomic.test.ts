@@ -64,12 +64,12 @@ describe("delete is atomic (a tombstone rename, then the files)", () => {
           // It finished first: a whole delete is one outcome too.
         }
         const { code } = await deleter.done;
+        seen.push(`${moment}: ${await wholeness(pyro, root, id)}`);
         if (moment === "removing") {
           // The kill landed mid-removal: the tombstone and part of its files are still there.
           expect(code, "the deleter finished before the kill").toBeNull();
           expect(tombstones(root).some((name) => name.startsWith(`.trash-${id}-`))).toBe(true);
         }
-        seen.push(`${moment}: ${await wholeness(pyro, root, id)}`);
       }
       expect(seen.filter((s) => s.startsWith("removing")), seen.join(", ")).toEqual(["removing: gone", "removing: gone"]);
       expect(tombstones(root).length).toBeGreaterThan(0);
