@@ -109,4 +109,20 @@ describe("delete is atomic (a tombstone rename, then the files)", () => {
       state.cleanup();
     }
   });
+
+  it("a reap removes a tombstone left while this Pyro was running", async () => {
+    const state = tempStateDir();
+    const live = new Pyro({ stateDir: state.dir, cacheDir: TEST_CACHE_DIR, warmSpares: false });
+    try {
+      await new Promise((r) => setTimeout(r, 200)); // its start-up sweep has run (and found nothing)
+      const root = join(state.dir, "vms");
+      mkdirSync(join(root, ".trash-vm-00112233aabb-0123456789ab", "machine"), { recursive: true });
+      expect(tombstones(root)).toHaveLength(1);
+      expect(await live.reapExpired({})).toEqual({ reaped_vms: [], reaped_workspaces: [], count: 0 });
+      expect(tombstones(root)).toEqual([]);
+    } finally {
+      await live.close();
+      state.cleanup();
+    }
+  });
 });
