@@ -1,9 +1,12 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Pyro, PyroError } from "../../src/index.js";
+import { RecordStore } from "../../src/core/store/records.js";
+import { withLock } from "../../src/util/lock.js";
 import { TEST_CACHE_DIR, tempStateDir } from "../helpers/env.js";
 import { runOp, tombstones, until } from "../faults/harness.js";
 
@@ -123,6 +126,30 @@ describe("delete is atomic (a tombstone rename, then the files)", () => {
     } finally {
       await live.close();
       state.cleanup();
+    }
+  });
+
+  it("a call waiting for a record's lock while a delete renames it away gets not_found, and no lock makes the directory again", async () => {
+    const root = mkdtempSync(join(tmpdir(), "pyro-records-"));
+    try {
+      const store = new RecordStore<{ schema: number }>(root, "VM", "a deleted VM is gone");
+      const id = "vm-00112233aabb";
+      await store.create(id, { schema: 1 });
+      let waiting: Promise<unknown> = Promise.resolve();
+      await store.locked(id, async () => {
+        waiting = store.locked(id, async () => "ran", 10_000).catch((error: unknown) => error);
+        await new Promise((r) => setTimeout(r, 300)); // the second call polls for the lock by now
+        await store.remove(id); // as a reap does, under the lock
+      });
+      const outcome = await waiting;
+      expect(outcome).toBeInstanceOf(PyroError);
+      expect((outcome as PyroError).code).toBe("not_found");
+      expect(readdirSync(root)).toEqual([]);
+      // A lock taken on a record whose directory went between its read and its lock: refused, nothing made.
+      await expect(withLock(join(root, id, "record.lock"), async () => "ran", { makeDir: false })).rejects.toBeInstanceOf(PyroError);
+      expect(readdirSync(root)).toEqual([]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
     }
   });
 });

@@ -1,4 +1,5 @@
 import { mkdir, readdir, readFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { PyroError } from "../../util/errors.js";
 import { writeFileAtomic } from "../../util/atomic-file.js";
@@ -64,10 +65,19 @@ export class RecordStore<T extends { schema: number }> {
     await writeFileAtomic(join(this.dir(id), RECORD_FILE), JSON.stringify(record, null, 2), options);
   }
 
-  /** Run `fn` holding the record's cross-process lock. */
+  /**
+   * Run `fn` holding the record's cross-process lock; `not_found` when the
+   * record is, or goes while this waits for the lock (a delete renamed its
+   * directory away: the lock must not make it again).
+   */
   async locked<R>(id: string, fn: () => Promise<R>, timeoutMs = 60_000): Promise<R> {
     await this.read(id);
-    return withLock(join(this.dir(id), LOCK_FILE), fn, { timeoutMs });
+    try {
+      return await withLock(join(this.dir(id), LOCK_FILE), fn, { timeoutMs, makeDir: false });
+    } catch (error) {
+      if (error instanceof PyroError && error.code === "io_error" && !existsSync(this.dir(id))) await this.read(id);
+      throw error;
+    }
   }
 
   /** Read, change and write a record under its lock. */
