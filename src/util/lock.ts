@@ -23,6 +23,11 @@ export interface LockOptions {
   pollMs?: number;
   /** Called once when the lock is found held by a live process, before waiting. */
   onWait?: (owner: LockOwner | null) => void;
+  /**
+   * Create the lock's directory when it is missing (default true). False for a
+   * lock inside what it guards: a directory removed meanwhile must stay removed.
+   */
+  makeDir?: boolean;
 }
 
 /** A process's start time as the number lock files store, or null where /proc cannot tell. */
@@ -175,7 +180,7 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
   const owner = currentOwner();
   let announced = false;
   try {
-    await mkdir(dirname(path), { recursive: true });
+    if (options.makeDir !== false) await mkdir(dirname(path), { recursive: true });
   } catch (error) {
     throw lockIoError(path, error);
   }

@@ -68,6 +68,11 @@ export function machineIds(stateDir: string, kind: Kind): string[] {
   return existsSync(root) ? readdirSync(root).filter((n) => !n.startsWith(".")) : [];
 }
 
+/** The tombstones under a record root: directories a delete renamed away and has not removed yet. */
+export function tombstones(root: string): string[] {
+  return existsSync(root) ? readdirSync(root).filter((n) => n.startsWith(".trash-")) : [];
+}
+
 function recordOf(stateDir: string, kind: Kind, id: string): { handle?: { pid?: number; agentPid?: number } | null } | undefined {
   try {
     return JSON.parse(readFileSync(join(stateDir, kind === "vm" ? "vms" : "workspaces", id, "record.json"), "utf8")) as { handle?: { pid?: number; agentPid?: number } };
@@ -139,6 +144,7 @@ export function leftovers(stateDir: string, ids: Iterable<string>): string[] {
   for (const pid of sandboxAgentsUnder(stateDir)) left.push(`sandbox agent ${pid}`);
   if (readFileSync("/proc/self/mountinfo", "utf8").includes(stateDir)) left.push("mount under the state dir");
   for (const kind of ["vm", "workspace"] as const) for (const id of machineIds(stateDir, kind)) left.push(`${kind} directory ${id}`);
+  for (const root of ["vms", "workspaces"]) for (const name of tombstones(join(stateDir, root))) left.push(`tombstone ${root}/${name}`);
   for (const group of cgroupsNamed(new Set(ids))) left.push(`cgroup ${group}`);
   for (const file of walk(stateDir)) if (/\.(sock|partial|tmp)$|\.tmp-/.test(file)) left.push(`file ${file}`);
   return left;

@@ -1,10 +1,11 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Pyro } from "../../src/index.js";
 import { SUITE_BACKENDS } from "../helpers/backends.js";
 import { TEST_CACHE_DIR, tempStateDir } from "../helpers/env.js";
+import { seedWalkthrough } from "../helpers/seed-walkthrough.js";
 import { baseRootfs, changesLayer, configOf, layerOf, manifestOf, pushImage } from "../helpers/oci-image.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 
@@ -26,43 +27,25 @@ describe.each(SUITE_BACKENDS)("a workspace from an OCI image on $name", ({ name:
     pyro = new Pyro({ stateDir: state.dir, cacheDir: TEST_CACHE_DIR });
   }, 300_000);
   afterAll(async () => {
+    await pyro?.close();
     await registry?.stop();
     state.cleanup();
     rmSync(host, { recursive: true, force: true });
   });
 
   it.skipIf(!available)(`create, sync, exec, snapshot, reset, export, diff, services with the image's Env (needs ${needs})`, async () => {
-    const seed = join(host, "seed");
-    mkdirSync(seed);
-    writeFileSync(join(seed, "note.txt"), "hello from the seed\n");
-    writeFileSync(join(seed, "keep.txt"), "unchanged\n");
-    const changes = join(host, "changes");
-    mkdirSync(changes);
-    writeFileSync(join(changes, "note.txt"), "hello from changes\n");
-
-    const ws = await pyro.createWorkspace({ environment: ref, backend, allow_host_compat: true, seed_path: seed });
+    const ws = await seedWalkthrough(pyro, {
+      host,
+      environment: ref,
+      backend,
+      // A workspace keeps /workspace as its cwd (not the image's WorkingDir); the image's Env applies.
+      afterSync: async (workspace_id) => {
+        const probe = await pyro.execWorkspace({ workspace_id, command: "pwd; cat note.txt; echo $GREETING; cat /data/keep.txt" });
+        expect(probe.stdout).toBe("/workspace\nhello from changes\nhello from the image\nversion 2\n");
+      },
+    });
     const id = ws.workspace_id;
     expect(ws.environment).toMatch(new RegExp(`^${registry.host}/team/ws@sha256:[0-9a-f]{64}$`));
-
-    await pyro.pushWorkspaceSync({ workspace_id: id, source_path: changes });
-    // A workspace keeps /workspace as its cwd (not the image's WorkingDir); the image's Env applies.
-    const probe = await pyro.execWorkspace({ workspace_id: id, command: "pwd; cat note.txt; echo $GREETING; cat /data/keep.txt" });
-    expect(probe.stdout).toBe("/workspace\nhello from changes\nhello from the image\nversion 2\n");
-
-    await pyro.createSnapshot({ workspace_id: id, snapshot_name: "checkpoint" });
-    await pyro.execWorkspace({ workspace_id: id, command: "echo broken > note.txt && rm keep.txt && touch junk" });
-    const reset = await pyro.resetWorkspace({ workspace_id: id, snapshot: "checkpoint" });
-    expect(reset).toMatchObject({ state: "running", restored_from: "checkpoint" });
-    const after = await pyro.execWorkspace({ workspace_id: id, command: "cat note.txt keep.txt; ls" });
-    expect(after.stdout).toBe("hello from changes\nunchanged\nkeep.txt\nnote.txt\n");
-
-    const out = join(host, "exported-note.txt");
-    await pyro.exportWorkspace({ workspace_id: id, path: "note.txt", output_path: out });
-    expect(readFileSync(out, "utf8")).toBe("hello from changes\n");
-
-    const diff = await pyro.diffWorkspace({ workspace_id: id });
-    expect(diff.summary).toEqual({ added: 0, modified: 1, deleted: 0 });
-    expect(diff.files.find((f) => f.path === "note.txt")?.diff).toContain("+hello from changes");
 
     await pyro.startService({ workspace_id: id, service_name: "env", command: "echo \"$GREETING\" > /workspace/service-env.txt; sleep 60" });
     const service = await pyro.execWorkspace({ workspace_id: id, command: "for i in 1 2 3 4 5 6 7 8 9 10; do test -s service-env.txt && break; sleep 0.5; done; cat service-env.txt" });

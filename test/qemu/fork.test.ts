@@ -1,42 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Pyro } from "../../src/index.js";
+import { describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
-import { pyroEnv, tempStateDir, TEST_CACHE_DIR } from "../helpers/env.js";
-import { QEMU_AVAILABLE, QEMU_NEEDS, debianBase } from "./helpers.js";
-
-const ENV = "debian:12-base";
+import { QEMU_WORKSPACE_ENV as ENV, qemuWorkspaceSuite } from "../helpers/qemu-workspaces.js";
+import { QEMU_AVAILABLE, QEMU_NEEDS } from "./helpers.js";
 
 describe.skipIf(!QEMU_AVAILABLE)(`workspace fork, disk and memory (qemu under TCG; needs ${QEMU_NEEDS})`, () => {
-  const state = tempStateDir("pyro-fork-");
-  const env = pyroEnv(state.dir, { PYRO_BACKEND: "qemu" });
-  let pyro: Pyro;
-
-  const shellUntil = async (workspace_id: string, shell_id: string, pattern: RegExp, cursor: number): Promise<{ output: string; next: number }> => {
-    let output = "";
-    let at = cursor;
-    const until = Date.now() + 60_000;
-    while (Date.now() < until) {
-      const read = await pyro.readShell({ workspace_id, shell_id, cursor: at });
-      output += read.output;
-      at = read.next_cursor;
-      if (pattern.test(output)) return { output, next: at };
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    throw new Error(`shell never printed ${pattern}: ${output}`);
-  };
-  const run = async (workspace_id: string, command: string) => (await pyro.execWorkspace({ workspace_id, command })).stdout.trim();
-
-  beforeAll(async () => {
-    await debianBase();
-    pyro = new Pyro({ stateDir: state.dir, cacheDir: TEST_CACHE_DIR, env });
-  }, 600_000);
-
-  afterAll(async () => {
-    await pyro?.close();
-    state.cleanup();
-  });
+  const suite = qemuWorkspaceSuite("pyro-fork-");
+  const { env, shellUntil, run } = suite;
 
   it("the fork continues the source's shell and files, with its own id and entropy; later writes are not shared; three forks run at once", async () => {
+    const { pyro } = suite;
     const source = (await pyro.createWorkspace({ environment: ENV })).workspace_id;
     const forks: string[] = [];
     try {

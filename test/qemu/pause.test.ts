@@ -5,45 +5,19 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Pyro } from "../../src/index.js";
 import { runCli } from "../helpers/cli.js";
-import { pyroEnv, tempStateDir, TEST_CACHE_DIR } from "../helpers/env.js";
+import { pyroEnv, TEST_CACHE_DIR } from "../helpers/env.js";
 import { expectPyroError } from "../helpers/errors.js";
 import { pidsMentioning } from "../helpers/processes.js";
+import { QEMU_WORKSPACE_ENV as ENV, qemuWorkspaceSuite } from "../helpers/qemu-workspaces.js";
 import { QEMU_AVAILABLE, QEMU_NEEDS, debianBase } from "./helpers.js";
 
-const ENV = "debian:12-base";
-
 describe.skipIf(!QEMU_AVAILABLE)(`workspace pause/resume with memory (qemu under TCG; needs ${QEMU_NEEDS})`, () => {
-  const state = tempStateDir("pyro-pause-");
-  const env = pyroEnv(state.dir, { PYRO_BACKEND: "qemu" });
-  let pyro: Pyro;
-
-  /** Read a shell's output from `cursor` until `pattern` appears. */
-  const shellUntil = async (workspace_id: string, shell_id: string, pattern: RegExp, cursor = 0): Promise<{ output: string; next: number }> => {
-    let output = "";
-    let at = cursor;
-    const until = Date.now() + 60_000;
-    while (Date.now() < until) {
-      const read = await pyro.readShell({ workspace_id, shell_id, cursor: at });
-      output += read.output;
-      at = read.next_cursor;
-      if (pattern.test(output)) return { output, next: at };
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    throw new Error(`shell never printed ${pattern}: ${output}`);
-  };
-  const counter = async (workspace_id: string) => Number((await pyro.execWorkspace({ workspace_id, command: "cat /tmp/counter" })).stdout.trim());
-
-  beforeAll(async () => {
-    await debianBase();
-    pyro = new Pyro({ stateDir: state.dir, cacheDir: TEST_CACHE_DIR, env });
-  }, 600_000);
-
-  afterAll(async () => {
-    await pyro?.close();
-    state.cleanup();
-  });
+  const suite = qemuWorkspaceSuite("pyro-pause-");
+  const { state, env, shellUntil } = suite;
+  const counter = async (workspace_id: string) => Number(await suite.run(workspace_id, "cat /tmp/counter"));
 
   it("a shell with its variable and sleep, a service, a background command and an open file continue after pause, kill -9 of every pyro process, and resume", async () => {
+    const { pyro } = suite;
     const ws = await pyro.createWorkspace({ environment: ENV });
     const id = ws.workspace_id;
     try {
@@ -97,6 +71,7 @@ describe.skipIf(!QEMU_AVAILABLE)(`workspace pause/resume with memory (qemu under
   }, 600_000);
 
   it("a damaged memory file fails the resume clearly; the workspace still starts cold; stop/start keep their cold meaning", async () => {
+    const { pyro } = suite;
     const ws = await pyro.createWorkspace({ environment: ENV });
     const id = ws.workspace_id;
     try {
@@ -123,6 +98,7 @@ describe.skipIf(!QEMU_AVAILABLE)(`workspace pause/resume with memory (qemu under
   }, 600_000);
 
   it("pauses and resumes several workspaces in a row, and a command running during a pause gets a clear answer", async () => {
+    const { pyro } = suite;
     const ids: string[] = [];
     try {
       for (let i = 0; i < 5; i++) ids.push((await pyro.createWorkspace({ environment: ENV })).workspace_id);

@@ -5,14 +5,14 @@ import { Pyro } from "../../src/index.js";
 import { expectPyroError } from "../helpers/errors.js";
 import { TEST_CACHE_DIR, tempStateDir } from "../helpers/env.js";
 
-describe("delete of a directory whose record is gone (a delete or create killed half-way)", () => {
+describe("delete of a directory without its record (a create killed before its first record write)", () => {
   it("finishes the delete instead of calling the id unknown; an id with no directory is still not_found", async () => {
     const state = tempStateDir();
     const pyro = new Pyro({ stateDir: state.dir, cacheDir: TEST_CACHE_DIR, warmSpares: false });
     try {
       const vm = await pyro.createVm({ environment: "debian:12", backend: "sandbox", allow_host_compat: true });
       const dir = join(state.dir, "vms", vm.vm_id);
-      // What rm -rf leaves when it is killed after record.json: the rest of the directory.
+      // What a create killed before its first record write leaves: the directory, files, no record.
       rmSync(join(dir, "record.json"));
       mkdirSync(join(dir, "machine"), { recursive: true });
       writeFileSync(join(dir, "machine", "console.log"), "left behind");

@@ -14,6 +14,7 @@ import (
 
 	"pyro-mcp/agent/internal/agenterr"
 	"pyro-mcp/agent/internal/procwait"
+	"pyro-mcp/agent/internal/ring"
 )
 
 // drainGrace is how long output is still read after the process exited: a
@@ -47,8 +48,9 @@ type command struct {
 	pid  int
 	done chan struct{} // closed once the process was waited for and its output drained
 
+	out *ring.Ring // safe on its own; mu guards the rest
+
 	mu       sync.Mutex
-	out      *ring
 	started  time.Time
 	ended    time.Time
 	exitCode *int
@@ -75,7 +77,7 @@ func (c *command) launch(req StartRequest, wait func(int) (syscall.WaitStatus, e
 	c.started = time.Now().UTC()
 	c.mu.Unlock()
 	pumped := make(chan struct{})
-	go c.pump(r, pumped)
+	go c.out.Pump(r, pumped)
 	go c.watch(cmd, wait, r, pumped)
 	return nil
 }
@@ -90,26 +92,9 @@ func startError(req StartRequest, err error) error {
 	return agenterr.Wrap(agenterr.IO, err, "cannot start %s", req.Argv[0])
 }
 
-// pump copies the pipe into the ring until every writer closed it (or the
-// read end is closed after drainGrace).
-func (c *command) pump(r *os.File, done chan<- struct{}) {
-	defer close(done)
-	buf := make([]byte, 64<<10)
-	for {
-		n, err := r.Read(buf)
-		if n > 0 {
-			c.mu.Lock()
-			c.out.write(buf[:n])
-			c.mu.Unlock()
-		}
-		if err != nil {
-			return
-		}
-	}
-}
-
 // watch waits for the process, lets the pump catch up with output written
-// just before the exit, then records how it ended.
+// just before the exit (it ends once every writer closed the pipe, or once
+// watch closes the read end after drainGrace), then records how it ended.
 func (c *command) watch(cmd *exec.Cmd, wait func(int) (syscall.WaitStatus, error), r *os.File, pumped <-chan struct{}) {
 	ws, err := procwait.Cmd(cmd, wait)
 	select {
@@ -152,7 +137,7 @@ func (c *command) snapshot() State {
 	alive := c.alive()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	st := State{ID: c.id, State: StateRunning, Pid: c.pid, StartedAt: c.started, OutputBytes: c.out.total}
+	st := State{ID: c.id, State: StateRunning, Pid: c.pid, StartedAt: c.started, OutputBytes: c.out.Total()}
 	if alive {
 		st.DurationMs = time.Since(c.started).Milliseconds()
 		return st

@@ -1,7 +1,6 @@
 package commands
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"strings"
@@ -28,27 +27,6 @@ func code(t *testing.T, err error) agenterr.Code {
 		t.Fatalf("want an agent error, got %v", err)
 	}
 	return ae.Code
-}
-
-func TestRingKeepsTheTailAndCountsWhatItDropped(t *testing.T) {
-	r := newRing(8)
-	r.write([]byte("abc"))
-	if len(r.buf) != 3 {
-		t.Fatalf("the ring grows with its output: len %d", len(r.buf))
-	}
-	r.write([]byte("defghijk")) // 11 bytes in all, 8 kept
-	data, used, next, dropped := r.read(0, 100)
-	if string(data) != "defghijk" || used != 3 || next != 11 || dropped != 3 {
-		t.Fatalf("got %q used=%d next=%d dropped=%d", data, used, next, dropped)
-	}
-	r.write(bytes.Repeat([]byte("z"), 20)) // larger than the ring at once
-	data, used, next, dropped = r.read(5, 4)
-	if string(data) != "zzzz" || used != 23 || next != 27 || dropped != 18 {
-		t.Fatalf("got %q used=%d next=%d dropped=%d", data, used, next, dropped)
-	}
-	if data, used, _, _ := r.read(1000, 4); len(data) != 0 || used != 31 {
-		t.Fatalf("a cursor past the end reads nothing at the end: %q %d", data, used)
-	}
 }
 
 func TestWaitReturnsOutputAndExitOfAFinishedCommand(t *testing.T) {

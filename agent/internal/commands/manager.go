@@ -17,6 +17,7 @@ import (
 
 	"pyro-mcp/agent/internal/agenterr"
 	"pyro-mcp/agent/internal/oomscore"
+	"pyro-mcp/agent/internal/ring"
 )
 
 // Defaults for zero Config fields.
@@ -116,7 +117,7 @@ func (m *Manager) Start(req StartRequest) (State, error) {
 		m.mu.Unlock()
 		return State{}, agenterr.New(agenterr.Limit, "%d background commands are already running; wait for or kill one first", running)
 	}
-	c := &command{id: req.ID, argv: req.Argv, out: newRing(m.cfg.BufferSize), done: make(chan struct{})}
+	c := &command{id: req.ID, argv: req.Argv, out: ring.New(m.cfg.BufferSize), done: make(chan struct{})}
 	m.cmds[req.ID] = c // reserves the id while it starts
 	m.forgetOldLocked()
 	m.mu.Unlock()
@@ -185,13 +186,7 @@ func (m *Manager) List() []State {
 // ReadResult is a slice of a command's output and the command's state.
 type ReadResult struct {
 	State
-	Data []byte
-	// Cursor is where Data starts: the requested cursor, moved up to the
-	// oldest byte kept when that had been dropped, or down to the end.
-	Cursor     int64
-	NextCursor int64
-	// Dropped counts requested bytes that were no longer kept.
-	Dropped int64
+	ring.Slice
 }
 
 // Read returns up to maxBytes of output from cursor. With wait > 0 it first
@@ -216,12 +211,9 @@ func (m *Manager) Read(ctx context.Context, id string, cursor int64, maxBytes in
 	}
 	// The state first: output read after it is at least as complete, so an
 	// ended state never comes with output still missing.
-	st := c.snapshot()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	r := ReadResult{State: st}
-	r.Data, r.Cursor, r.NextCursor, r.Dropped = c.out.read(cursor, maxBytes)
-	r.OutputBytes = c.out.total
+	r := ReadResult{State: c.snapshot()}
+	r.Slice = c.out.Read(cursor, maxBytes)
+	r.OutputBytes = r.Total
 	return r, nil
 }
 

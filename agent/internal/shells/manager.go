@@ -16,6 +16,7 @@ import (
 
 	"pyro-mcp/agent/internal/agenterr"
 	"pyro-mcp/agent/internal/oomscore"
+	"pyro-mcp/agent/internal/ring"
 )
 
 // Defaults for zero Config fields and zero arguments.
@@ -124,9 +125,9 @@ func (m *Manager) Open(opts OpenOptions) (id string, pid int, err error) {
 		master.Close()
 		return "", 0, agenterr.Wrap(agenterr.IO, err, "start %s", argv[0])
 	}
-	s := &shell{id: newID(), pid: cmd.Process.Pid, master: master, out: newRing(m.cfg.BufferSize), exited: make(chan struct{})}
+	s := &shell{id: newID(), pid: cmd.Process.Pid, master: master, out: ring.New(m.cfg.BufferSize), exited: make(chan struct{})}
 	pumped := make(chan struct{})
-	go s.pump(pumped)
+	go s.out.Pump(master, pumped)
 	go s.watch(cmd, m.cfg.WaitPID, pumped)
 	m.mu.Lock()
 	m.shells[s.id] = s
@@ -165,14 +166,7 @@ func (m *Manager) get(id string) (*shell, error) {
 
 // ReadResult is a slice of a shell's output and the shell's state.
 type ReadResult struct {
-	Data []byte
-	// Cursor is where Data starts: the requested cursor, moved up to the
-	// oldest byte kept when that had been dropped, or down to the end.
-	Cursor int64
-	// NextCursor is the cursor for the following read.
-	NextCursor int64
-	// Dropped counts requested bytes that were no longer kept.
-	Dropped  int64
+	ring.Slice
 	Alive    bool
 	ExitCode *int
 }
@@ -190,12 +184,13 @@ func (m *Manager) Read(id string, cursor int64, maxBytes int) (ReadResult, error
 	if cursor < 0 {
 		return ReadResult{}, agenterr.New(agenterr.BadRequest, "negative cursor")
 	}
+	// The state first: output read after it is at least as complete (watch
+	// marks the shell exited only once the pump caught up), so an exited
+	// shell never comes with output still missing.
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	var r ReadResult
-	r.Data, r.Cursor, r.NextCursor, r.Dropped = s.out.read(cursor, maxBytes)
-	r.Alive = s.alive()
-	r.ExitCode = s.exitCode
+	r := ReadResult{Alive: s.alive(), ExitCode: s.exitCode}
+	s.mu.Unlock()
+	r.Slice = s.out.Read(cursor, maxBytes)
 	return r, nil
 }
 

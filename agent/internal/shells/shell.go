@@ -3,10 +3,12 @@ package shells
 import (
 	"os"
 	"os/exec"
-	"pyro-mcp/agent/internal/procwait"
 	"sync"
 	"syscall"
 	"time"
+
+	"pyro-mcp/agent/internal/procwait"
+	"pyro-mcp/agent/internal/ring"
 )
 
 // shell is one PTY shell and its output history.
@@ -14,33 +16,16 @@ type shell struct {
 	id     string
 	pid    int
 	master *os.File
+	out    *ring.Ring // safe on its own; mu guards the rest
 
 	mu       sync.Mutex
-	out      *ring
 	exitCode *int // set once the process has been waited for
 	exited   chan struct{}
 }
 
-// pump copies PTY output into the ring until the master reports EIO (every
-// slave fd is closed) or is closed.
-func (s *shell) pump(done chan<- struct{}) {
-	defer close(done)
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := s.master.Read(buf)
-		if n > 0 {
-			s.mu.Lock()
-			s.out.write(buf[:n])
-			s.mu.Unlock()
-		}
-		if err != nil {
-			return
-		}
-	}
-}
-
 // watch waits for the process, lets the pump catch up with output written
-// just before the exit, then records the exit code.
+// just before the exit (it ends when the master reports EIO: every slave fd
+// is closed), then records the exit code.
 func (s *shell) watch(cmd *exec.Cmd, wait func(int) (syscall.WaitStatus, error), pumped <-chan struct{}) {
 	ws, err := procwait.Cmd(cmd, wait)
 	select {

@@ -51,7 +51,12 @@ export class MachineFleet<R extends MachineRecord> {
     readonly context: CoreContext,
     readonly records: RecordStore<R>,
     private readonly kind: MachineKind<R>,
-  ) {}
+  ) {
+    // At start, finish the removals a killed delete left half done (their tombstones are
+    // invisible to list and status already); close waits for it, so it never outlives the Pyro.
+    const swept = sweepQuietly(records);
+    context.lifetime.onClose(() => swept);
+  }
 
   /** The backend a new machine gets and its environment, made ready for that backend (once). */
   async resolve(request: MachineRequest): Promise<{ backend: Backend; environment: InstalledEnvironment }> {
@@ -146,8 +151,8 @@ export class MachineFleet<R extends MachineRecord> {
     try {
       await this.records.read(id);
     } catch (error) {
-      // Removing a directory is not atomic: a delete killed after its record file went, or a create killed
-      // before its first record write, leaves a directory without a record. Finish it rather than call it unknown.
+      // A create killed before its first record write leaves a directory without a record (a delete cannot:
+      // it renames the directory away in one step). Finish it rather than call the id unknown.
       if (error instanceof PyroError && error.code === "not_found" && existsSync(this.records.dir(id))) {
         await killProcessesUnder(this.records.dir(id));
         await this.records.remove(id);
@@ -164,6 +169,7 @@ export class MachineFleet<R extends MachineRecord> {
    */
   async reap(expired: (record: R, now: number) => boolean, now = Date.now()): Promise<string[]> {
     const reaped: string[] = [];
+    await sweepQuietly(this.records);
     for (const id of await this.records.ids()) {
       const record = await this.records.read(id).catch(() => undefined);
       if (!record || !expired(record, now)) continue;
@@ -182,4 +188,12 @@ export class MachineFleet<R extends MachineRecord> {
     }
     return reaped;
   }
+}
+
+/**
+ * Sweep a store's tombstones. A failure is not the caller's: the ids are gone
+ * already, and the files left are invisible and tried again at the next sweep.
+ */
+async function sweepQuietly(records: RecordStore<{ schema: number }>): Promise<void> {
+  await records.sweep().catch(() => undefined);
 }

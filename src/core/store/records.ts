@@ -1,8 +1,10 @@
-import { mkdir, readdir, readFile, rm } from "node:fs/promises";
+import { mkdir, readdir, readFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { PyroError } from "../../util/errors.js";
 import { writeFileAtomic } from "../../util/atomic-file.js";
 import { withLock } from "../../util/lock.js";
+import { entomb, isTombstone, purge, sweepTombstones } from "./tombstones.js";
 
 const RECORD_FILE = "record.json";
 const LOCK_FILE = "record.lock";
@@ -10,7 +12,8 @@ const LOCK_FILE = "record.lock";
 /**
  * JSON records, one directory per record under `root`: `<root>/<id>/record.json`.
  * Writes are atomic; `update` serialises read-modify-write across processes
- * with a lock file beside the record.
+ * with a lock file beside the record. Removal is atomic too: the directory is
+ * renamed to a tombstone (tombstones.ts) before its files are removed.
  */
 export class RecordStore<T extends { schema: number }> {
   constructor(
@@ -62,10 +65,19 @@ export class RecordStore<T extends { schema: number }> {
     await writeFileAtomic(join(this.dir(id), RECORD_FILE), JSON.stringify(record, null, 2), options);
   }
 
-  /** Run `fn` holding the record's cross-process lock. */
+  /**
+   * Run `fn` holding the record's cross-process lock; `not_found` when the
+   * record is, or goes while this waits for the lock (a delete renamed its
+   * directory away: the lock must not make it again).
+   */
   async locked<R>(id: string, fn: () => Promise<R>, timeoutMs = 60_000): Promise<R> {
     await this.read(id);
-    return withLock(join(this.dir(id), LOCK_FILE), fn, { timeoutMs });
+    try {
+      return await withLock(join(this.dir(id), LOCK_FILE), fn, { timeoutMs, makeDir: false });
+    } catch (error) {
+      if (error instanceof PyroError && error.code === "io_error" && !existsSync(this.dir(id))) await this.read(id);
+      throw error;
+    }
   }
 
   /** Read, change and write a record under its lock. */
@@ -77,18 +89,32 @@ export class RecordStore<T extends { schema: number }> {
     });
   }
 
-  /** Ids of every record directory (complete or not). */
+  /** Ids of every record directory (complete or not); never a tombstone. */
   async ids(): Promise<string[]> {
     try {
-      return (await readdir(this.root, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+      return (await readdir(this.root, { withFileTypes: true }))
+        .filter((e) => e.isDirectory() && !isTombstone(e.name))
+        .map((e) => e.name)
+        .sort();
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
       throw error;
     }
   }
 
-  /** Remove a record and everything in its directory. */
+  /**
+   * Remove a record and everything in its directory: the id goes at once
+   * (one rename to a tombstone), its files after. A removal killed half way
+   * leaves a tombstone, never a directory without its record; {@link sweep}
+   * finishes it.
+   */
   async remove(id: string): Promise<void> {
-    await rm(this.dir(id), { recursive: true, force: true });
+    const tomb = await entomb(this.root, id);
+    if (tomb) await purge(tomb, `${this.what} ${id}`);
+  }
+
+  /** Finish every removal that was killed half way (their tombstones); returns how many. */
+  async sweep(): Promise<number> {
+    return (await sweepTombstones(this.root, this.what)).length;
   }
 }
