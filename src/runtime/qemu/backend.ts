@@ -201,9 +201,14 @@ export class QemuBackend implements Backend {
       try {
         booted = await launch(join(found.dir, VMSTATE_FILE), Math.min(deadline, Date.now() + RESTORE_TIMEOUT_MS));
       } catch (error) {
-        progress(`phase=restore-failed snapshot=${snapshots.key} error=${JSON.stringify(toPyroError(error).message.split("\n")[0])}`);
-        await discardSnapshot(snapshots.cacheDir, snapshots.key);
-        found = undefined;
+        const failure = toPyroError(error);
+        // Only a resume that QEMU refused proves the snapshot bad; one that was merely slow (a loaded host) keeps it for the next machine.
+        const slow = failure.code === "timeout";
+        progress(`phase=restore-failed snapshot=${snapshots.key} kept=${slow} error=${JSON.stringify(failure.message.split("\n")[0])}`);
+        if (!slow) {
+          await discardSnapshot(snapshots.cacheDir, snapshots.key);
+          found = undefined;
+        }
         await removeRuntimeFiles(layout);
         await rm(rootDisk, { force: true });
         await makeDisk();
