@@ -87,7 +87,8 @@ try {
   );
   const failures = creates.filter((c) => c.status === "rejected").map((c) => c.reason?.message ?? String(c.reason));
   if (failures.length > 0) {
-    console.log(`${failures.length} of ${N} concurrent creates failed; the first: ${failures[0].split("\n")[0]}`);
+    console.log(`${failures.length} of ${N} concurrent creates failed (load ${load()}):`);
+    for (const f of failures) console.log(`  - ${f.split("\n").slice(0, 3).join(" | ")}`);
     throw new Error(`${failures.length} of ${N} creates failed`);
   }
   const createAll = performance.now() - t0;
@@ -150,13 +151,18 @@ try {
   mkdirSync(resultsDir, { recursive: true });
   writeFileSync(join(resultsDir, `scale-${backend}-${N}-${result.date.slice(0, 16).replace(/[:T]/g, "")}.json`), `${JSON.stringify(result, null, 2)}\n`);
   if (!ok) failed = true;
+} catch (error) {
+  failed = true;
+  console.log(`FAILED: ${error?.stack ?? error}`);
 } finally {
   polling = false;
   clearInterval(loadSampler);
+  // The last poll may still run (and write into the state dir).
+  await poller.catch(() => undefined);
   // Every workspace of the state dir, also those a failed create left behind.
   const all = await pyro.listWorkspaces({}).then((l) => l.workspaces.map((w) => w.workspace_id), () => ids);
   for (const id of new Set([...ids, ...all])) await pyro.deleteWorkspace({ workspace_id: id }).catch(() => undefined);
   await pyro.close();
-  rmSync(stateDir, { recursive: true, force: true });
+  rmSync(stateDir, { recursive: true, force: true, maxRetries: 5 });
 }
 if (failed) process.exit(1);
