@@ -149,7 +149,7 @@ try {
   console.log(`JSON ${JSON.stringify(result)}`);
   const resultsDir = new URL("./results/", import.meta.url).pathname;
   mkdirSync(resultsDir, { recursive: true });
-  writeFileSync(join(resultsDir, `scale-${backend}-${N}-${result.date.slice(0, 16).replace(/[:T]/g, "")}.json`), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(join(resultsDir, `scale-${backend}-${N}-${result.date.slice(0, 10)}-${result.date.slice(11, 16).replace(":", "")}.json`), `${JSON.stringify(result, null, 2)}\n`);
   if (!ok) failed = true;
 } catch (error) {
   failed = true;
