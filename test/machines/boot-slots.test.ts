@@ -1,12 +1,14 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Pyro } from "../../src/index.js";
 import { ensureEnvironment } from "../../src/environments/index.js";
 import { lockHolder } from "../../src/util/lock.js";
 import { acquireSlot, slotPath, type Slot } from "../../src/util/slots.js";
 import { SUITE_BACKENDS } from "../helpers/backends.js";
-import { pyroEnv, TEST_CACHE_DIR, tempStateDir } from "../helpers/env.js";
+import { CLI, pyroEnv, TEST_CACHE_DIR, tempStateDir } from "../helpers/env.js";
 import { startCli } from "../helpers/live-cli.js";
 import { pidsMentioning } from "../helpers/processes.js";
 
@@ -80,6 +82,40 @@ describe("boot slots on qemu", () => {
       expect(pidsMentioning(state.dir)).toEqual([]);
       expect((await lockHolder(slotPath(slotsDir, 0)))?.pid).toBe(process.pid);
     } finally {
+      await held.release();
+    }
+  }, 120_000);
+
+  it.skipIf(!qemu.available)("an MCP workspace_create cancelled by the client while it waits for a slot leaves nothing, and the server serves on", async () => {
+    const held = await acquireSlot(slotsDir, 1);
+    const client = new Client({ name: "pyro-boot-slots-test", version: "1.0.0" });
+    try {
+      await client.connect(new StdioClientTransport({ command: process.execPath, args: [CLI, "mcp", "serve"], env: env as Record<string, string>, stderr: "ignore" }));
+      const controller = new AbortController();
+      const messages: string[] = [];
+      let waiting!: () => void;
+      const waitingSeen = new Promise<void>((resolve) => (waiting = resolve));
+      const create = client.callTool({ name: "workspace_create", arguments: { environment: "debian:12", backend: "qemu" } }, undefined, {
+        signal: controller.signal,
+        onprogress: (p) => {
+          messages.push(p.message ?? "");
+          if (p.message?.includes("phase=wait-boot-slot")) waiting();
+        },
+      });
+      await waitingSeen;
+      // The client sends notifications/cancelled; the server aborts the call's signal.
+      controller.abort(new Error("the model moved on"));
+      await expect(create).rejects.toThrow();
+      // The server gets the cancellation a moment later than the client gives up: wait for it to clean up.
+      const until = Date.now() + 10_000;
+      while (workspaceDirs().length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+      expect(workspaceDirs()).toEqual([]);
+      const listed = await client.callTool({ name: "workspace_list", arguments: {} });
+      expect((listed.structuredContent as { workspaces: unknown[] }).workspaces).toEqual([]);
+      expect(pidsMentioning(join(state.dir, "workspaces"))).toEqual([]);
+      expect((await lockHolder(slotPath(slotsDir, 0)))?.pid).toBe(process.pid);
+    } finally {
+      await client.close();
       await held.release();
     }
   }, 120_000);
