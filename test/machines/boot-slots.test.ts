@@ -56,6 +56,8 @@ describe("boot slots on qemu", () => {
       );
       await waitingSeen;
       expect(lines.find((l) => l.includes("phase=wait-boot-slot"))).toContain(`booting_pids=${process.pid}`);
+      // doctor shows the limit and who holds it.
+      expect((await pyro.doctor({})).boot_slots).toEqual({ slots: 1, booting: 1 });
       controller.abort(new Error("the caller gave up"));
       await expect(create).rejects.toThrow("the caller gave up");
       expect(lines.some((l) => l.includes("phase=boot "))).toBe(false);

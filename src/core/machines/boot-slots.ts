@@ -1,12 +1,18 @@
 import { join } from "node:path";
 import type { Backend } from "../../runtime/backend.js";
-import { acquireSlot } from "../../util/slots.js";
+import { acquireSlot, slotHolders } from "../../util/slots.js";
 import { currentCallSignal } from "../call-scope.js";
 import type { CoreContext } from "../context.js";
 
 /** Where the boot slots of a state dir live: `slot-<n>.lock` files (util/slots.ts). */
 export function bootSlotsDir(context: Pick<CoreContext, "stateDir">): string {
   return join(context.stateDir, "boot-slots");
+}
+
+/** The boot slots of the state dir and how many live processes hold one now (doctor). */
+export async function bootSlotsSummary(context: CoreContext): Promise<{ slots: number; booting: number }> {
+  const slots = context.config.bootSlots;
+  return { slots, booting: slots === 0 ? 0 : (await slotHolders(bootSlotsDir(context), slots)).length };
 }
 
 /**
