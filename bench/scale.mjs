@@ -122,7 +122,7 @@ try {
     cpus: cpus().length,
     boot_slots: pyro.config.bootSlots,
     pool_size: pyro.config.pool.size,
-    load: { at_start: loadAtStart, after_creates: loadAfterCreate, max: Math.max(...loads, load()), median: median(loads.length ? loads : [load()]) },
+    load: { at_start: loadAtStart, after_creates: loadAfterCreate, max: Math.max(...loads, load()), median: Number(median(loads.length ? loads : [load()]).toFixed(1)) },
     create_all_ms: Math.round(createAll),
     create_ms: stats(createMs),
     slot_wait_ms: stats(slotWaitMs),
