@@ -78,6 +78,7 @@ export const CLI_BINDINGS: CliBindings = {
       }
       out.stdout(`Selected backend: ${r.selected_backend ?? "none"} (${r.selected_reason})\n`);
       out.stdout(`Pool: size=${r.pool.size} idle_seconds=${r.pool.idle_seconds} machines=${r.pool.count}\n`);
+      out.stdout(`Boot slots: ${r.boot_slots.slots === 0 ? "no limit" : `${r.boot_slots.booting} of ${r.boot_slots.slots} booting`}\n`);
     },
     exitCode: (r) => (r.runtime.ok ? 0 : 1),
   },

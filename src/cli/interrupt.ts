@@ -19,9 +19,10 @@ export interface InterruptForwarding {
  * the CLI: the first sends SIGINT to its process group in the guest, the
  * next SIGKILL; the CLI then exits with the command's own status. Before the
  * command started (a VM booting) Ctrl-C cancels the call, which cleans up
- * what it made.
+ * what it made. For a create (`notStarting` says what does not happen) only
+ * the cancelling applies: there is no command.
  */
-export function forwardInterrupts(out: Output): InterruptForwarding {
+export function forwardInterrupts(out: Output, notStarting = "the command will not start"): InterruptForwarding {
   const controller = new AbortController();
   let command: RunningCommand | null = null;
   let forwarded = 0;
@@ -32,7 +33,7 @@ export function forwardInterrupts(out: Output): InterruptForwarding {
       out.stderr(forwarded === 1 ? "[pyro] sent SIGINT to the command (Ctrl-C again kills it)\n" : "[pyro] sent SIGKILL to the command\n");
     } else if (!controller.signal.aborted) {
       controller.abort(new Error("cancelled with Ctrl-C"));
-      out.stderr("[pyro] cancelling: the command will not start; cleaning up\n");
+      out.stderr(`[pyro] cancelling: ${notStarting}; cleaning up\n`);
     }
   };
   process.on("SIGINT", onSigint);

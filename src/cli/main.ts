@@ -7,7 +7,7 @@ import { EXIT_CODES, USAGE_EXIT_CODE } from "./exit-codes.js";
 import { printFields } from "./format.js";
 import { forwardInterrupts, INTERRUPTED_EXIT_CODE } from "./interrupt.js";
 import { buildProgram } from "./program.js";
-import { isStreamingOperation, toPyroError } from "../contract/index.js";
+import { isCancellableCreate, isStreamingOperation, toPyroError } from "../contract/index.js";
 import { DEFAULT_MCP_PROFILE, MCP_PROFILES, PROFILES, packageVersion, resolveConfig, type McpProfile } from "../contract/index.js";
 
 const output: Output = {
@@ -37,8 +37,9 @@ export async function main(argv: string[], dependencies: CliDependencies): Promi
   // Generic over the operation, so its result and its binding's printer share one type.
   const run = async <K extends OperationName>(name: K, input: Record<string, unknown>, json: boolean, view?: View): Promise<number> => {
     // A command's output is printed as it arrives (not with --json, whose stdout is one object), and Ctrl-C goes to it.
-    const interrupts = isStreamingOperation(name) ? forwardInterrupts(output) : null;
-    const streamed = interrupts !== null && !json;
+    // Ctrl-C while a create waits for its machine cancels it, which deletes what it made.
+    const interrupts = isStreamingOperation(name) ? forwardInterrupts(output) : isCancellableCreate(name) ? forwardInterrupts(output, "the workspace will not be created") : null;
+    const streamed = isStreamingOperation(name) && !json;
     try {
       const result = await pyro.call(name, input, {
         ...interrupts?.options,

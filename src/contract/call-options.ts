@@ -16,6 +16,19 @@ export function isStreamingOperation(name: OperationName): name is StreamingOper
   return (STREAMING_OPERATIONS as readonly string[]).includes(name);
 }
 
+/**
+ * Operations that create a machine and, cancelled before it is ready (while
+ * they wait for a boot slot, or while it boots), delete what they made and
+ * reject with the abort's reason: an MCP cancellation or `CallOptions.signal`
+ * does that, and the CLI turns Ctrl-C into it.
+ */
+export const CANCELLABLE_CREATES = ["createWorkspace"] as const satisfies readonly OperationName[];
+
+/** Whether `name` is one of {@link CANCELLABLE_CREATES}. */
+export function isCancellableCreate(name: OperationName): boolean {
+  return (CANCELLABLE_CREATES as readonly string[]).includes(name);
+}
+
 /** The running guest command of a streaming call, handed to {@link CommandCallOptions.onStart}. */
 export interface RunningCommand {
   /** Send a signal to the command's process group in the guest (`"INT"` as Ctrl-C does); a no-op once it finished. */

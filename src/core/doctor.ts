@@ -4,6 +4,7 @@ import type { OperationResult } from "../contract/index.js";
 import type { CoreContext } from "./context.js";
 import { backendFromEnv, GUEST_PREFERENCE } from "./machines/select.js";
 import { poolOf } from "./pool/pool.js";
+import { bootSlotsSummary } from "./machines/boot-slots.js";
 
 function canAccess(path: string, mode: number): boolean {
   try {
@@ -75,5 +76,6 @@ export async function runDoctor(context: CoreContext): Promise<OperationResult<"
     selected_backend: selected,
     selected_reason: selectedReason,
     pool: poolOf(context).summary(),
+    boot_slots: await bootSlotsSummary(context),
   };
 }

@@ -6,7 +6,7 @@ import { BackendRegistry } from "./machines/select.js";
 import { CoreLifetime } from "./lifetime.js";
 import { scopedProgress } from "./call-scope.js";
 
-export { withCallProgress } from "./call-scope.js";
+export { withCallProgress, withCallSignal } from "./call-scope.js";
 
 export type { Handler, Handlers } from "./handlers.js";
 export type { CoreContext } from "./context.js";

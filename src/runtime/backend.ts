@@ -172,6 +172,12 @@ export interface Backend {
   start(spec: MachineSpec, options: StartOptions): Promise<MachineHandle>;
   /** Open a new byte stream to the agent of a running machine. */
   connect(spec: MachineSpec, handle: MachineHandle): Promise<Duplex>;
+  /**
+   * How long a connect plus hello with this running machine's agent may take
+   * before the agent counts as wedged: longer where the guest is emulated in
+   * software and shares the host's CPUs with many others. Absent: 10 s.
+   */
+  helloTimeoutMs?(handle: MachineHandle): number;
   /** Whether the machine's host process is still alive. */
   isRunning(handle: MachineHandle): boolean;
   /**

@@ -12,7 +12,7 @@ import {
   type NarrowedOperation,
   type ResultFor,
 } from "../contract/index.js";
-import { createCore, withCallProgress, type Handlers } from "../core/index.js";
+import { createCore, withCallProgress, withCallSignal, type Handlers } from "../core/index.js";
 import { OperationMethods } from "./methods.generated.js";
 import { parseInput } from "./validate.js";
 
@@ -111,7 +111,7 @@ export class Pyro extends OperationMethods implements AsyncDisposable {
     const operation = OPERATIONS[name];
     const parsed = parseInput(name, operation.input, input);
     const handler = this.handlers[name] as (input: unknown, options?: CallOptions) => Promise<unknown>;
-    const result = operation.result.safeParse(await withCallProgress(options?.onProgress, () => handler(parsed, options)));
+    const result = operation.result.safeParse(await withCallProgress(options?.onProgress, () => withCallSignal(options?.signal, () => handler(parsed, options))));
     // The result schema is the contract every face promises; a mismatch is a pyro bug.
     if (!result.success) {
       throw new PyroError("internal", `${name} produced a result outside its contract: ${result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);

@@ -1,4 +1,4 @@
-import { homedir } from "node:os";
+import { availableParallelism, homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { packageRoot } from "./paths.js";
 
@@ -111,6 +111,14 @@ export const CONFIG_VARIABLES = [
     default: "300",
     meaning: "how long a pooled machine waits for a taker before the reaper drops it",
     example: "30",
+  },
+  {
+    name: "PYRO_BOOT_SLOTS",
+    type: "integer ≥ 0",
+    default: "the number of CPUs",
+    meaning:
+      "how many machines of one state dir may boot, restore or resume at once (VM backends); more wait for a slot (`phase=wait-boot-slot`) and their boot timeouts start when they get one (`0` = no limit; see [docs/architecture.md](docs/architecture.md#boot-slots))",
+    example: "0",
   },
   {
     name: "PYRO_QEMU_EXTRA_CMDLINE",
@@ -266,6 +274,8 @@ export interface PyroConfig {
   readonly agent: { readonly bin: string; readonly version: string | undefined };
   readonly qemu: QemuConfig;
   readonly pool: PoolConfig;
+  /** `PYRO_BOOT_SLOTS`: machines that may boot at once per state dir (core/machines/boot-slots.ts); 0 = no limit. */
+  readonly bootSlots: number;
   readonly firecracker: FirecrackerConfig;
   readonly oci: {
     /** The registry host; null when `none` (or empty); undefined when unset (the catalog default applies). */
@@ -325,6 +335,7 @@ export function resolveConfig(env: NodeJS.ProcessEnv = process.env, overrides: C
       size: naturalNumber(read("PYRO_POOL_SIZE")?.trim()) ?? DEFAULT_POOL_SIZE,
       idleMs: (positiveInteger(read("PYRO_POOL_IDLE_SECONDS")) ?? DEFAULT_POOL_IDLE_SECONDS) * 1000,
     },
+    bootSlots: naturalNumber(read("PYRO_BOOT_SLOTS")?.trim()) ?? defaultBootSlots(),
     firecracker: {
       bin: read("PYRO_FIRECRACKER_BIN"),
       jailerBin: read("PYRO_JAILER_BIN"),
@@ -341,6 +352,11 @@ export function resolveConfig(env: NodeJS.ProcessEnv = process.env, overrides: C
     reapIntervalMs: reapInterval(read("PYRO_REAP_INTERVAL_SECONDS")),
     debug: read("PYRO_DEBUG") !== undefined,
   };
+}
+
+// A booting guest under software emulation keeps one host CPU busy: more boots than CPUs only slow each other down.
+function defaultBootSlots(): number {
+  return Math.max(1, availableParallelism());
 }
 
 function positiveInteger(raw: string | undefined): number | undefined {

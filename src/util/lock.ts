@@ -167,6 +167,42 @@ export async function removeStaleLock(path: string): Promise<boolean> {
 }
 
 /**
+ * One attempt at the lock file at `path`: resolves to its release function, or
+ * null when a live process holds it (a dead holder's lock is broken first,
+ * then taken). Never waits; `io_error` when the directory cannot be written.
+ * Counting slots (slots.ts) are made of these.
+ */
+export async function tryAcquireLock(path: string): Promise<(() => Promise<void>) | null> {
+  const owner = currentOwner();
+  for (let attempt = 0; attempt < 2; attempt++) {
+    let created: boolean;
+    try {
+      created = await tryCreate(path, owner);
+    } catch (error) {
+      throw lockIoError(path, error);
+    }
+    if (created) return releaser(path, owner);
+    // Held: by a dead owner it is broken and the second attempt may take it.
+    if (attempt === 0) await breakIfStale(path).catch(() => undefined);
+  }
+  return null;
+}
+
+/** The release function of a lock file `owner` created: removes it only while it is still `owner`'s. */
+function releaser(path: string, owner: LockOwner): () => Promise<void> {
+  let released = false;
+  return async () => {
+    if (released) return;
+    released = true;
+    const current = await readOwner(path).catch(() => null);
+    // Never delete a lock someone else took after ours was (wrongly) broken.
+    if (current !== "missing" && current !== null && current.pid === owner.pid && current.acquired_at === owner.acquired_at) {
+      await unlink(path).catch(() => undefined);
+    }
+  };
+}
+
+/**
  * Take the lock file at `path`, exclusively across processes on this host.
  * Resolves to a release function. Locks left by a dead process (the pid in the
  * file is gone, or was reused by a newer process) are broken automatically.
@@ -191,18 +227,7 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
     } catch (error) {
       throw lockIoError(path, error);
     }
-    if (created) {
-      let released = false;
-      return async () => {
-        if (released) return;
-        released = true;
-        const current = await readOwner(path).catch(() => null);
-        // Never delete a lock someone else took after ours was (wrongly) broken.
-        if (current !== "missing" && current !== null && current.pid === owner.pid && current.acquired_at === owner.acquired_at) {
-          await unlink(path).catch(() => undefined);
-        }
-      };
-    }
+    if (created) return releaser(path, owner);
     await breakIfStale(path).catch(() => undefined);
     if (!announced && options.onWait) {
       announced = true;
@@ -235,4 +260,10 @@ export async function withLock<T>(path: string, fn: () => Promise<T>, options: L
   } finally {
     await release();
   }
+}
+
+/** Who holds the lock file at `path` now (live or not), or null when it is free or unreadable. */
+export async function lockHolder(path: string): Promise<LockOwner | null> {
+  const owner = await readOwner(path).catch(() => null);
+  return owner === "missing" ? null : owner;
 }

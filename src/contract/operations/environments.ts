@@ -112,5 +112,11 @@ export const doctor = defineOperation({
     selected_backend: z.string().nullable(),
     selected_reason: z.string(),
     pool: poolSummary.describe("the pool of restored, paused machines (pyro pool status)"),
+    boot_slots: z
+      .object({
+        slots: z.number().int().describe("machines of this state dir that may boot at once (PYRO_BOOT_SLOTS; 0 = no limit)"),
+        booting: z.number().int().describe("slots held now by live processes"),
+      })
+      .describe("the boot admission limit: more machines than slots wait for one (phase=wait-boot-slot)"),
   }),
 });

@@ -5,6 +5,7 @@ import type { Backend, MachineHandle, MachineSpec } from "../../runtime/backend.
 import type { CoreContext } from "../context.js";
 import { poolOf } from "../pool/pool.js";
 import { BOOT_TIMEOUT_MS, destroyMachine, killUntracked } from "./lifecycle.js";
+import { withBootSlot } from "./boot-slots.js";
 import type { ExecStreaming } from "./command-stream.js";
 import { imageEnv } from "./image-env.js";
 import { requireUserSupport, userField } from "./image-user.js";
@@ -61,7 +62,9 @@ export class Machine implements MachineRef {
   /**
    * Boot it: the environment made ready for this backend (a no-op when it
    * is), its directory made, then a pooled machine of its shape taken
-   * (core/pool) or else the backend started. Progress lines carry `tag`.
+   * (core/pool) or else the backend started, once a boot slot is free
+   * (boot-slots.ts: the wait ends when the call is aborted, with nothing
+   * started). Progress lines carry `tag`.
    */
   async boot(tag: string, options: { tiedToCaller?: boolean; resume?: boolean } = {}): Promise<MachineHandle> {
     if (!this.environmentReady) {
@@ -78,16 +81,18 @@ export class Machine implements MachineRef {
     // Before anything starts: a backend that cannot run as the image's User refuses it (image-user.ts).
     requireUserSupport(this.backend, this.spec.environment);
     await mkdir(this.spec.dir, { recursive: true, mode: 0o700 });
-    const pooled = options.tiedToCaller || options.resume ? null : await poolOf(this.context).take(this.backend, this.spec, (line) => this.context.progress(`${tag} ${line}`));
-    if (pooled) {
-      this.handle = pooled;
-      return pooled;
-    }
-    this.handle = await this.backend.start(this.spec, {
-      bootTimeoutMs: BOOT_TIMEOUT_MS,
-      onProgress: (line) => this.context.progress(`${tag} ${line}`),
-      ...(options.tiedToCaller ? { tiedToCaller: true } : {}),
-      ...(options.resume ? { resume: true } : {}),
+    // The boot's deadlines (BOOT_TIMEOUT_MS, the hellos) start inside the slot: waiting for one costs none of them.
+    this.handle = await withBootSlot(this.context, this.backend, tag, async () => {
+      const pooled = options.tiedToCaller || options.resume ? null : await poolOf(this.context).take(this.backend, this.spec, (line) => this.context.progress(`${tag} ${line}`));
+      return (
+        pooled ??
+        this.backend.start(this.spec, {
+          bootTimeoutMs: BOOT_TIMEOUT_MS,
+          onProgress: (line) => this.context.progress(`${tag} ${line}`),
+          ...(options.tiedToCaller ? { tiedToCaller: true } : {}),
+          ...(options.resume ? { resume: true } : {}),
+        })
+      );
     });
     return this.handle;
   }

@@ -6,8 +6,13 @@ import type { Backend, MachineHandle, MachineSpec } from "../../runtime/backend.
 import { PyroError } from "../../util/errors.js";
 import type { ExecStreaming } from "./command-stream.js";
 
-/** How long a new connection waits for the agent's hello. */
+/** How long a new connection waits for the agent's hello where the backend does not say (Backend.helloTimeoutMs). */
 const HELLO_TIMEOUT_MS = 10_000;
+
+/** How long a connect and a hello with `machine`'s agent may each take. */
+export function helloTimeoutOf(machine: Pick<MachineRef, "backend" | "handle">): number {
+  return machine.backend.helloTimeoutMs?.(machine.handle) ?? HELLO_TIMEOUT_MS;
+}
 /** How long an unanswered hello waits before the stale-frame flush (serial transports). */
 const RESYNC_AFTER_MS = 2_000;
 
@@ -21,7 +26,7 @@ export interface MachineRef {
 /**
  * Open an agent session on a running machine, run `fn`, always close it.
  * Every step is bounded on the host: the connect and the hello by
- * {@link HELLO_TIMEOUT_MS}, each request by the agent client (an exec by its
+ * {@link helloTimeoutOf} (10 s, a minute for a software-emulated guest), each request by the agent client (an exec by its
  * timeout plus a margin, anything else by a stall watchdog), so a wedged or
  * hostile agent fails the call with `timeout` instead of hanging it. The
  * machine is left as it is: the caller decides (a one-shot VM is destroyed,
@@ -33,9 +38,10 @@ export async function withAgent<R>(machine: MachineRef, fn: (client: AgentClient
       hint: "check its status; delete it and create a new one",
     });
   }
-  const stream = await boundedConnect(machine);
+  const helloTimeoutMs = helloTimeoutOf(machine);
+  const stream = await boundedConnect(machine, helloTimeoutMs);
   const client = await AgentClient.connect(stream, {
-    helloTimeoutMs: HELLO_TIMEOUT_MS,
+    helloTimeoutMs,
     // A serial port's byte stream outlives sessions: a dead one may have left half a frame in it.
     resyncAfterMs: machine.backend.capabilities.execution_mode === "guest_serial" ? RESYNC_AFTER_MS : undefined,
   });
@@ -55,8 +61,8 @@ export async function withAgent<R>(machine: MachineRef, fn: (client: AgentClient
   }
 }
 
-/** `backend.connect`, failing with `timeout` when the transport does not connect within {@link HELLO_TIMEOUT_MS}. */
-async function boundedConnect(machine: MachineRef): Promise<Duplex> {
+/** `backend.connect`, failing with `timeout` when the transport does not connect within `timeoutMs`. */
+async function boundedConnect(machine: MachineRef, timeoutMs: number): Promise<Duplex> {
   const connecting = machine.backend.connect(machine.spec, machine.handle);
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<never>((_, reject) => {
@@ -64,11 +70,11 @@ async function boundedConnect(machine: MachineRef): Promise<Duplex> {
       // A stream that still arrives has no one to close it but this.
       connecting.then((late) => late.destroy(), () => undefined);
       reject(
-        new PyroError("timeout", `the agent of machine ${machine.spec.id} did not accept a connection within ${HELLO_TIMEOUT_MS / 1000} s`, {
+        new PyroError("timeout", `the agent of machine ${machine.spec.id} did not accept a connection within ${timeoutMs / 1000} s`, {
           hint: "the machine may be wedged: delete the VM, or reset the workspace (`pyro workspace reset ID`) or delete it",
         }),
       );
-    }, HELLO_TIMEOUT_MS);
+    }, timeoutMs);
   });
   try {
     return await Promise.race([connecting, timedOut]);

@@ -7,6 +7,7 @@ import type { MachineSpec } from "../../runtime/backend.js";
 import { PyroError } from "../../util/errors.js";
 import { isProcessAlive, processStartTime } from "../../util/process.js";
 import { checkAllowList } from "../../net/index.js";
+import { currentCallSignal } from "../call-scope.js";
 import { workspacesRoot, type CoreContext } from "../context.js";
 import { checkId, newId } from "../ids.js";
 import { MachineFleet } from "../machines/fleet.js";
@@ -115,6 +116,8 @@ export class WorkspaceService {
       const started = await this.machines.machine(record, environment);
       // Record the machine at once: if seeding fails (or this process dies), delete finds it and kills it.
       await this.setCreation(id, "seed", { handle: await started.boot("[workspace]") });
+      // Cancelled while it booted: the catch below deletes what was made.
+      currentCallSignal()?.throwIfAborted();
       let seed: WorkspaceSeed = record.workspace_seed;
       await started.session(async (client) => {
         await this.materialiseSecrets(client, secrets.values, started);
@@ -128,6 +131,7 @@ export class WorkspaceService {
         await this.setCreation(id, "baseline", {});
         await this.captureTree(client, this.files(id).baseline);
       });
+      currentCallSignal()?.throwIfAborted();
       // Running only now: its baseline exists, so diff, snapshots and reset work.
       const next = await this.records.update(id, (current) => {
         const { creation: _done, ...rest } = current;

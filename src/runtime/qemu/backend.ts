@@ -61,6 +61,10 @@ const RESTORE_TIMEOUT_MS = 20_000;
 const SUSPEND_TIMEOUT_MS = 120_000;
 /** How long saving a boot snapshot may take before it is given up. */
 const SAVE_TIMEOUT_MS = 30_000;
+/** How long a connect and a hello with a running machine's agent may take under KVM. */
+const KVM_HELLO_TIMEOUT_MS = 10_000;
+/** The same under TCG (software emulation), see {@link QemuBackend.helloTimeoutMs}. */
+const TCG_HELLO_TIMEOUT_MS = 60_000;
 
 /** Fields of a QEMU {@link MachineHandle}. */
 export interface QemuHandle extends MachineHandle {
@@ -197,9 +201,14 @@ export class QemuBackend implements Backend {
       try {
         booted = await launch(join(found.dir, VMSTATE_FILE), Math.min(deadline, Date.now() + RESTORE_TIMEOUT_MS));
       } catch (error) {
-        progress(`phase=restore-failed snapshot=${snapshots.key} error=${JSON.stringify(toPyroError(error).message.split("\n")[0])}`);
-        await discardSnapshot(snapshots.cacheDir, snapshots.key);
-        found = undefined;
+        const failure = toPyroError(error);
+        // Only a resume that QEMU refused proves the snapshot bad; one that was merely slow (a loaded host) keeps it for the next machine.
+        const slow = failure.code === "timeout";
+        progress(`phase=restore-failed snapshot=${snapshots.key} kept=${slow} error=${JSON.stringify(failure.message.split("\n")[0])}`);
+        if (!slow) {
+          await discardSnapshot(snapshots.cacheDir, snapshots.key);
+          found = undefined;
+        }
         await removeRuntimeFiles(layout);
         await rm(rootDisk, { force: true });
         await makeDisk();
@@ -342,6 +351,15 @@ export class QemuBackend implements Backend {
       check,
     });
     return socket;
+  }
+
+  /**
+   * 10 s under KVM; a minute under TCG, where a guest's every instruction is
+   * emulated and twenty guests may share two host CPUs: an agent that is
+   * merely slow there answers in tens of seconds (bench/scale.mjs).
+   */
+  helloTimeoutMs(handle: MachineHandle): number {
+    return handle.accel === "kvm" ? KVM_HELLO_TIMEOUT_MS : TCG_HELLO_TIMEOUT_MS;
   }
 
   /** Whether the QEMU process of the handle is alive (pid and start time match). */
@@ -505,7 +523,7 @@ export class QemuBackend implements Backend {
   /** A new agent session on a running machine. */
   private async openSession(spec: MachineSpec, handle: QemuHandle, timeoutMs: number): Promise<AgentClient> {
     const stream = await this.connect(spec, handle);
-    return AgentClient.connect(stream, { helloTimeoutMs: Math.min(timeoutMs, 10_000), resyncAfterMs: 2_000, clientName: CLIENT });
+    return AgentClient.connect(stream, { helloTimeoutMs: Math.min(timeoutMs, this.helloTimeoutMs(handle)), resyncAfterMs: 2_000, clientName: CLIENT });
   }
 
   /** Give the guest its identity and a writable root (the shared identity step, guest-boot), then close `session`. */

@@ -24,6 +24,7 @@ export interface ParkingHost {
   snapshotsEnabled(): boolean;
   shapeOf(spec: MachineSpec, qemu: string, kernel: KernelArtifacts): Promise<SnapshotShape>;
   connect(spec: MachineSpec, handle: MachineHandle): Promise<import("node:stream").Duplex>;
+  helloTimeoutMs(handle: MachineHandle): number;
   kill(handle: MachineHandle): Promise<void>;
 }
 
@@ -158,7 +159,7 @@ export class QemuParking implements Parking {
       await rm(join(spec.dir, WARM_MARKER), { force: true });
       await qmpCommand(handle.qmp_socket as string, "cont");
       session = await AgentClient.connect(await this.host.connect(spec, handle), {
-        helloTimeoutMs: Math.max(1000, Math.min(10_000, deadline - Date.now())),
+        helloTimeoutMs: Math.max(1000, Math.min(this.host.helloTimeoutMs(handle), deadline - Date.now())),
         resyncAfterMs: 2_000,
         clientName: CLIENT,
       });
