@@ -9,6 +9,7 @@ import { findSnapshot } from "../../src/environments/snapshots.js";
 import { isProcessAlive } from "../../src/util/process.js";
 import { PyroError } from "../../src/util/errors.js";
 import type { RecordedCall } from "./fixtures/fake-api-server.mjs";
+import { bootVector } from "../guest-boot/vectors.js";
 import { FAKE_FIRECRACKER, FAKE_GUEST_UNAVAILABLE, fakeGuestEnv, fakeMachine, tempDir } from "./helpers.js";
 
 // Firecracker's boot snapshots and parking (src/runtime/firecracker/parking.ts,
@@ -83,6 +84,7 @@ describe("Firecracker boot snapshots and the pool's parking, to the snapshot API
     expect(phases.some((p) => p.startsWith("phase=snapshot-saved"))).toBe(true);
     // Snapshot-safe: read-only root until activate; disk and vsock named relative to the VMM's directory, so the state fits any machine directory.
     const boot = calls.find((c) => c.path === "/boot-source")?.body as { boot_args: string };
+    expect(boot.boot_args).toBe(bootVector("firecracker-snapshot").cmdline);
     expect(boot.boot_args).toMatch(/ root=\/dev\/vda ro .*pyro\.activate/);
     expect((calls.find((c) => c.path === "/drives/rootfs")?.body as { path_on_host: string }).path_on_host).toBe(VM_FILES.rootDisk);
     expect((calls.find((c) => c.path === "/vsock")?.body as { uds_path: string }).uds_path).toBe(VM_FILES.vsockSocket);
