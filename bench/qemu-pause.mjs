@@ -4,7 +4,7 @@
 // fills 200 MiB of page cache (a file in /tmp, tmpfs) so the state holds
 // more than a fresh boot. Run after `npm run build`.
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { Pyro } from "../dist/index.js";
@@ -39,7 +39,7 @@ try {
     ids.push(fork.workspace_id);
     process.stdout.write(
       `${mem} MiB guest (200 MiB written to tmpfs): pause median ${median(pause).toFixed(0)} ms, resume median ${median(resume).toFixed(0)} ms, ` +
-        `state ${(median(bytes) / 2 ** 20).toFixed(1)} MiB, fork ${forkMs.toFixed(0)} ms (n=${runs})\n`,
+        `state ${(median(bytes) / 2 ** 20).toFixed(1)} MiB, fork ${forkMs.toFixed(0)} ms (n=${runs}; load average ${loadavg()[0].toFixed(1)})\n`,
     );
   }
 } finally {

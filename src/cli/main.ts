@@ -66,6 +66,7 @@ export async function main(argv: string[], dependencies: CliDependencies): Promi
     // The original printed its catalog version beside its own; users compare both.
     version: `pyro ${packageVersion()} (environment catalog ${CATALOG_VERSION})`,
     run,
+    argv,
     output,
     extraCommands: (root: Command) => {
       root

@@ -118,13 +118,50 @@ export function shellQuote(word: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'"'"'`)}'`;
 }
 
-/** Build the `pyro` program: every bound operation plus the commands that are not operations. */
+/**
+ * The operations whose commands can parse `argv`: those whose command path
+ * agrees with argv's leading words (`workspace exec WS` → `workspace exec`
+ * only; `workspace` → every `workspace …`); every operation when argv is
+ * undefined or has no leading word.
+ */
+export function operationsFor(argv: readonly string[] | undefined): OperationName[] {
+  const all = (Object.keys(CLI_BINDINGS) as OperationName[]).filter((name) => bindingOf(CLI_BINDINGS, name));
+  const words: string[] = [];
+  for (const word of argv ?? []) {
+    if (word.startsWith("-")) break;
+    words.push(word);
+  }
+  if (words.length === 0) return all;
+  return all.filter((name) => {
+    const path = bindingOf(CLI_BINDINGS, name)!.path;
+    return path.every((word, index) => index >= words.length || words[index] === word);
+  });
+}
+
+/**
+ * Build the `pyro` program: every bound operation plus the commands that are
+ * not operations. Given `argv`, only the commands that can parse it
+ * ({@link operationsFor}): making a command derives its flags from its schema,
+ * and a one-shot `pyro run` should not pay for the other eighty. A command
+ * word that names no operation (`help`, a typo) gets the whole tree, for
+ * help and suggestions.
+ */
 export function buildProgram(options: {
   version: string;
   run: CommandRunner;
   extraCommands: (program: Command) => void;
   output: Output;
+  /** The arguments the program will parse (without node and the script). */
+  argv?: readonly string[];
 }): Command {
+  const selected = operationsFor(options.argv);
+  if (selected.length === 0) {
+    // Not an operation: one of the extra commands (`mcp serve`), or help / a typo, which need every command.
+    const extras = new Command("pyro");
+    options.extraCommands(extras);
+    const first = options.argv?.[0];
+    if (!extras.commands.some((c) => c.name() === first)) return buildProgram({ ...options, argv: undefined });
+  }
   const program = new Command("pyro")
     .description("Isolated command execution and persistent, disposable workspaces for coding agents, in microVMs.")
     .version(options.version, "--version", "print the pyro version")
@@ -132,10 +169,7 @@ export function buildProgram(options: {
     .configureOutput({ writeOut: options.output.stdout, writeErr: options.output.stderr })
     .exitOverride();
   // In the bindings' order, which is the order of `pyro --help`.
-  for (const name of Object.keys(CLI_BINDINGS) as OperationName[]) {
-    const binding = bindingOf(CLI_BINDINGS, name);
-    if (binding) addOperationCommand(program, name, binding, options.run);
-  }
+  for (const name of selected) addOperationCommand(program, name, bindingOf(CLI_BINDINGS, name)!, options.run);
   options.extraCommands(program);
   const exitOverride = (command: Command) => {
     command.exitOverride().configureOutput({ writeOut: options.output.stdout, writeErr: options.output.stderr });

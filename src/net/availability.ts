@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { findBinary } from "../util/binaries.js";
 
 let cached: string | undefined;
 
@@ -8,11 +8,15 @@ let cached: string | undefined;
  * `off` only, with what to install.
  */
 export function networkSupport(): string {
-  if (cached !== undefined) return cached;
-  const missing = ["slirp4netns", "nft", "ip"].filter((tool) => spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0);
-  cached =
-    missing.length === 0
-      ? "off, egress, egress+published-ports, allow-lists (own namespace, slirp4netns behind an nftables egress filter)"
-      : `off only: missing ${missing.join(", ")} (apt-get install slirp4netns nftables iproute2)`;
+  cached ??= networkSupportOn(process.env);
   return cached;
+}
+
+/** {@link networkSupport} for the PATH of `env`, not cached. */
+export function networkSupportOn(env: NodeJS.ProcessEnv): string {
+  // A PATH lookup in this process: every backend's availability asks, on every command (three `sh -c command -v` cost ~10 ms).
+  const missing = ["slirp4netns", "nft", "ip"].filter((tool) => findBinary(tool, undefined, env) === undefined);
+  return missing.length === 0
+    ? "off, egress, egress+published-ports, allow-lists (own namespace, slirp4netns behind an nftables egress filter)"
+    : `off only: missing ${missing.join(", ")} (apt-get install slirp4netns nftables iproute2)`;
 }

@@ -1,3 +1,4 @@
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FirecrackerApiClient } from "../../src/runtime/firecracker/api-client.js";
@@ -41,7 +42,7 @@ describe("FirecrackerApiClient against the spec-validating fake API", () => {
     await client.flushMetrics();
     await client.pause();
     expect((await client.describeInstance()).state).toBe("Paused");
-    await client.createSnapshot({ snapshot_path: "/s/state", mem_file_path: "/s/mem", snapshot_type: "Full" });
+    await client.createSnapshot({ snapshot_path: join(tmp.dir, "state"), mem_file_path: join(tmp.dir, "mem"), snapshot_type: "Full" });
     await client.resume();
     await client.sendCtrlAltDel();
 
@@ -75,9 +76,12 @@ describe("FirecrackerApiClient against the spec-validating fake API", () => {
   });
 
   it("loads a snapshot on a fresh process with a spec-valid body", async () => {
+    // The fake opens both files, as Firecracker does.
+    writeFileSync(join(tmp.dir, "state"), "{}");
+    writeFileSync(join(tmp.dir, "mem"), "");
     await client.loadSnapshot({
-      snapshot_path: "/s/state",
-      mem_backend: { backend_type: "File", backend_path: "/s/mem" },
+      snapshot_path: join(tmp.dir, "state"),
+      mem_backend: { backend_type: "File", backend_path: join(tmp.dir, "mem") },
       resume_vm: true,
       vsock_override: { uds_path: "/new/v.sock" },
       network_overrides: [{ iface_id: "eth0", host_dev_name: "tap1" }],

@@ -46,6 +46,8 @@ describe("guest boot vectors (protocol/boot/vectors.json)", () => {
     expect(firecrackerBootArgs()).toEqual(bootVector("firecracker").args);
     expect(bootArgs()).toBe(bootVector("firecracker").cmdline);
     expect(bootArgs(5005)).toBe(bootVector("firecracker-agent-port").cmdline);
+    expect(firecrackerBootArgs(10000, undefined, { snapshot: true })).toEqual(bootVector("firecracker-snapshot").args);
+    expect(bootArgs(10000, undefined, { snapshot: true })).toBe(bootVector("firecracker-snapshot").cmdline);
     const spec: MachineSpec = {
       id: "vm1",
       dir: "/run/vm1",

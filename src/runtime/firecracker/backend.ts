@@ -8,6 +8,7 @@ import type {
   BackendCapabilities,
   MachineHandle,
   MachineSpec,
+  Parking,
   PublishedPort,
   StartOptions,
 } from "../backend.js";
@@ -26,6 +27,10 @@ import { resolveConfig, type PyroConfig } from "../../util/config.js";
 import { logTail } from "../../util/log-tail.js";
 import { isProcessAlive, signalProcess, sleep, spawnDetached, waitForExit } from "../../util/process.js";
 import { connectVsock } from "./vsock.js";
+import { FirecrackerParking } from "./parking.js";
+import { portableLayout, saveBootSnapshot } from "./snapshot.js";
+import { firecrackerSnapshotKey } from "./snapshot.js";
+import { draftSnapshot, findSnapshot, type FileStamp } from "../../environments/snapshots.js";
 import { AgentClient } from "../../agent-client/index.js";
 import { activateGuest } from "../guest-boot/index.js";
 import { egressRuleset, networkFiles, networkSupport, slirpForward } from "../../net/index.js";
@@ -65,6 +70,15 @@ export interface FirecrackerBackendOptions {
   kernel?: KernelArtifacts;
   /** Where the KVM probe result is cached (default: the one QEMU uses, `<state dir>/qemu-kvm-probe.json`). */
   probeCacheFile?: string;
+  /**
+   * Boot snapshots and the pool (default off): an unjailed machine without
+   * network boots snapshot-safe (read-only root until `activate`), the first
+   * of a shape saves its state through the snapshot API, and the backend
+   * offers `parking` (parking.ts). Off by default until proven on a KVM host
+   * that boots a guest: on the development hosts only the contract (the
+   * official API spec, and the real binary's answers without a guest) is.
+   */
+  bootSnapshots?: boolean;
 }
 
 /** The TAP device name pyro expects for a machine id (at most 15 characters). */
@@ -95,7 +109,8 @@ export interface FirecrackerHandle extends MachineHandle {
 export class FirecrackerBackend implements Backend {
   readonly name = "firecracker" as const;
   readonly capabilities: BackendCapabilities;
-  private readonly config: PyroConfig;
+  readonly config: PyroConfig;
+  readonly parking?: Parking;
   private readonly env: NodeJS.ProcessEnv;
   private readonly jailed: boolean;
   private readonly options: FirecrackerBackendOptions;
@@ -115,6 +130,17 @@ export class FirecrackerBackend implements Backend {
       vsock: true,
       execution_mode: "guest_vsock",
     };
+    if (options.bootSnapshots && !this.jailed) this.parking = new FirecrackerParking(this);
+  }
+
+  /** The firecracker binary (PYRO_FIRECRACKER_BIN or PATH), or undefined. */
+  binary(): string | undefined {
+    return findBinary("firecracker", this.config.firecracker.bin, this.env);
+  }
+
+  /** The guest vsock port of the agent. */
+  get agentPort(): number {
+    return this.port;
   }
 
   /**
@@ -169,7 +195,7 @@ export class FirecrackerBackend implements Backend {
 
     await mkdir(spec.dir, { recursive: true, mode: 0o700 });
     progress(`phase=disk id=${spec.id}`);
-    await ensureRootDisk(spec.environment.rootImage, layout.rootDisk);
+    const freshDisk = await ensureRootDisk(spec.environment.rootImage, layout.rootDisk);
     await removeStaleSockets(layout);
 
     let vmmKernel: VmmKernel = { kernel: kernel.vmlinux, ...(kernel.initramfs ? { initrd: kernel.initramfs } : {}) };
@@ -220,9 +246,18 @@ export class FirecrackerBackend implements Backend {
       const client = new FirecrackerApiClient(layout.apiSocket);
       await this.waitForApi(client, handle, layout, Math.min(deadline, Date.now() + (this.options.apiReadyTimeoutMs ?? 5000)));
       progress("phase=configure");
-      await configureAndStart(client, buildVmConfig(spec, layout, vmmKernel, tap, this.port, GUEST_TAP_NET));
+      // Snapshot-safe boots (bootSnapshots): read-only root until activate, paths the snapshot can carry to another directory.
+      const snapshots = this.parking && !tap ? this.snapshotTarget(spec, firecracker, vmmKernel) : undefined;
+      const vmLayoutUsed = this.parking && !tap ? portableLayout(layout) : layout;
+      await configureAndStart(client, buildVmConfig(spec, vmLayoutUsed, vmmKernel, tap, this.port, GUEST_TAP_NET, { snapshot: vmLayoutUsed !== layout }));
       progress(`phase=wait-agent port=${this.port}`);
-      const stream = await this.waitForAgent(handle, layout, deadline);
+      let stream = await this.waitForAgent(handle, layout, deadline);
+      if (snapshots && freshDisk && !findSnapshot(snapshots.cacheDir, snapshots.key)) {
+        // Nothing has been said on this connection; the saved state must hold none (a restore resets vsock anyway).
+        stream.destroy();
+        await this.saveBootSnapshot(client, snapshots, progress);
+        stream = await this.waitForAgent(handle, layout, deadline);
+      }
       progress("phase=activate");
       const session = await AgentClient.connect(stream, { helloTimeoutMs: Math.max(1000, Math.min(10_000, deadline - Date.now())), clientName: CLIENT });
       try {
@@ -342,6 +377,35 @@ export class FirecrackerBackend implements Backend {
       timeoutMs: Math.max(1000, deadline - Date.now()),
     });
     return { pid: started.pid, ...(started.startTime ? { startTime: started.startTime } : {}), slirp: started.slirp };
+  }
+
+  /** Where the boot snapshot of `spec`'s shape belongs, when it can have one. */
+  private snapshotTarget(spec: MachineSpec, firecracker: string, kernel: VmmKernel): { cacheDir: string; key: string; sources: FileStamp[] } | undefined {
+    const cacheDir = spec.environment.cacheDir;
+    if (!cacheDir || spec.publishedPorts.length > 0) return undefined;
+    try {
+      return { cacheDir, ...firecrackerSnapshotKey(spec, firecracker, kernel, this.port) };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Save the boot snapshot of a machine that has booted and is not yet
+   * activated (snapshot.ts). A failure costs only the snapshot: it is
+   * reported and the machine runs on.
+   */
+  private async saveBootSnapshot(client: FirecrackerApiClient, target: { cacheDir: string; key: string; sources: FileStamp[] }, progress: (message: string) => void): Promise<void> {
+    const started = Date.now();
+    const draft = await draftSnapshot(target.cacheDir, target.key, "firecracker", target.sources).catch(() => undefined);
+    if (!draft) return;
+    try {
+      await draft.publish(await saveBootSnapshot(client, draft.dir));
+      progress(`phase=snapshot-saved snapshot=${target.key} duration_ms=${Date.now() - started}`);
+    } catch (error) {
+      await draft.abandon();
+      progress(`phase=snapshot-failed error=${JSON.stringify(toPyroError(error).message.split("\n")[0])}`);
+    }
   }
 
   private get port(): number {

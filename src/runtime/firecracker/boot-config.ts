@@ -31,20 +31,31 @@ export interface VmmKernel {
  * writes resolv.conf). Nothing else of one machine: the hostname comes with
  * the `activate` op after boot, as on qemu.
  */
-export function firecrackerBootArgs(agentPort: number = AGENT_VSOCK_PORT, net?: GuestNet): GuestBootArgs {
+export function firecrackerBootArgs(agentPort: number = AGENT_VSOCK_PORT, net?: GuestNet, options: BootOptions = {}): GuestBootArgs {
   return {
-    root: { device: "/dev/vda", mode: "rw" },
+    root: { device: "/dev/vda", mode: options.snapshot ? "ro" : "rw" },
     panic: 1,
     reboot: "k",
+    // A state that may be saved boots read-only and without identity until `activate`, as qemu's always do.
+    ...(options.snapshot ? { activate: true } : {}),
     pciOff: true,
     ...(net ? { net } : {}),
     transport: { kind: "vsock", port: agentPort },
   };
 }
 
+/** How a machine boots. */
+export interface BootOptions {
+  /**
+   * Boot so the state can be saved as a boot snapshot (the pool's): root
+   * read-only and no identity until `activate` (`pyro.activate`).
+   */
+  snapshot?: boolean;
+}
+
 /** The rendered kernel command line of {@link firecrackerBootArgs}. */
-export function bootArgs(agentPort: number = AGENT_VSOCK_PORT, net?: GuestNet): string {
-  return renderCmdline(firecrackerBootArgs(agentPort, net));
+export function bootArgs(agentPort: number = AGENT_VSOCK_PORT, net?: GuestNet, options: BootOptions = {}): string {
+  return renderCmdline(firecrackerBootArgs(agentPort, net, options));
 }
 
 /** A stable locally-administered MAC for a machine id. */
@@ -65,6 +76,7 @@ export function buildVmConfig(
   tapDevice?: string,
   agentPort: number = AGENT_VSOCK_PORT,
   guestNet?: GuestNet,
+  options: BootOptions = {},
 ): VmConfig {
   const config: VmConfig = {
     logger: { log_path: layout.vmm.log, level: "Info", show_level: true, show_log_origin: false },
@@ -72,7 +84,7 @@ export function buildVmConfig(
     machine: { vcpu_count: spec.vcpuCount, mem_size_mib: spec.memMib, smt: false },
     bootSource: {
       kernel_image_path: kernel.kernel,
-      boot_args: bootArgs(agentPort, tapDevice ? guestNet : undefined),
+      boot_args: bootArgs(agentPort, tapDevice ? guestNet : undefined, options),
       ...(kernel.initrd ? { initrd_path: kernel.initrd } : {}),
     },
     rootDrive: {

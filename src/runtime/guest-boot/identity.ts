@@ -30,7 +30,8 @@ export interface GuestIdentity {
  * Which path each backend takes:
  * - qemu: {@link activateGuest} after boot or snapshot resume (resumable).
  * - firecracker: {@link activateGuest} after boot (its agent is the guest's
- *   init; not resumable while pyro takes no Firecracker snapshots).
+ *   init), and resumable after a pooled machine's restore from a boot
+ *   snapshot (runtime/firecracker/parking.ts, opt-in).
  * - sandbox: no kernel, no init of its own: the agent is started with
  *   `--hostname` (src/runtime/sandbox/command.ts) and has no `activate` op.
  */
