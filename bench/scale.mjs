@@ -162,6 +162,8 @@ try {
   // Every workspace of the state dir, also those a failed create left behind.
   const all = await pyro.listWorkspaces({}).then((l) => l.workspaces.map((w) => w.workspace_id), () => ids);
   for (const id of new Set([...ids, ...all])) await pyro.deleteWorkspace({ workspace_id: id }).catch(() => undefined);
+  // The machine the pool parked for the next caller: removing the state dir alone would leave it to its watchdog.
+  await pyro.drainPool().catch(() => undefined);
   await pyro.close();
   rmSync(stateDir, { recursive: true, force: true, maxRetries: 5 });
 }

@@ -1,11 +1,12 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Pyro } from "../../src/index.js";
 import { runCli } from "../helpers/cli.js";
 import { CLI, pyroEnv, tempStateDir, TEST_CACHE_DIR } from "../helpers/env.js";
 import { pidsMentioning } from "../helpers/processes.js";
+import { isProcessAlive } from "../../src/util/process.js";
 import { QEMU_AVAILABLE, QEMU_NEEDS, debianBase } from "./helpers.js";
 
 const ENV = "debian:12-base";
@@ -173,5 +174,50 @@ describe.skipIf(!QEMU_AVAILABLE)(`the pool of restored, paused VMs (qemu under T
     expect((await pyro.statusPool()).count).toBe(0);
     expect(pidsMentioning(join(state.dir, "pool"))).toEqual([]);
     expect(existsSync(join(state.dir, "pool")) ? readdirSync(join(state.dir, "pool")).filter((n) => n.startsWith("pool-")) : []).toEqual([]);
+  }, 600_000);
+
+  // Nothing may keep a parked machine alive forever: with no pyro process left to reap it
+  // (the last `pyro run` of the day, a state dir someone deleted), its watchdog ends it
+  // after the idle time plus a grace (2 s + 2 s here).
+  it("a parked machine ends by itself after its idle time, also when its state dir is deleted; a taken one runs on", async () => {
+    const parkIn = async (dir: string, idleSeconds: string): Promise<{ pid: number; env: NodeJS.ProcessEnv }> => {
+      const idleEnv = pyroEnv(dir, { PYRO_BACKEND: "qemu", PYRO_POOL_SIZE: "1", PYRO_POOL_IDLE_SECONDS: idleSeconds });
+      const made = await runCli(["run", ENV, "--", "true"], idleEnv, { timeoutMs: 300_000 });
+      expect(made.stderr).toContain("[pool] phase=parked");
+      // Ready (its warm-up done), so only the watchdog can end it.
+      for (const until = Date.now() + 60_000; ; ) {
+        const status = JSON.parse((await runCli(["pool", "status", "--json"], idleEnv)).stdout) as { machines: Array<{ pid: number; state: string }> };
+        expect(status.machines).toHaveLength(1);
+        if (status.machines[0]!.state === "ready") return { pid: status.machines[0]!.pid, env: idleEnv };
+        if (Date.now() > until) throw new Error(`the pooled machine never got ready: ${JSON.stringify(status)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    const gone = async (pid: number, withinMs: number) => {
+      for (const until = Date.now() + withinMs; Date.now() < until && isProcessAlive(pid); ) await new Promise((r) => setTimeout(r, 200));
+      return !isProcessAlive(pid);
+    };
+    const deleted = tempStateDir("pyro-pool-deleted-");
+    const kept = tempStateDir("pyro-pool-kept-");
+    const taken = tempStateDir("pyro-pool-taken-");
+    try {
+      const orphan = await parkIn(deleted.dir, "2");
+      // As a user would: rm -rf, nothing killed first (the helper's cleanup would kill it).
+      rmSync(deleted.dir, { recursive: true, force: true });
+      const idle = await parkIn(kept.dir, "2");
+      expect(await gone(orphan.pid, 30_000), "parked VMM of a deleted state dir still runs").toBe(true);
+      expect(await gone(idle.pid, 30_000), "idle parked VMM still runs").toBe(true);
+      // Taken before its deadline (8 s after parking), the machine outlives it.
+      const parked = await parkIn(taken.dir, "4");
+      const run = await runCli(["run", ENV, "--timeout-seconds", "60", "--", "sleep 10; echo survived"], parked.env, { timeoutMs: 300_000 });
+      expect(run.stderr).toContain("phase=pool-take");
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout.trim()).toBe("survived");
+    } finally {
+      deleted.cleanup();
+      for (const dir of [kept.dir, taken.dir]) await new Pyro({ stateDir: dir, cacheDir: TEST_CACHE_DIR, env: { PYRO_POOL_SIZE: "0" } }).drainPool().catch(() => undefined);
+      kept.cleanup();
+      taken.cleanup();
+    }
   }, 600_000);
 });

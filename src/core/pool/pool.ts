@@ -11,6 +11,7 @@ import { withLock } from "../../util/lock.js";
 import { isProcessAlive, processStartTime, sleep } from "../../util/process.js";
 import type { CoreContext } from "../context.js";
 import { BOOT_TIMEOUT_MS } from "../machines/lifecycle.js";
+import { startParkWatchdog, stopParkWatchdog, type ParkWatchdog } from "./watchdog.js";
 
 /** The file that makes a directory under `<state>/pool/` a pool entry. */
 const ENTRY_FILE = "pool.json";
@@ -30,6 +31,8 @@ export interface PoolEntry {
   /** The process that parks it; while `handle` is null its death makes the entry a leftover. */
   creator: { pid: number; start_time: string | null };
   handle: MachineHandle | null;
+  /** What ends the machine after its idle time when no pyro process reaps it (watchdog.ts); absent in older entries. */
+  watchdog?: ParkWatchdog | null;
   environment: string;
   vcpu_count: number;
   mem_mib: number;
@@ -150,6 +153,8 @@ export class MachinePool {
         } catch {
           return null;
         }
+        // Taken: its watchdog would leave it alone (the VMM's cwd moved), but need not sleep on.
+        stopParkWatchdog(entry.watchdog ?? undefined);
         await rm(join(spec.dir, ENTRY_FILE), { force: true });
         return { entry, handle };
       }
@@ -233,7 +238,8 @@ export class MachinePool {
         await writeFileAtomic(join(dir, ENTRY_FILE), JSON.stringify(entry), { durable: false });
         try {
           const handle = await parking.park({ ...template, id: poolId, dir, hostname: poolId });
-          await writeFileAtomic(join(dir, ENTRY_FILE), JSON.stringify({ ...entry, handle }), { durable: false });
+          const watchdog = await startParkWatchdog(dir, handle.pid, handle.pidStartTime, this.context.config.pool.idleMs);
+          await writeFileAtomic(join(dir, ENTRY_FILE), JSON.stringify({ ...entry, handle, watchdog }), { durable: false });
         } catch (error) {
           await killProcessesUnder(dir);
           await rm(dir, { recursive: true, force: true });
