@@ -12,6 +12,7 @@ import { FirecrackerApiClient } from "./api-client.js";
 import { vmLayout, type VmLayout } from "./layout.js";
 import { firecrackerSnapshotKey, loadParked } from "./snapshot.js";
 import { ensureRootDisk } from "./disk.js";
+import { untilParkedReady } from "../parked-ready.js";
 
 /** What parking needs of the Firecracker backend it belongs to. */
 export interface FirecrackerParkingHost {
@@ -106,16 +107,7 @@ export class FirecrackerParking implements Parking {
     const handle: MachineHandle = { ...parked, ...handlePaths(vmLayout(spec.dir, spec.id)) };
     let session: AgentClient | undefined;
     try {
-      for (;;) {
-        const state = await this.parkedState(handle, spec.dir);
-        if (state === "ready") break;
-        if (state === "failed" || Date.now() > deadline) {
-          throw new PyroError(state === "failed" ? "guest_failure" : "timeout", `the pooled machine (pid ${handle.pid}) did not finish restoring`, {
-            hint: "pyro starts a machine of its own instead; `pyro pool drain` empties the pool",
-          });
-        }
-        await sleep(10);
-      }
+      await untilParkedReady(this, handle, spec.dir, deadline);
       progress("phase=unpark");
       await new FirecrackerApiClient(handle.api_socket as string).resume();
       session = await AgentClient.connect(await this.host.connect(spec, handle), {

@@ -6,7 +6,7 @@ import { findSnapshot, type BootSnapshot } from "../../environments/snapshots.js
 import type { KernelArtifacts } from "../../environments/types.js";
 import type { PyroConfig } from "../../util/config.js";
 import { PyroError, toPyroError } from "../../util/errors.js";
-import { isProcessAlive, sleep, spawnDetached } from "../../util/process.js";
+import { isProcessAlive, spawnDetached } from "../../util/process.js";
 import { shellQuote } from "../../util/shell.js";
 import type { MachineHandle, MachineSpec, ParkedState, Parking, StartOptions } from "../backend.js";
 import { activateGuest } from "../guest-boot/index.js";
@@ -17,6 +17,7 @@ import { qmpCommand } from "./qmp.js";
 import { snapshotKey, VMSTATE_FILE, type SnapshotShape } from "./snapshot.js";
 import { isWarm, WARM_MARKER } from "./warm.js";
 import { packageRoot } from "../../util/paths.js";
+import { untilParkedReady } from "../parked-ready.js";
 
 /** What parking needs of the QEMU backend it belongs to. */
 export interface ParkingHost {
@@ -145,16 +146,7 @@ export class QemuParking implements Parking {
     const handle: MachineHandle = { ...parked, ...handlePaths(spec.dir, format) };
     let session: AgentClient | undefined;
     try {
-      for (;;) {
-        const state = await this.parkedState(handle, spec.dir);
-        if (state === "ready") break;
-        if (state === "failed" || Date.now() > deadline) {
-          throw new PyroError(state === "failed" ? "guest_failure" : "timeout", `the pooled machine (pid ${handle.pid}) did not finish restoring`, {
-            hint: "pyro starts a machine of its own instead; `pyro pool drain` empties the pool",
-          });
-        }
-        await sleep(10);
-      }
+      await untilParkedReady(this, handle, spec.dir, deadline);
       progress("phase=unpark");
       await rm(join(spec.dir, WARM_MARKER), { force: true });
       await qmpCommand(handle.qmp_socket as string, "cont");
