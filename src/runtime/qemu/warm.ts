@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { AgentClient } from "../../agent-client/index.js";
 import { writeFileAtomic } from "../../util/atomic-file.js";
+import { activateRequest } from "../guest-boot/index.js";
 import { isProcessAlive, signalProcess, sleep } from "../../util/process.js";
 import { qemuLayout } from "./layout.js";
 import { openAgentPort } from "./ports.js";
@@ -21,13 +22,16 @@ export function isWarm(dir: string): boolean {
 /**
  * Warm a parked machine up, run detached after the operation that parked it
  * (warm-main.ts): once it is restored, let it run, open an agent session, run
- * `true` and `sh -c :`, close, and stop it again. Under emulation a restored
+ * `true` and `sh -c :`, activate (below), close, and stop it again. Under emulation a restored
  * machine's first agent round trips pay for translating the agent's and the
  * kernel's code paths afresh (QEMU's translation cache is not part of the
  * saved state); this moves that cost off the caller who takes the machine.
- * Nothing of the guest's identity exists yet (activate comes at hand-out), and
- * the session leaves nothing behind. On any failure the machine is killed, so
- * the pool drops it.
+ * It also activates the machine once with a placeholder identity
+ * (`pyro-parked`, the clock, fresh entropy), so the hand-out's activate finds
+ * its paths translated; the hand-out then sets the machine's real identity
+ * over it (hostname, clock, entropy mixed in again). The session leaves
+ * nothing else behind. On any failure the machine is killed, so the pool
+ * drops it.
  */
 export async function warmParked(dir: string, pid: number, pidStartTime: string | undefined): Promise<void> {
   const layout = qemuLayout(dir);
@@ -47,6 +51,9 @@ export async function warmParked(dir: string, pid: number, pidStartTime: string 
     const client = await AgentClient.connect(socket, { helloTimeoutMs: 30_000, clientName: "pyro-mcp/qemu-warm" });
     try {
       for (const argv of [["true"], ["/bin/sh", "-c", ":"]]) await client.exec({ argv, timeout_ms: 30_000 }, { maxBufferedBytes: 1024 });
+      // The hand-out's activate (hostname, clock, reseed) runs kernel and agent paths nothing above touched;
+      // a first activate translates them. The hand-out sets the real identity over this one.
+      if (client.has("activate")) await client.request("activate", activateRequest({ hostname: "pyro-parked", resumable: true }));
     } finally {
       await client.close();
     }
