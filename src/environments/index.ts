@@ -123,7 +123,7 @@ export async function ensureEnvironment(name: string, options: EnsureOptions = {
   const cacheDir = options.cacheDir ?? config.cacheDir;
   if (isImageName(name)) {
     const { manifest } = await pullImage(name, { config, cacheDir, ...imageOptions(options) });
-    if (options.refreshAgent !== false) await refreshImageAgent(cacheDir, manifest, await loadAgentBinary(config), options.onProgress ?? (() => undefined));
+    if (options.refreshAgent !== false) await refreshImageAgent(cacheDir, manifest, await loadAgentBinary(config, cacheDir), options.onProgress ?? (() => undefined));
     const installed = imageEnvironment(cacheDir, name, manifest, installedKernel(cacheDir));
     if (options.kernel === false || installed.kernel) return installed;
     return { ...installed, kernel: await ensureKernel(cacheDir, options.onProgress) };
@@ -145,9 +145,9 @@ export async function readyInstalledEnvironment(name: string, options: EnsureOpt
     if (isImageName(name)) {
       // A pulled OCI image: its agent lives in its own install, keyed by digest (getInstalledEnvironment says when it is missing).
       const manifest = await installedImageManifest(name, cacheDir);
-      if (manifest) await refreshImageAgent(cacheDir, manifest, await loadAgentBinary(config), onProgress);
+      if (manifest) await refreshImageAgent(cacheDir, manifest, await loadAgentBinary(config, cacheDir), onProgress);
     } else {
-      await refreshAgent(cacheDir, name, await loadAgentBinary(config), onProgress);
+      await refreshAgent(cacheDir, name, await loadAgentBinary(config, cacheDir), onProgress);
     }
   }
   const installed = await getInstalledEnvironment(name, cacheDir);

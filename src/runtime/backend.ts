@@ -2,6 +2,7 @@ import type { Duplex } from "node:stream";
 import type { AgentClient } from "../agent-client/index.js";
 import type { InstalledEnvironment } from "../environments/types.js";
 import type { AllowList } from "../net/index.js";
+import type { StartGate } from "../util/start-gate.js";
 import type { BackendName, CpuEnforcement, ExecutionMode, MemoryEnforcement, NetworkPolicy } from "../util/vocabulary.js";
 
 // One vocabulary (util/vocabulary.ts): re-exported so backends keep importing their words from here.
@@ -125,6 +126,12 @@ export interface SuspendedState {
 /** Where a parked machine is: still restoring, ready to be handed out, or gone. */
 export type ParkedState = "restoring" | "ready" | "failed";
 
+/** Options of {@link Parking.park}. */
+export interface ParkOptions {
+  /** Hold the costly part of the park back until this opens. */
+  gate?: StartGate;
+}
+
 /**
  * Machines restored from their shape's boot state and held paused (vCPUs
  * stopped: memory, no CPU), not yet given an identity, for the pool of
@@ -140,9 +147,12 @@ export interface Parking {
   parkKey(spec: MachineSpec): Promise<string | null>;
   /**
    * Start a parked machine for `spec` in `spec.dir`; resolves as soon as its
-   * process runs: the restore goes on detached, so the caller may exit.
+   * process runs: the restore goes on detached, so the caller may exit. With
+   * `options.gate`, the detached restore (and anything else costly it
+   * starts) waits until the gate opens (util/start-gate.ts); a parking whose
+   * restore is cheap enough to run at once may ignore it.
    */
-  park(spec: MachineSpec): Promise<MachineHandle>;
+  park(spec: MachineSpec, options?: ParkOptions): Promise<MachineHandle>;
   /** Whether a parked machine finished restoring (ready), is still at it, or died. */
   parkedState(handle: MachineHandle, dir: string): Promise<ParkedState>;
   /**

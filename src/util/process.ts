@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { closeSync, openSync, readFileSync } from "node:fs";
 import { PyroError } from "./errors.js";
+import type { StartGate } from "./start-gate.js";
 
 /**
  * Start time of a process in clock ticks since boot (field 22 of
@@ -73,6 +74,11 @@ export interface SpawnDetachedOptions {
   cwd?: string;
   /** How to fix a binary that cannot start (names the setting that chose it). */
   hint?: string;
+  /**
+   * Give the child a stdin pipe that `gate` holds (start-gate.ts); the child
+   * must begin with GATE_WAIT to wait for it. Without, stdin is /dev/null.
+   */
+  gate?: StartGate;
 }
 
 /** A detached process identified by pid and start time (guards against pid reuse). */
@@ -91,7 +97,7 @@ export function spawnDetached(file: string, args: string[], options: SpawnDetach
   try {
     const child = spawn(file, args, {
       detached: true,
-      stdio: ["ignore", out, err],
+      stdio: [options.gate ? "pipe" : "ignore", out, err],
       env: options.env,
       cwd: options.cwd,
     });
@@ -107,6 +113,7 @@ export function spawnDetached(file: string, args: string[], options: SpawnDetach
       });
       child.once("spawn", () => {
         const pid = child.pid;
+        if (options.gate && child.stdin) options.gate.hold(child.stdin);
         child.unref();
         if (pid === undefined) {
           reject(new PyroError("internal", `spawned ${file} without a pid`, { hint: "this is a bug in pyro" }));

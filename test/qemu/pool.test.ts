@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Pyro } from "../../src/index.js";
@@ -19,6 +19,24 @@ const SELF_REPORT = [
   "if [ -e /workspace/left-behind ] || [ -e /root/left-behind ]; then echo leaked; else echo clean; fi",
   "echo mine > /workspace/left-behind && echo mine > /root/left-behind",
 ].join("; ");
+
+/** A file's text, trimmed, or undefined when it is gone (a process that exited, an entry being rewritten). */
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8").trim();
+  } catch {
+    return undefined;
+  }
+}
+
+function readJson(path: string): unknown {
+  const text = readText(path);
+  try {
+    return text ? JSON.parse(text) : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 type Report = { hostname: string; clock: number; random: string; workspaceEntries: number; previous: string };
 
@@ -136,6 +154,40 @@ describe.skipIf(!QEMU_AVAILABLE)(`the pool of restored, paused VMs (qemu under T
     expect(drained.drained).not.toContain(parked);
     expect(pidsMentioning(join(state.dir, "pool"))).toEqual([]);
   }, 600_000);
+
+  it("refills while the taker's command runs, but the new machine restores only once the operation ended", async () => {
+    // The test before drained the pool: a run refills it.
+    await pyro.runInVm({ environment: ENV, command: "true" });
+    await readyMachine();
+    const pool = join(state.dir, "pool");
+    const before = new Set(readdirSync(pool));
+    /** What the new entry's recorded process runs (`comm`), polled while the call runs; from its first sighting. */
+    const seen: Array<{ at: number; comm: string }> = [];
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        for (const name of readdirSync(pool).filter((n) => !before.has(n))) {
+          const pid = (readJson(join(pool, name, "pool.json")) as { handle?: { pid?: number } } | undefined)?.handle?.pid;
+          const comm = pid ? readText(`/proc/${pid}/comm`) : undefined;
+          if (comm) seen.push({ at: Date.now(), comm });
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    const result = await pyro.runInVm({ environment: ENV, command: "sleep 3" });
+    watching = false;
+    await watcher;
+    expect(result.exit_code, result.stderr).toBe(0);
+    // The refill started during the command (the entry appears right after the take, before `sleep 3` starts)...
+    expect(seen.length, "no new pool entry while the command ran").toBeGreaterThan(0);
+    // ...and for the 2 s after that, surely inside the command, its process was the gated shell, not qemu-img or QEMU.
+    const during = seen.filter((s) => s.at < seen[0]!.at + 2000);
+    expect(during.length).toBeGreaterThan(10);
+    expect([...new Set(during.map((s) => s.comm))]).toEqual(["sh"]);
+    // Once the operation ended, it restores and becomes the next ready machine.
+    const next = await readyMachine();
+    expect(before.has(next)).toBe(false);
+  }, 300_000);
 
   it("drops machines whose owner was killed once their idle time passed, and the leftovers of a maker killed mid-park", async () => {
     await pyro.drainPool();

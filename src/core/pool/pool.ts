@@ -9,6 +9,8 @@ import { killProcessesUnder } from "../../util/dir-processes.js";
 import { toPyroError } from "../../util/errors.js";
 import { withLock } from "../../util/lock.js";
 import { isProcessAlive, processStartTime, sleep } from "../../util/process.js";
+import { StartGate } from "../../util/start-gate.js";
+import { outsideCall } from "../call-scope.js";
 import type { CoreContext } from "../context.js";
 import { BOOT_TIMEOUT_MS } from "../machines/lifecycle.js";
 import { startParkWatchdog, stopParkWatchdog, type ParkWatchdog } from "./watchdog.js";
@@ -88,6 +90,8 @@ export class MachinePool {
   private readonly sessions = new Map<string, AgentClient>();
   /** The refills started in the background, one after the other. */
   private flushing: Promise<void> = Promise.resolve();
+  /** What holds back the machines of a refill started while an operation runs, until it ended ({@link flushInBackground}). */
+  private gate: StartGate | null = null;
 
   constructor(private readonly context: CoreContext) {
     this.root = join(context.stateDir, "pool");
@@ -109,7 +113,20 @@ export class MachinePool {
     if (!taken) return null;
     // The session that activated it serves the machine's first request (Machine.session), or is closed after the operation.
     this.sessions.set(spec.id, taken.session);
+    this.refillDuringOperation();
     return taken.handle;
+  }
+
+  /**
+   * Start the refill now, while the taker's command runs, with its machines
+   * held at a gate until the operation ends: the host part (the lock, the
+   * spawns, about 20 ms) overlaps the guest's work instead of following it,
+   * and the restores still never run beside the command.
+   */
+  private refillDuringOperation(): void {
+    const gate = (this.gate ??= new StartGate());
+    // The refill outlives the call: it must not report to it, nor be cancelled with it.
+    this.flushing = outsideCall(() => this.flushing.then(() => this.flush(gate)));
   }
 
   /** The open session of a machine just taken, once; the caller closes it. */
@@ -179,8 +196,10 @@ export class MachinePool {
    * event loop alive); {@link settled} waits for it.
    */
   flushInBackground(): void {
-    if (this.pending.size === 0) return;
-    this.flushing = this.flushing.then(() => this.flush());
+    if (this.pending.size > 0) this.flushing = this.flushing.then(() => this.flush());
+    // The operation ended: what a refill during it started may go on (those still starting go at once).
+    this.gate?.open();
+    this.gate = null;
   }
 
   /** Wait for the background refills started so far. */
@@ -193,21 +212,26 @@ export class MachinePool {
    * machines. Runs after an operation ended; parking only starts detached
    * processes, so this costs milliseconds. Failures cost only the pool.
    */
-  async flush(): Promise<void> {
+  async flush(gate?: StartGate): Promise<void> {
     if (this.pending.size === 0) return;
     const wanted = [...this.pending.values()];
     this.pending.clear();
+    // Reported once the gate opens: not in the middle of the operation's own output.
+    const report = (line: string) => (gate ? gate.whenOpen(() => this.context.progress(line)) : this.context.progress(line));
     for (const { backend, spec } of wanted) {
       try {
-        await this.refill(backend, spec);
+        await this.refill(backend, spec, gate, report);
       } catch (error) {
-        this.context.progress(`[pool] phase=refill-failed error=${JSON.stringify(toPyroError(error).message.split("\n")[0])}`);
+        report(`[pool] phase=refill-failed error=${JSON.stringify(toPyroError(error).message.split("\n")[0])}`);
       }
     }
   }
 
-  /** Park machines of `template`'s shape until the pool holds `PYRO_POOL_SIZE` of it. */
-  async refill(backend: Backend, template: MachineSpec): Promise<string[]> {
+  /**
+   * Park machines of `template`'s shape until the pool holds `PYRO_POOL_SIZE`
+   * of it; with `gate`, their restores wait until it opens.
+   */
+  async refill(backend: Backend, template: MachineSpec, gate?: StartGate, report: (line: string) => void = this.context.progress): Promise<string[]> {
     const parking = backend.parking;
     if (!parking || !this.enabled(backend)) return [];
     await mkdir(this.root, { recursive: true, mode: 0o700 });
@@ -237,7 +261,7 @@ export class MachinePool {
         await mkdir(dir, { mode: 0o700 });
         await writeFileAtomic(join(dir, ENTRY_FILE), JSON.stringify(entry), { durable: false });
         try {
-          const handle = await parking.park({ ...template, id: poolId, dir, hostname: poolId });
+          const handle = await parking.park({ ...template, id: poolId, dir, hostname: poolId }, gate ? { gate } : {});
           const watchdog = await startParkWatchdog(dir, handle.pid, handle.pidStartTime, this.context.config.pool.idleMs);
           await writeFileAtomic(join(dir, ENTRY_FILE), JSON.stringify({ ...entry, handle, watchdog }), { durable: false });
         } catch (error) {
@@ -246,7 +270,7 @@ export class MachinePool {
           throw error;
         }
         made.push(poolId);
-        this.context.progress(`[pool] phase=parked pool_id=${poolId} environment=${entry.environment}`);
+        report(`[pool] phase=parked pool_id=${poolId} environment=${entry.environment}`);
       }
     });
     return made;

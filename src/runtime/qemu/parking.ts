@@ -8,7 +8,8 @@ import type { PyroConfig } from "../../util/config.js";
 import { PyroError, toPyroError } from "../../util/errors.js";
 import { isProcessAlive, spawnDetached } from "../../util/process.js";
 import { shellQuote } from "../../util/shell.js";
-import type { MachineHandle, MachineSpec, ParkedState, Parking, StartOptions } from "../backend.js";
+import { GATE_WAIT, type StartGate } from "../../util/start-gate.js";
+import type { MachineHandle, MachineSpec, ParkedState, ParkOptions, Parking, StartOptions } from "../backend.js";
 import { activateGuest } from "../guest-boot/index.js";
 import { buildQemuArgs, type QemuArgsInput } from "./args.js";
 import { findQemu, findQemuImg } from "./host.js";
@@ -57,7 +58,7 @@ export class QemuParking implements Parking {
     return (await this.plan(spec))?.key ?? null;
   }
 
-  async park(spec: MachineSpec): Promise<MachineHandle> {
+  async park(spec: MachineSpec, options: ParkOptions = {}): Promise<MachineHandle> {
     const plan = await this.plan(spec);
     if (!plan) throw new PyroError("failed_precondition", `machine ${spec.id} cannot be parked (no boot snapshot of its shape, or a shape the pool does not hold)`);
     const layout = qemuLayout(spec.dir);
@@ -84,14 +85,17 @@ export class QemuParking implements Parking {
       makeDisk = `${shellQuote(qemuImg)} create -q -f qcow2 -F raw -b ${shellQuote(image)} ${shellQuote(rootDisk)}`;
     }
     // One detached shell makes the disk and becomes QEMU (exec keeps its pid and start time), so the handle is known at once.
-    const proc = await spawnDetached("/bin/sh", ["-c", `umask 077 && ${makeDisk} && exec "$0" "$@"`, plan.qemu, ...buildQemuArgs(input)], {
+    // Gated, it first waits for the gate: the restore is the costly part.
+    const gateWait = options.gate ? `${GATE_WAIT}; ` : "";
+    const proc = await spawnDetached("/bin/sh", ["-c", `${gateWait}umask 077 && ${makeDisk} && exec "$0" "$@"`, plan.qemu, ...buildQemuArgs(input)], {
       stdoutPath: layout.qemuLog,
       stderrPath: layout.qemuLog,
       cwd: spec.dir,
       env: this.host.config.env,
       hint: "check PYRO_QEMU_BIN / that qemu-system-x86_64 is installed",
+      ...(options.gate ? { gate: options.gate } : {}),
     });
-    const warmer = await this.startWarmer(spec.dir, proc.pid, proc.startTime);
+    const warmer = await this.startWarmer(spec.dir, proc.pid, proc.startTime, options.gate);
     return {
       backend: "qemu",
       pid: proc.pid,
@@ -108,15 +112,16 @@ export class QemuParking implements Parking {
    * entry is there (not under a test runner that runs the sources only); null
    * otherwise: the machine is handed out cold.
    */
-  private async startWarmer(dir: string, pid: number, startTime: string | undefined) {
+  private async startWarmer(dir: string, pid: number, startTime: string | undefined, gate: StartGate | undefined) {
     const entry = join(packageRoot(), "dist", "runtime", "qemu", "warm-main.js");
     if (!existsSync(entry)) return null;
-    return spawnDetached(process.execPath, [entry, dir, String(pid), startTime ?? ""], {
-      stdoutPath: "/dev/null",
-      stderrPath: join(dir, "warm.log"),
-      cwd: dir,
-      env: this.host.config.env,
-    }).catch(() => null);
+    const argv = [entry, dir, String(pid), startTime ?? ""];
+    const options = { stdoutPath: "/dev/null", stderrPath: join(dir, "warm.log"), cwd: dir, env: this.host.config.env };
+    // Gated, a shell waits for the gate and then becomes Node (same pid and start time): Node's own start is costly too.
+    const started = gate
+      ? spawnDetached("/bin/sh", ["-c", `${GATE_WAIT}; exec "$0" "$@"`, process.execPath, ...argv], { ...options, gate })
+      : spawnDetached(process.execPath, argv, options);
+    return started.catch(() => null);
   }
 
   async parkedState(handle: MachineHandle, dir: string): Promise<ParkedState> {
