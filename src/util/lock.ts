@@ -89,8 +89,9 @@ async function tryCreate(path: string, owner: LockOwner): Promise<boolean> {
     throw error;
   }
   try {
+    // No fsync: other processes read the page cache, and a lock outlives no reboot
+    // (its owner is gone then; an empty file left by a crash goes stale after UNREADABLE_STALE_MS).
     await handle.writeFile(JSON.stringify(owner));
-    await handle.sync();
   } finally {
     await handle.close();
   }

@@ -430,9 +430,8 @@ export class QemuBackend implements Backend {
   /** Remove the machine's files: sockets, locks, pid file, logs and root disk. */
   async cleanup(spec: MachineSpec): Promise<void> {
     const layout = qemuLayout(spec.dir);
-    await removeRuntimeFiles(layout);
-    for (const path of [layout.overlayDisk, layout.rawDisk, layout.consoleLog, layout.qemuLog]) await rm(path, { force: true });
-    await discardMemory(layout);
+    // At once, not one after the other: a one-shot run waits for its teardown.
+    await Promise.all([removeRuntimeFiles(layout), discardMemory(layout), ...[layout.overlayDisk, layout.rawDisk, layout.consoleLog, layout.qemuLog].map((path) => rm(path, { force: true }))]);
   }
 
   /** Spawn QEMU detached and open a session with its agent; killed and rethrown on failure. */
@@ -624,7 +623,7 @@ export class QemuBackend implements Backend {
 }
 
 async function removeRuntimeFiles(layout: QemuLayout): Promise<void> {
-  for (const path of [layout.qmpSocket, layout.pidFile, ...layout.agentSockets, ...layout.agentLocks]) await rm(path, { force: true });
+  await Promise.all([layout.qmpSocket, layout.pidFile, ...layout.agentSockets, ...layout.agentLocks].map((path) => rm(path, { force: true })));
 }
 
 async function bootFailure(code: "timeout" | "guest_failure", what: string, layout: QemuLayout): Promise<PyroError> {

@@ -105,5 +105,5 @@ export async function memoryProblem(layout: QemuLayout, key: string): Promise<st
 
 /** Remove a saved state (after a resume, or when the machine starts cold). */
 export async function discardMemory(layout: QemuLayout): Promise<void> {
-  for (const path of [layout.memoryState, `${layout.memoryState}.partial`, layout.memoryMeta]) await rm(path, { force: true });
+  await Promise.all([layout.memoryState, `${layout.memoryState}.partial`, layout.memoryMeta].map((path) => rm(path, { force: true })));
 }
