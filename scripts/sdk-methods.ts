@@ -8,7 +8,7 @@
  * what this renders.
  */
 import type { z } from "zod";
-import { NARROWED_RESULTS, OPERATIONS, STREAMING_OPERATIONS, type Operation, type OperationName } from "../src/contract/index.js";
+import { CANCELLABLE_CREATES, NARROWED_RESULTS, OPERATIONS, STREAMING_OPERATIONS, type Operation, type OperationName } from "../src/contract/index.js";
 
 /** Where the rendered file lives, relative to the repository root. */
 export const GENERATED_PATH = "src/sdk/methods.generated.ts";
@@ -53,12 +53,16 @@ function renderMethod(name: string, operation: Operation): string {
   // A command's live output, abort and signals come as a second argument (CommandCallOptions).
   const streams = (STREAMING_OPERATIONS as readonly string[]).includes(name);
   if (streams) doc.push("", ...wrap("`options` streams the command's output as it arrives (`onStdout`, `onStderr`, secrets redacted), aborts it (`signal`) or signals it (`onStart`); the result is the same.", 96));
+  // A create that waits for a boot slot or boots can be cancelled (CreateCallOptions).
+  const cancellable = (CANCELLABLE_CREATES as readonly string[]).includes(name);
+  if (cancellable) doc.push("", ...wrap("`options.signal` cancels the create while it waits for a boot slot or boots: what it made is deleted and the call rejects with the abort's reason. `options.onProgress` receives this call's phase lines.", 96));
+  const second = streams ? ", options?: CommandCallOptions" : cancellable ? ", options?: CreateCallOptions" : "";
   // Where the input decides the result's shape, the method is generic in its input so the result narrows.
   const narrowed = NARROWED_RESULTS.has(name as OperationName);
   const generic = narrowed ? `<const I extends OperationInput<"${name}">>` : "";
-  const params = `input${optional}: ${narrowed ? "I" : `OperationInput<"${name}">`}${streams ? ", options?: CommandCallOptions" : ""}`;
+  const params = `input${optional}: ${narrowed ? "I" : `OperationInput<"${name}">`}${second}`;
   const returns = narrowed ? `Promise<ResultFor<"${name}", I>>` : `Promise<OperationResult<"${name}">>`;
-  const body = `    return this.call("${name}", input${streams ? ", options" : ""})${narrowed ? ` as ${returns}` : ""};`;
+  const body = `    return this.call("${name}", input${second ? ", options" : ""})${narrowed ? ` as ${returns}` : ""};`;
   return ["  /**", ...doc.map((line) => (line ? `   * ${line}` : "   *")), "   */", `  ${name}${generic}(${params}): ${returns} {`, body, "  }"].join("\n");
 }
 
@@ -67,7 +71,7 @@ export function renderSdkMethods(operations: Record<string, Operation> = OPERATI
   const methods = Object.entries(operations).map(([name, operation]) => renderMethod(name, operation));
   return `// Generated from the operation catalog (src/contract/catalog.ts) by scripts/generate.mjs: do not edit.
 // \`npm run generate:sdk\` rewrites it (so does the build); test/sdk/methods.test.ts fails while it is stale.
-import type { CallOptions, CommandCallOptions, OperationInput, OperationName, OperationResult, ResultFor } from "../contract/index.js";
+import type { CallOptions, CommandCallOptions, CreateCallOptions, OperationInput, OperationName, OperationResult, ResultFor } from "../contract/index.js";
 
 /**
  * One typed, documented method per operation of the catalog, each a call of

@@ -39,4 +39,4 @@ export type { PyroOptions, PyroMethods, OperationName, OperationInput, Operation
 export { BACKEND_NAMES, EXECUTION_MODES, NETWORK_POLICIES } from "./sdk/index.js";
 export type { BackendName, ExecutionMode, NetworkPolicy } from "./sdk/index.js";
 export { STREAMING_OPERATIONS } from "./sdk/index.js";
-export type { CallOptions, CommandCallOptions, RunningCommand, StreamingOperation } from "./sdk/index.js";
+export type { CallOptions, CommandCallOptions, CreateCallOptions, RunningCommand, StreamingOperation } from "./sdk/index.js";

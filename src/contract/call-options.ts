@@ -23,6 +23,16 @@ export function isStreamingOperation(name: OperationName): name is StreamingOper
  * does that, and the CLI turns Ctrl-C into it.
  */
 export const CANCELLABLE_CREATES = ["createWorkspace"] as const satisfies readonly OperationName[];
+/** One of {@link CANCELLABLE_CREATES}. */
+export type CancellableCreate = (typeof CANCELLABLE_CREATES)[number];
+
+/**
+ * Per-call options of the {@link CANCELLABLE_CREATES} (`createWorkspace`):
+ * `signal` cancels the create while it waits for a boot slot or boots (what
+ * it made is deleted, the call rejects with the abort's reason);
+ * `onProgress` receives this call's own phase lines.
+ */
+export type CreateCallOptions = Pick<CallOptions, "signal" | "onProgress">;
 
 /** Whether `name` is one of {@link CANCELLABLE_CREATES}. */
 export function isCancellableCreate(name: OperationName): boolean {

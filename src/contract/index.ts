@@ -14,7 +14,7 @@ export type { ConfigVariable, PyroConfig } from "../util/config.js";
 /** The version of this package (its package.json), for `--version` and the MCP server info. */
 export { packageVersion } from "../util/paths.js";
 export { CANCELLABLE_CREATES, STREAMING_OPERATIONS, isCancellableCreate, isStreamingOperation } from "./call-options.js";
-export type { CallOptions, CommandCallOptions, RunningCommand, StreamingOperation } from "./call-options.js";
+export type { CallOptions, CancellableCreate, CommandCallOptions, CreateCallOptions, RunningCommand, StreamingOperation } from "./call-options.js";
 /** MCP tool profiles (`pyro mcp serve --profile`). */
 export { DEFAULT_MCP_PROFILE, MCP_PROFILES, PROFILES, hiddenFields, profileServes } from "./profiles.js";
 export type { McpProfile } from "./profiles.js";

@@ -6,6 +6,6 @@ export type { OperationName, OperationInput, OperationResult, ErrorCode, PyroCon
 export { BACKEND_NAMES, EXECUTION_MODES, NETWORK_POLICIES } from "../contract/index.js";
 export type { BackendName, ExecutionMode, NetworkPolicy } from "../contract/index.js";
 export { STREAMING_OPERATIONS } from "../contract/index.js";
-export type { CallOptions, CommandCallOptions, RunningCommand, StreamingOperation } from "../contract/index.js";
+export type { CallOptions, CommandCallOptions, CreateCallOptions, RunningCommand, StreamingOperation } from "../contract/index.js";
 export { MCP_PROFILES, DEFAULT_MCP_PROFILE } from "../contract/index.js";
 export type { McpProfile } from "../contract/index.js";

@@ -1,6 +1,6 @@
 // Generated from the operation catalog (src/contract/catalog.ts) by scripts/generate.mjs: do not edit.
 // `npm run generate:sdk` rewrites it (so does the build); test/sdk/methods.test.ts fails while it is stale.
-import type { CallOptions, CommandCallOptions, OperationInput, OperationName, OperationResult, ResultFor } from "../contract/index.js";
+import type { CallOptions, CommandCallOptions, CreateCallOptions, OperationInput, OperationName, OperationResult, ResultFor } from "../contract/index.js";
 
 /**
  * One typed, documented method per operation of the catalog, each a call of
@@ -204,9 +204,13 @@ export abstract class OperationMethods {
    * with workspace_delete when done.
    *
    * MCP tool `workspace_create`.
+   *
+   * `options.signal` cancels the create while it waits for a boot slot or boots: what it made is
+   * deleted and the call rejects with the abort's reason. `options.onProgress` receives this call's
+   * phase lines.
    */
-  createWorkspace(input: OperationInput<"createWorkspace">): Promise<OperationResult<"createWorkspace">> {
-    return this.call("createWorkspace", input);
+  createWorkspace(input: OperationInput<"createWorkspace">, options?: CreateCallOptions): Promise<OperationResult<"createWorkspace">> {
+    return this.call("createWorkspace", input, options);
   }
 
   /**

@@ -7,7 +7,9 @@ import {
   type PyroConfig,
   type OperationName,
   type OperationResult,
+  type CancellableCreate,
   type CommandCallOptions,
+  type CreateCallOptions,
   type StreamingOperation,
   type NarrowedOperation,
   type ResultFor,
@@ -51,7 +53,9 @@ type MethodFor<K extends OperationName> = K extends NarrowedOperation
     : <const I extends OperationInput<K>>(input: I) => Promise<ResultFor<K, I>>
   : K extends StreamingOperation
     ? (input: OperationInput<K>, options?: CommandCallOptions) => Promise<OperationResult<K>>
-    : [RequiredKeys<OperationInput<K>>] extends [never]
+    : K extends CancellableCreate
+      ? (input: OperationInput<K>, options?: CreateCallOptions) => Promise<OperationResult<K>>
+      : [RequiredKeys<OperationInput<K>>] extends [never]
       ? (input?: OperationInput<K>) => Promise<OperationResult<K>>
       : (input: OperationInput<K>) => Promise<OperationResult<K>>;
 

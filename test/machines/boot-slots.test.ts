@@ -43,8 +43,8 @@ describe("boot slots on qemu", () => {
       const lines: string[] = [];
       let waiting!: () => void;
       const waitingSeen = new Promise<void>((resolve) => (waiting = resolve));
-      const create = pyro.call(
-        "createWorkspace",
+      // The SDK method takes the call's signal and progress (CreateCallOptions).
+      const create = pyro.createWorkspace(
         { environment: "debian:12", backend: "qemu" },
         {
           signal: controller.signal,

@@ -2,7 +2,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import ts from "typescript";
 import { describe, expect, expectTypeOf, it, vi } from "vitest";
-import { OPERATIONS, OPERATION_NAMES, STREAMING_OPERATIONS, Pyro, type CommandCallOptions, type OperationInput, type OperationName, type PyroMethods } from "../../src/index.js";
+import { OPERATIONS, OPERATION_NAMES, STREAMING_OPERATIONS, Pyro, type CommandCallOptions, type CreateCallOptions, type OperationInput, type OperationName, type PyroMethods } from "../../src/index.js";
+import { CANCELLABLE_CREATES } from "../../src/contract/index.js";
 import { Pyro as SdkPyro } from "../../src/sdk/index.js";
 import { OperationMethods } from "../../src/sdk/methods.generated.js";
 import { GENERATED_PATH, renderSdkMethods } from "../../scripts/sdk-methods.js";
@@ -27,8 +28,8 @@ describe("the SDK's typed methods", () => {
       const input = { marker: name };
       const method = pyro[name] as (input: unknown) => Promise<unknown>;
       await expect(method.call(pyro, input)).resolves.toEqual({ dispatched: name });
-      // The streaming operations pass their call options on (undefined when none were given).
-      if ((STREAMING_OPERATIONS as readonly string[]).includes(name)) expect(call).toHaveBeenLastCalledWith(name, input, undefined);
+      // The streaming operations and the cancellable creates pass their call options on (undefined when none were given).
+      if ([...STREAMING_OPERATIONS, ...CANCELLABLE_CREATES].includes(name as never)) expect(call).toHaveBeenLastCalledWith(name, input, undefined);
       else expect(call).toHaveBeenLastCalledWith(name, input);
     }
     expect(call).toHaveBeenCalledTimes(OPERATION_NAMES.length);
@@ -41,6 +42,7 @@ describe("the SDK's typed methods", () => {
     expectTypeOf<SdkPyro["doctor"]>().parameter(0).toEqualTypeOf<OperationInput<"doctor"> | undefined>();
     expectTypeOf<SdkPyro["runInVm"]>().parameter(0).toEqualTypeOf<OperationInput<"runInVm">>();
     expectTypeOf<SdkPyro["execWorkspace"]>().parameter(1).toEqualTypeOf<CommandCallOptions | undefined>();
+    expectTypeOf<SdkPyro["createWorkspace"]>().parameter(1).toEqualTypeOf<CreateCallOptions | undefined>();
   });
 
   it("carry their operation's summary and details as JSDoc into the emitted .d.ts", () => {
