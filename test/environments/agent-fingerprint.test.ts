@@ -1,11 +1,10 @@
 import { spawnSync } from "node:child_process";
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync, statSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
-import ts from "typescript";
-import { REPO_ROOT } from "../helpers/env.js";
+import { writeTranspiledModules } from "../helpers/transpiled.js";
 
 // The agent's sha256 decides whether an environment's injected agent is current. Each one-shot
 // CLI run is a new process, so the fingerprint is kept in the environment cache: proven here
@@ -16,14 +15,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 /** The real modules, transpiled (plain node cannot load .ts), and a child that prints loadAgentBinary's result. */
 function childScript(): string {
   const dir = join(root, "mod");
-  spawnSync("mkdir", ["-p", join(dir, "util"), join(dir, "environments")]);
-  writeFileSync(join(dir, "package.json"), '{"type":"module"}');
-  const files = ["environments/agent", "util/atomic-file", "util/errors", "util/config", "util/paths", "util/vocabulary"];
-  for (const name of files) {
-    const source = readFileSync(join(REPO_ROOT, "src", `${name}.ts`), "utf8");
-    const out = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } });
-    writeFileSync(join(dir, `${name}.js`), out.outputText);
-  }
+  writeTranspiledModules(dir, ["environments/agent", "util/atomic-file", "util/errors", "util/config", "util/paths", "util/vocabulary"]);
   const child = join(dir, "child.mjs");
   writeFileSync(
     child,
@@ -38,7 +30,7 @@ console.log(JSON.stringify(await loadAgentBinary({ agent: { bin, version: "9.9.9
 describe("the agent binary's fingerprint, kept across processes in the environment cache", () => {
   const child = childScript();
   const cacheDir = join(root, "cache");
-  spawnSync("mkdir", ["-p", cacheDir]);
+  mkdirSync(cacheDir, { recursive: true });
   const bin = join(root, "pyro-agent");
   copyFileSync("/bin/true", bin);
   const load = () => {

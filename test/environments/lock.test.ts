@@ -1,11 +1,10 @@
 import { spawn } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { readFileSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
-import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { acquireLock, withLock, removeStaleLock } from "../../src/util/lock.js";
 import { PyroError } from "../../src/util/errors.js";
-import { REPO_ROOT } from "../helpers/env.js";
+import { writeTranspiledModules } from "../helpers/transpiled.js";
 import { tempDir } from "./fixture.js";
 
 const dir = tempDir("pyro-lock-");
@@ -13,17 +12,11 @@ const moduleDir = join(dir.dir, "mod");
 
 /** Transpile the real lock helper for child processes (plain node cannot load .ts). */
 beforeAll(() => {
-  mkdirSync(moduleDir, { recursive: true });
-  writeFileSync(join(moduleDir, "package.json"), '{"type":"module"}');
-  for (const name of ["lock", "errors", "process"]) {
-    const source = readFileSync(join(REPO_ROOT, "src", "util", `${name}.ts`), "utf8");
-    const out = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } });
-    writeFileSync(join(moduleDir, `${name}.js`), out.outputText);
-  }
+  writeTranspiledModules(moduleDir, ["util/lock", "util/errors", "util/process", "util/start-gate"]);
   // Child: take the lock, then either hold it for HOLD ms or increment a counter file N times.
   writeFileSync(
     join(moduleDir, "child.mjs"),
-    `import { withLock, acquireLock } from "./lock.js";
+    `import { withLock, acquireLock } from "./util/lock.js";
 import { readFileSync, writeFileSync } from "node:fs";
 const [mode, lockPath, arg, counter] = process.argv.slice(2);
 if (mode === "hold") {

@@ -1,12 +1,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lockHolder } from "../../src/util/lock.js";
 import { acquireSlot, slotHolders, slotPath } from "../../src/util/slots.js";
-import { REPO_ROOT } from "../helpers/env.js";
+import { writeTranspiledModules } from "../helpers/transpiled.js";
 
 // Counting boot slots (util/slots.ts, used by core/machines/boot-slots.ts), proven with real processes.
 const root = mkdtempSync(join(tmpdir(), "pyro-slots-"));
@@ -14,18 +13,12 @@ const moduleDir = join(root, "mod");
 
 beforeAll(() => {
   // Plain node cannot load .ts: the real modules, transpiled, for the child processes.
-  mkdirSync(moduleDir, { recursive: true });
-  writeFileSync(join(moduleDir, "package.json"), '{"type":"module"}');
-  for (const name of ["slots", "lock", "errors", "process"]) {
-    const source = readFileSync(join(REPO_ROOT, "src", "util", `${name}.ts`), "utf8");
-    const out = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } });
-    writeFileSync(join(moduleDir, `${name}.js`), out.outputText);
-  }
+  writeTranspiledModules(moduleDir, ["util/slots", "util/lock", "util/errors", "util/process", "util/start-gate"]);
   // Child: take a slot, log when it holds it (after the take) and until when (before the release), hold it HOLD ms.
   writeFileSync(
     join(moduleDir, "child.mjs"),
     `import { appendFileSync } from "node:fs";
-import { acquireSlot } from "./slots.js";
+import { acquireSlot } from "./util/slots.js";
 const [dir, count, hold, log] = process.argv.slice(2);
 const stamp = () => performance.timeOrigin + performance.now();
 const slot = await acquireSlot(dir, Number(count), { pollMs: 20 });

@@ -1,10 +1,9 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import ts from "typescript";
 import { afterEach, describe, expect, it } from "vitest";
-import { REPO_ROOT } from "../helpers/env.js";
+import { writeTranspiledModules } from "../helpers/transpiled.js";
 import { isProcessAlive, spawnDetached, waitFor } from "../../src/util/process.js";
 import { GATE_WAIT, StartGate } from "../../src/util/start-gate.js";
 
@@ -53,18 +52,12 @@ describe("a start gate holds detached children until it opens (the pool's refill
     const marker = join(dir, "marker");
     // Plain node cannot load .ts: the real modules, transpiled, for the holder process.
     const moduleDir = join(dir, "mod");
-    mkdirSync(moduleDir);
-    writeFileSync(join(moduleDir, "package.json"), '{"type":"module"}');
-    for (const name of ["process", "errors", "start-gate"]) {
-      const source = readFileSync(join(REPO_ROOT, "src", "util", `${name}.ts`), "utf8");
-      const out = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } });
-      writeFileSync(join(moduleDir, `${name}.js`), out.outputText);
-    }
+    writeTranspiledModules(moduleDir, ["util/process", "util/errors", "util/start-gate"]);
     // The holder: starts a gated child, prints its pid, and waits forever without opening the gate.
     writeFileSync(
       join(moduleDir, "holder.mjs"),
-      `import { spawnDetached } from "./process.js";
-import { GATE_WAIT, StartGate } from "./start-gate.js";
+      `import { spawnDetached } from "./util/process.js";
+import { GATE_WAIT, StartGate } from "./util/start-gate.js";
 const gate = new StartGate();
 const child = await spawnDetached("/bin/sh", ["-c", GATE_WAIT + '; echo went > "$0"', process.argv[2]], { stdoutPath: "/dev/null", stderrPath: "/dev/null", env: process.env, gate });
 console.log(child.pid);
