@@ -1,6 +1,7 @@
 // Issue 17's `pyro run` from the pool as a whole process, and where its time
 // goes, side by side in one run (rows interleaved, so load hits each alike):
-// - `node -e 0` (Node's own floor) and `pyro --version` (Node + loading the CLI, no VM);
+// - `node -e 0` (Node's own floor) and `pyro --version` (Node + loading the CLI, no VM; the bin run as
+//   a command, so from the CLI's startup snapshot when dist/ has a valid one: docs/architecture.md, "Build");
 // - `pyro run debian:12 -- true` taking a pooled machine, whole process;
 // - Pyro.runInVm taking a pooled machine, in-process (no CLI load);
 // - an exec round trip in a running VM (one session).
@@ -57,8 +58,8 @@ try {
   const client = await AgentClient.connect(await backend.connect(spec, handle), { helloTimeoutMs: 30_000 });
   const rows = [
     { name: "node -e 0", samples: [], run: () => timeCommand([process.execPath, "-e", "0"], { runs: 1, warmup: 0 })[0] },
-    { name: "node dist/cli.js --version", samples: [], run: () => timeCommand([...launch(cli), "--version"], { runs: 1, warmup: 0 })[0] },
-    ...(baseline ? [{ name: "baseline cli --version", samples: [], run: () => timeCommand([...launch(baseline), "--version"], { runs: 1, warmup: 0 })[0] }] : []),
+    { name: "pyro --version (dist/cli.js)", samples: [], run: () => timeCommand([...launch(cli), "--version"], { runs: 1, warmup: 0 })[0] },
+    ...(baseline ? [{ name: "baseline pyro --version", samples: [], run: () => timeCommand([...launch(baseline), "--version"], { runs: 1, warmup: 0 })[0] }] : []),
     { name: "exec `true` in a running VM (one session)", samples: [], run: async () => {
       const started = performance.now();
       await client.exec({ argv: ["true"] }, { maxBufferedBytes: 1024 });
@@ -90,7 +91,7 @@ try {
     [rows.find((r) => r.name.startsWith("Pyro.runInVm")).name, rows.find((r) => r.name.startsWith("exec")).name, 3],
   ]);
   const m = (prefix) => median(rows.find((r) => r.name.startsWith(prefix)).samples);
-  process.stdout.write(`  pyro run from the pool: ${m("pyro run").toFixed(0)} ms (target ≤ 250) = node floor ${m("node -e 0").toFixed(0)} + CLI load ${(m("node dist/cli.js") - m("node -e 0")).toFixed(0)} + the rest ${(m("pyro run") - m("node dist/cli.js")).toFixed(0)} (in-process runInVm ${m("Pyro.runInVm").toFixed(0)})\n`);
+  process.stdout.write(`  pyro run from the pool: ${m("pyro run").toFixed(0)} ms (target ≤ 250) = node floor ${m("node -e 0").toFixed(0)} + CLI load ${(m("pyro --version") - m("node -e 0")).toFixed(0)} + the rest ${(m("pyro run") - m("pyro --version")).toFixed(0)} (in-process runInVm ${m("Pyro.runInVm").toFixed(0)})\n`);
   await client.close();
 } finally {
   await backend.kill(handle);

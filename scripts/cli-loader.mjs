@@ -8,7 +8,7 @@
 # snapshot's entry and the blob by device, inode, size, mtime and ctime.
 # Otherwise (no or another blob, another node, NODE_OPTIONS set, PYRO_SNAPSHOT=0)
 # it runs itself with Node, below. `exec` either way: signals, stdin, stdout
-# and the exit status are Node's own.
+# and the exit status are Node's own. PYRO_LOADER_TRACE=1: say which, on stderr.
 self=$0
 # npm links the bin (node_modules/.bin/pyro, a global bin): the files are beside its target.
 if [ -L "$self" ]; then self=$(readlink -f -- "$self") || exit 1; fi
@@ -19,6 +19,7 @@ if [ -z "$NODE_OPTIONS" ] && [ "$PYRO_SNAPSHOT" != 0 ] && node=$(command -v node
   [ "$(stat -L -c '%d:%i:%s:%.9Y:%.9Z' -- "$node" "$dir/cli-bundle.cjs" "$dir/cli-snapshot.blob" 2>/dev/null)" = "$k1
 $k2
 $k3" ]; then
+  [ "$PYRO_LOADER_TRACE" = 1 ] && echo "[pyro] loader: startup snapshot" >&2
   exec node --snapshot-blob "$dir/cli-snapshot.blob" -- "$self" "$@"
 fi
 exec node "$self" "$@"

@@ -86,7 +86,7 @@ function build() {
       return `node --build-snapshot exited ${built.status ?? built.signal}: ${reason || built.stderr.slice(-500)}`;
     }
     const words = ["--version", "a b", "-"];
-    const check = spawnSync(process.execPath, ["--snapshot-blob", temp, "--", files.bin, ...words], { cwd: dir, env: { PYRO_SNAPSHOT_SELFTEST: "1" }, encoding: "utf8", timeout: 60_000 });
+    const check = spawnSync(process.execPath, ["--snapshot-blob", temp, "--", files.bin, "--snapshot-selftest", ...words], { cwd: dir, env: {}, encoding: "utf8", timeout: 60_000 });
     if (check.stdout !== `${JSON.stringify({ snapshot: true, words })}\n`) return `the built snapshot does not start (exit ${check.status ?? check.signal}): ${check.stderr.slice(0, 300)}`;
     renameSync(temp, files.blob);
     const keyTemp = `${files.key}.${process.pid}.tmp`;

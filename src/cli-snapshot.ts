@@ -21,6 +21,9 @@ export function prepareSnapshot(): void {
   startupSnapshot.setDeserializeMainFunction(startFromSnapshot);
 }
 
+/** The first word of the builder's check run (never a command's). */
+const SELFTEST = "--snapshot-selftest";
+
 function startFromSnapshot(): void {
   // Node 20 passes [node, ...words after `--`]; later Nodes insert argv[0] at argv[1] (nodejs/node, lib/internal/v8/startup_snapshot.js).
   if (process.argv[1] === process.argv[0] && process.argv.length > 2) process.argv.splice(1, 1);
@@ -30,10 +33,9 @@ function startFromSnapshot(): void {
   (globalThis as Record<string, unknown>).__pyroImportMetaUrl = pathToFileURL(resolve(bin, "..", "cli-bundle.cjs")).href;
   const words = process.argv.slice(2);
   // The builder's check that this Node accepts the blob and passes the words through (scripts/cli-snapshot-build.cjs).
-  if (process.env.PYRO_SNAPSHOT_SELFTEST === "1") {
-    process.stdout.write(`${JSON.stringify({ snapshot: true, words })}\n`);
+  if (words[0] === SELFTEST) {
+    process.stdout.write(`${JSON.stringify({ snapshot: true, words: words.slice(1) })}\n`);
     return;
   }
-  if (process.env.PYRO_LOADER_TRACE === "1") process.stderr.write("[pyro] loader: startup snapshot\n");
   runCli(words);
 }
