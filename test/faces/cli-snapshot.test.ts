@@ -126,6 +126,29 @@ describe.skipIf(!sameNode)(`the bin's startup snapshot (needs PATH's node to be 
     await rebuilt();
   }, 60_000);
 
+  it("another node first on PATH (an upgrade, a version manager) is not handed this one's blob: it runs the code cache, and builds its own", async () => {
+    expect(build().status).toBe(0);
+    // A copy is another file (inode, times): to the launcher, another Node.
+    const other = join(root, "other-node");
+    mkdirSync(other);
+    copyFileSync(process.execPath, join(other, "node"));
+    spawnSync("chmod", ["755", join(other, "node")]);
+    const path = `${other}:${process.env.PATH ?? ""}`;
+    const first = run(bin, ["--version"], { PATH: path });
+    expect(first.stderr).toBe(CODE_CACHE);
+    expect(first.stdout).toMatch(/^pyro \d+\.\d+\.\d+ /);
+    let later = run(bin, ["--version"], { PATH: path });
+    for (let i = 0; i < 200 && later.stderr !== SNAPSHOT; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      later = run(bin, ["--version"], { PATH: path });
+    }
+    expect(later.stderr).toBe(SNAPSHOT);
+    expect(readFileSync(join(dist, "cli-snapshot.key"), "utf8").split("\n")[0]).toMatch(new RegExp(`^\\d+:${statSync(join(other, "node")).ino}:`));
+    // The key now names the other node: this one falls back in turn (and starts its own build again).
+    expect(run(bin, ["--version"]).stderr).toBe(CODE_CACHE);
+    await rebuilt();
+  }, 60_000);
+
   it("NODE_OPTIONS (flags a snapshot was not built with) or PYRO_SNAPSHOT=0 keep to the code cache; a missing builder only costs the snapshot", () => {
     expect(build().status).toBe(0);
     expect(run(bin, ["--version"], { NODE_OPTIONS: "--no-warnings" }).stderr).toBe(CODE_CACHE);
