@@ -2,10 +2,12 @@
 // (the CLI's startup snapshot, src/cli-snapshot.ts), while the bundle's modules initialise, it
 // records every read of the building process's own state, whose values the
 // snapshot would otherwise carry into every later run (the environment,
-// argv, cwd, pid, the clock, random numbers, stdio, the package's path).
+// argv, cwd, pid, uid, the clock, random numbers, stdio, the package's path,
+// the host's CPUs, memory and files).
 // The snapshot refuses to build when anything was read: such a value
 // belongs in a function that runs per command, not at a module's top level.
 import crypto from "node:crypto";
+import fs from "node:fs";
 import os from "node:os";
 import { startupSnapshot } from "node:v8";
 
@@ -97,10 +99,15 @@ function watchProcessState(): void {
   // Where the package is (src/util/paths.ts): the snapshot's main function sets it per run.
   Object.defineProperty(globalThis, "__pyroImportMetaUrl", { configurable: true, get: () => void record("import.meta.url") });
   restores.push(() => delete (globalThis as Record<string, unknown>).__pyroImportMetaUrl);
-  watchCall(process as unknown as Record<string, unknown>, "cwd", "process.cwd()");
+  // Who runs it (a global install is built by root and run by everyone), and where.
+  for (const key of ["cwd", "getuid", "geteuid", "getgid", "getegid", "getgroups", "umask", "uptime", "memoryUsage"]) watchCall(process as unknown as Record<string, unknown>, key, `process.${key}()`);
   watchCall(Date as unknown as Record<string, unknown>, "now", "Date.now()");
   watchCall(Math as unknown as Record<string, unknown>, "random", "Math.random()");
-  for (const key of ["tmpdir", "homedir", "hostname", "userInfo"]) watchCall(os as unknown as Record<string, unknown>, key, `os.${key}()`);
+  // The host as the build saw it: CPUs and memory (a container's limits differ per run), the kernel, the files.
+  for (const key of ["tmpdir", "homedir", "hostname", "userInfo", "cpus", "availableParallelism", "totalmem", "freemem", "loadavg", "networkInterfaces", "uptime", "release", "version"]) {
+    watchCall(os as unknown as Record<string, unknown>, key, `os.${key}()`);
+  }
+  for (const key of ["existsSync", "statSync", "lstatSync", "accessSync", "readFileSync", "readdirSync", "readlinkSync", "realpathSync", "openSync"]) watchCall(fs as unknown as Record<string, unknown>, key, `fs.${key}()`);
   for (const key of ["randomBytes", "randomUUID", "randomInt"]) watchCall(crypto as unknown as Record<string, unknown>, key, `crypto.${key}()`);
 }
 

@@ -149,6 +149,27 @@ describe.skipIf(!sameNode)(`the bin's startup snapshot (needs PATH's node to be 
     await rebuilt();
   }, 60_000);
 
+  it("a bundle whose top level reads the building process's state gets no snapshot: the build says what was read, is not retried, and the bin keeps to the code cache", async () => {
+    // src/cli.ts's last statement, as esbuild writes it; the probe reads HOME at the top level, before the guard settles.
+    const bundle = join(dist, "cli-bundle.cjs");
+    const hook = "startupSnapshot.isBuildingSnapshot())prepareSnapshot();";
+    const text = readFileSync(bundle, "utf8");
+    expect(text).toContain(hook);
+    writeFileSync(bundle, text.replace(hook, "startupSnapshot.isBuildingSnapshot())void process.env.HOME,prepareSnapshot();"));
+    const built = build();
+    expect(built.status).toBe(1);
+    expect(built.stderr).toMatch(/pyro: no startup snapshot .*read process\.env\.HOME \(line \d+\)/);
+    for (const file of ["cli-snapshot.blob", "cli-snapshot.key", "cli-snapshot.lock"]) expect(existsSync(join(dist, file)), file).toBe(false);
+    const failed = statSync(join(dist, "cli-snapshot.failed")).mtimeMs;
+    const fallback = run(bin, ["--version"]);
+    expect(fallback.stderr).toBe(CODE_CACHE);
+    expect(fallback.stdout).toMatch(/^pyro \d+\.\d+\.\d+ /);
+    // Recorded as failed for this node and bundle: no background build starts.
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(existsSync(join(dist, "cli-snapshot.lock"))).toBe(false);
+    expect(statSync(join(dist, "cli-snapshot.failed")).mtimeMs).toBe(failed);
+  });
+
   it("NODE_OPTIONS (flags a snapshot was not built with) or PYRO_SNAPSHOT=0 keep to the code cache; a missing builder only costs the snapshot", () => {
     expect(build().status).toBe(0);
     expect(run(bin, ["--version"], { NODE_OPTIONS: "--no-warnings" }).stderr).toBe(CODE_CACHE);
