@@ -5,7 +5,8 @@
 // install, another Node). The blob is checked (this Node accepts it and passes
 // the words through) before it is renamed into place; the key the launcher
 // compares is written last. A build that fails is recorded, so the bin does
-// not retry it for the same node and bundle; the bin keeps using the code cache.
+// not retry it for the same node and bundle for a day; meanwhile the bin uses
+// the code cache.
 "use strict";
 const { spawn, spawnSync } = require("node:child_process");
 const { accessSync, constants, openSync, closeSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } = require("node:fs");
@@ -22,6 +23,7 @@ const files = {
 };
 // A lock older than this is a build that died.
 const STALE_LOCK_MS = 5 * 60_000;
+const RETRY_FAILED_MS = 24 * 3600_000;
 
 /** A file's identity as the launcher's `stat -L -c '%d:%i:%s:%.9Y:%.9Z'` prints it. */
 function stamp(path) {
@@ -51,7 +53,7 @@ function attemptKey() {
 /**
  * Called by the bin's code-cache path at exit: start a detached build when
  * there is no valid snapshot for this node and bundle, none is being built,
- * none failed for them, and the directory is writable. Never throws.
+ * none failed for them in the last day, and the directory is writable. Never throws.
  */
 function buildInBackgroundIfStale() {
   try {
@@ -62,7 +64,8 @@ function buildInBackgroundIfStale() {
       // no blob yet
     }
     if (key !== null && read(files.key) === key) return;
-    if (read(files.failed) === attemptKey()) return;
+    // A failure (a module that reads the build's state, a Node without snapshots) is retried a day later, not per command.
+    if (read(files.failed) === attemptKey() && Date.now() - statSync(files.failed).mtimeMs < RETRY_FAILED_MS) return;
     try {
       if (Date.now() - statSync(files.lock).mtimeMs < STALE_LOCK_MS) return;
     } catch {
