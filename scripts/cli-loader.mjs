@@ -2,10 +2,13 @@
 ":" /*
 # The `pyro` bin, written to dist/cli.js by scripts/bundle-cli.mjs: a shell
 # script for the shell, a module for Node (docs/architecture.md, "Build").
+# Line 2 is the no-op `:` to the shell (its glob argument is harmless) and a
+# string, then a comment that ends after the last `exec`, to JavaScript.
 # As a shell script it starts Node from the CLI's startup snapshot
 # (cli-snapshot.blob beside it) when cli-snapshot.key says the blob was built
 # by this `node` from this bundle and is untouched since: it names node, the
-# snapshot's entry and the blob by device, inode, size, mtime and ctime.
+# bundle (the snapshot's entry) and the blob by device, inode, size, mtime and
+# ctime. Node aborts on a damaged or foreign blob, so it is never handed one.
 # Otherwise (no or another blob, another node, NODE_OPTIONS set, PYRO_SNAPSHOT=0)
 # it runs itself with Node, below. `exec` either way: signals, stdin, stdout
 # and the exit status are Node's own. PYRO_LOADER_TRACE=1: say which, on stderr.
@@ -20,7 +23,7 @@ if [ -z "$NODE_OPTIONS" ] && [ "$PYRO_SNAPSHOT" != 0 ] && node=$(command -v node
 $k2
 $k3" ]; then
   [ "$PYRO_LOADER_TRACE" = 1 ] && echo "[pyro] loader: startup snapshot" >&2
-  exec node --snapshot-blob "$dir/cli-snapshot.blob" -- "$self" "$@"
+  exec "$node" --snapshot-blob "$dir/cli-snapshot.blob" -- "$self" "$@"
 fi
 exec node "$self" "$@"
 */
