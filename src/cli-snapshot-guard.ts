@@ -13,6 +13,7 @@ import { startupSnapshot } from "node:v8";
 
 const reads = new Set<string>();
 const restores: Array<() => void> = [];
+let settled = false;
 
 /**
  * Record `label` when the bundle's own code made the read: its direct caller
@@ -21,6 +22,8 @@ const restores: Array<() => void> = [];
  * process.stderr), which is theirs to reset.
  */
 function record(label: string): void {
+  // A module that kept process.env (the watching proxy) reads through it later: no longer recorded.
+  if (settled) return;
   const limit = Error.stackTraceLimit;
   const prepare = Error.prepareStackTrace;
   let sites: NodeJS.CallSite[] = [];
@@ -113,6 +116,7 @@ function watchProcessState(): void {
 
 /** Stop watching, restore what was wrapped, and return what the modules read while building a snapshot (empty: nothing leaks into it). */
 export function settleSnapshotGuard(): string[] {
+  settled = true;
   for (const restore of restores.reverse()) restore();
   return [...reads];
 }
