@@ -170,6 +170,28 @@ describe.skipIf(!sameNode)(`the bin's startup snapshot (needs PATH's node to be 
     expect(statSync(join(dist, "cli-snapshot.failed")).mtimeMs).toBe(failed);
   });
 
+  it("a read-only install, as another user finds a global one: no build is tried without a snapshot, and one built by root serves", async () => {
+    spawnSync("chmod", ["a-w,go+rx", dist]);
+    spawnSync("chmod", ["go+rx", root]);
+    const asNobody = () => spawnSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", bin, "--version"], { encoding: "utf8", env: { ...process.env, NODE_OPTIONS: "", PYRO_LOADER_TRACE: "1" } });
+    try {
+      const bare = asNobody();
+      expect(bare.stderr).toBe(CODE_CACHE);
+      expect(bare.stdout).toMatch(/^pyro \d+\.\d+\.\d+ /);
+      expect(bare.status).toBe(0);
+      await new Promise((r) => setTimeout(r, 500));
+      for (const file of ["cli-snapshot.blob", "cli-snapshot.lock", "cli-snapshot.failed"]) expect(existsSync(join(dist, file)), file).toBe(false);
+      spawnSync("chmod", ["u+w", dist]);
+      expect(build().status).toBe(0);
+      spawnSync("chmod", ["a-w,go+rx", dist]);
+      const served = asNobody();
+      expect(served.stderr).toBe(SNAPSHOT);
+      expect(served.stdout).toBe(bare.stdout);
+    } finally {
+      spawnSync("chmod", ["u+w", dist]);
+    }
+  });
+
   it("NODE_OPTIONS (flags a snapshot was not built with) or PYRO_SNAPSHOT=0 keep to the code cache; a missing builder only costs the snapshot", () => {
     expect(build().status).toBe(0);
     expect(run(bin, ["--version"], { NODE_OPTIONS: "--no-warnings" }).stderr).toBe(CODE_CACHE);
