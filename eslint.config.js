@@ -71,6 +71,11 @@ export default tseslint.config(
     rules: { "no-undef": "off" },
   },
   {
+    // CommonJS scripts (scripts/cli-snapshot-build.cjs: the bin requires it synchronously, at exit).
+    files: ["scripts/**/*.cjs"],
+    rules: { "no-undef": "off", "@typescript-eslint/no-require-imports": "off" },
+  },
+  {
     // Test, bench and example code may print and reach into any layer.
     files: ["test/**/*.ts", "bench/**/*.ts", "bench/**/*.mjs", "scripts/**/*.ts", "examples/**/*.ts"],
     rules: { "no-console": "off" },

@@ -1,6 +1,7 @@
 // Issue 17's `pyro run` from the pool as a whole process, and where its time
 // goes, side by side in one run (rows interleaved, so load hits each alike):
-// - `node -e 0` (Node's own floor) and `pyro --version` (Node + loading the CLI, no VM);
+// - `node -e 0` (Node's own floor) and `pyro --version` (Node + loading the CLI, no VM; the bin run as
+//   a command, so from the CLI's startup snapshot when dist/ has a valid one: docs/architecture.md, "Build");
 // - `pyro run debian:12 -- true` taking a pooled machine, whole process;
 // - Pyro.runInVm taking a pooled machine, in-process (no CLI load);
 // - an exec round trip in a running VM (one session).
@@ -8,7 +9,7 @@
 // another build (e.g. the previous bundle) to the same run. Each row starts
 // once every pool is refilled and warm (a warm-up runs a guest for seconds).
 // Run after `npm run build`; uses the environment cache (default the tests').
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir, loadavg } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -26,7 +27,9 @@ const cli = new URL("../dist/cli.js", import.meta.url).pathname;
 const root = mkdtempSync(join(tmpdir(), "pyro-cs-"));
 const poolEnv = { ...process.env, PYRO_BACKEND: "qemu", PYRO_POOL_SIZE: "1", PYRO_ENVIRONMENT_CACHE_DIR: cacheDir };
 const stateOf = (name) => join(root, name);
-const runArgv = (entry) => [process.execPath, entry, "run", "--vcpu-count", "2", "--mem-mib", "512", "debian:12", "--", "true"];
+// A bin that is a shell script (`#!/bin/sh`: the snapshot launcher) runs as the user's shell runs it; a Node script with this Node.
+const launch = (entry) => (readFileSync(entry, "utf8").startsWith("#!/bin/sh") ? [entry] : [process.execPath, entry]);
+const runArgv = (entry) => [...launch(entry), "run", "--vcpu-count", "2", "--mem-mib", "512", "debian:12", "--", "true"];
 const poolLines = (l) => (l.startsWith("[pool]") ? process.stderr.write(`${l}\n`) : undefined);
 const pools = { sdk: new Pyro({ stateDir: stateOf("sdk"), cacheDir, env: poolEnv, onProgress: poolLines }), cli: new Pyro({ stateDir: stateOf("cli"), cacheDir, env: poolEnv }) };
 if (baseline) pools.baseline = new Pyro({ stateDir: stateOf("baseline"), cacheDir, env: poolEnv });
@@ -55,8 +58,8 @@ try {
   const client = await AgentClient.connect(await backend.connect(spec, handle), { helloTimeoutMs: 30_000 });
   const rows = [
     { name: "node -e 0", samples: [], run: () => timeCommand([process.execPath, "-e", "0"], { runs: 1, warmup: 0 })[0] },
-    { name: "node dist/cli.js --version", samples: [], run: () => timeCommand([process.execPath, cli, "--version"], { runs: 1, warmup: 0 })[0] },
-    ...(baseline ? [{ name: "baseline cli --version", samples: [], run: () => timeCommand([process.execPath, baseline, "--version"], { runs: 1, warmup: 0 })[0] }] : []),
+    { name: "pyro --version (dist/cli.js)", samples: [], run: () => timeCommand([...launch(cli), "--version"], { runs: 1, warmup: 0 })[0] },
+    ...(baseline ? [{ name: "baseline pyro --version", samples: [], run: () => timeCommand([...launch(baseline), "--version"], { runs: 1, warmup: 0 })[0] }] : []),
     { name: "exec `true` in a running VM (one session)", samples: [], run: async () => {
       const started = performance.now();
       await client.exec({ argv: ["true"] }, { maxBufferedBytes: 1024 });
@@ -88,7 +91,7 @@ try {
     [rows.find((r) => r.name.startsWith("Pyro.runInVm")).name, rows.find((r) => r.name.startsWith("exec")).name, 3],
   ]);
   const m = (prefix) => median(rows.find((r) => r.name.startsWith(prefix)).samples);
-  process.stdout.write(`  pyro run from the pool: ${m("pyro run").toFixed(0)} ms (target ≤ 250) = node floor ${m("node -e 0").toFixed(0)} + CLI load ${(m("node dist/cli.js") - m("node -e 0")).toFixed(0)} + the rest ${(m("pyro run") - m("node dist/cli.js")).toFixed(0)} (in-process runInVm ${m("Pyro.runInVm").toFixed(0)})\n`);
+  process.stdout.write(`  pyro run from the pool: ${m("pyro run").toFixed(0)} ms (target ≤ 250) = node floor ${m("node -e 0").toFixed(0)} + CLI load ${(m("pyro --version") - m("node -e 0")).toFixed(0)} + the rest ${(m("pyro run") - m("pyro --version")).toFixed(0)} (in-process runInVm ${m("Pyro.runInVm").toFixed(0)})\n`);
   await client.close();
 } finally {
   await backend.kill(handle);

@@ -1,13 +1,10 @@
 #!/usr/bin/env node
-import { main } from "./cli/main.js";
-import { tolerateClosedPipes } from "./cli/pipes.js";
+// First: inside `node --build-snapshot` it watches what the other modules read as they initialise.
+import "./cli-snapshot-guard.js";
+import { startupSnapshot } from "node:v8";
+import { runCli } from "./cli-run.js";
+import { prepareSnapshot } from "./cli-snapshot.js";
 
-tolerateClosedPipes();
-
-// The MCP server and its SDK load only for `pyro mcp serve`: every other command starts faster.
-// No top-level await: the built CLI is one CommonJS script (scripts/bundle-cli.mjs), run from V8's code cache.
-void main(process.argv.slice(2), {
-  serveMcp: async (pyro, profile) => (await import("./mcp/index.js")).serveMcpOverStdio(pyro, { profile }),
-}).then((code) => {
-  process.exitCode = code;
-});
+// One bundle, two starts (docs/architecture.md, "Build"): run now, or become the startup snapshot whose main runs later.
+if (startupSnapshot.isBuildingSnapshot()) prepareSnapshot();
+else runCli(process.argv.slice(2));
