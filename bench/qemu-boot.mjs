@@ -103,7 +103,9 @@ async function poolSection() {
   const inProcess = new Pyro({ stateDir: join(root, "pool-sdk"), cacheDir, env: poolEnv, onProgress: (l) => (l.startsWith("[pool]") ? process.stderr.write(`${l}\n`) : undefined) });
   const cliEnv = { ...poolEnv, PYRO_STATE_DIR: join(root, "pool-cli") };
   const cliPool = new Pyro({ stateDir: join(root, "pool-cli"), cacheDir, env: cliEnv });
-  const argv = [process.execPath, cli, "run", "--vcpu-count", "2", "--mem-mib", "512", "debian:12", "--", "true"];
+  // The bin as a user's shell runs it: a `#!/bin/sh` bin (the snapshot launcher, docs/architecture.md "Build") directly.
+  const launch = readFileSync(cli, "utf8").startsWith("#!/bin/sh") ? [cli] : [process.execPath, cli];
+  const argv = [...launch, "run", "--vcpu-count", "2", "--mem-mib", "512", "debian:12", "--", "true"];
   /** Wait until `on`'s pool holds a ready machine (not timed: a caller's think time between two runs). */
   const ready = async (on) => {
     for (let i = 0; i < 2400; i++) {
