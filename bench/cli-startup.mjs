@@ -9,7 +9,7 @@
 // another build (e.g. the previous bundle) to the same run. Each row starts
 // once every pool is refilled and warm (a warm-up runs a guest for seconds).
 // Run after `npm run build`; uses the environment cache (default the tests').
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir, loadavg } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -17,7 +17,7 @@ import { Pyro } from "../dist/index.js";
 import { AgentClient } from "../dist/agent-client/index.js";
 import { ensureEnvironment } from "../dist/environments/index.js";
 import { QemuBackend } from "../dist/runtime/qemu/index.js";
-import { median, report, timeCommand } from "./lib.mjs";
+import { median, pyroBin, report, timeCommand } from "./lib.mjs";
 
 const cacheDir = process.env.PYRO_ENVIRONMENT_CACHE_DIR ?? "/var/tmp/pyro-test-cache";
 const runs = Number(process.env.BENCH_RUNS ?? 15);
@@ -27,9 +27,8 @@ const cli = new URL("../dist/cli.js", import.meta.url).pathname;
 const root = mkdtempSync(join(tmpdir(), "pyro-cs-"));
 const poolEnv = { ...process.env, PYRO_BACKEND: "qemu", PYRO_POOL_SIZE: "1", PYRO_ENVIRONMENT_CACHE_DIR: cacheDir };
 const stateOf = (name) => join(root, name);
-// A bin that is a shell script (`#!/bin/sh`: the snapshot launcher) runs as the user's shell runs it; a Node script with this Node.
-const launch = (entry) => (readFileSync(entry, "utf8").startsWith("#!/bin/sh") ? [entry] : [process.execPath, entry]);
-const runArgv = (entry) => [...launch(entry), "run", "--vcpu-count", "2", "--mem-mib", "512", "debian:12", "--", "true"];
+
+const runArgv = (entry) => [...pyroBin(entry), "run", "--vcpu-count", "2", "--mem-mib", "512", "debian:12", "--", "true"];
 const poolLines = (l) => (l.startsWith("[pool]") ? process.stderr.write(`${l}\n`) : undefined);
 const pools = { sdk: new Pyro({ stateDir: stateOf("sdk"), cacheDir, env: poolEnv, onProgress: poolLines }), cli: new Pyro({ stateDir: stateOf("cli"), cacheDir, env: poolEnv }) };
 if (baseline) pools.baseline = new Pyro({ stateDir: stateOf("baseline"), cacheDir, env: poolEnv });
@@ -58,8 +57,8 @@ try {
   const client = await AgentClient.connect(await backend.connect(spec, handle), { helloTimeoutMs: 30_000 });
   const rows = [
     { name: "node -e 0", samples: [], run: () => timeCommand([process.execPath, "-e", "0"], { runs: 1, warmup: 0 })[0] },
-    { name: "pyro --version (dist/cli.js)", samples: [], run: () => timeCommand([...launch(cli), "--version"], { runs: 1, warmup: 0 })[0] },
-    ...(baseline ? [{ name: "baseline pyro --version", samples: [], run: () => timeCommand([...launch(baseline), "--version"], { runs: 1, warmup: 0 })[0] }] : []),
+    { name: "pyro --version (dist/cli.js)", samples: [], run: () => timeCommand([...pyroBin(cli), "--version"], { runs: 1, warmup: 0 })[0] },
+    ...(baseline ? [{ name: "baseline pyro --version", samples: [], run: () => timeCommand([...pyroBin(baseline), "--version"], { runs: 1, warmup: 0 })[0] }] : []),
     { name: "exec `true` in a running VM (one session)", samples: [], run: async () => {
       const started = performance.now();
       await client.exec({ argv: ["true"] }, { maxBufferedBytes: 1024 });

@@ -1,8 +1,18 @@
 // Shared helpers for the benchmark scripts: timing, medians, a results table.
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 
 /** Median of a list of numbers. */
+/**
+ * The argv prefix that runs the `pyro` bin at `entry` as a user's shell does:
+ * a `#!/bin/sh` bin (the startup-snapshot launcher, docs/architecture.md
+ * "Build") directly, a Node script with this Node.
+ */
+export function pyroBin(entry) {
+  return readFileSync(entry, "utf8").startsWith("#!/bin/sh") ? [entry] : [process.execPath, entry];
+}
+
 export function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);

@@ -22,7 +22,7 @@ import { Pyro } from "../dist/index.js";
 import { AgentClient } from "../dist/agent-client/index.js";
 import { ensureEnvironment } from "../dist/environments/index.js";
 import { QemuBackend, hostTscKhz } from "../dist/runtime/qemu/index.js";
-import { median, report, timeAsync, timeCommand } from "./lib.mjs";
+import { median, pyroBin, report, timeAsync, timeCommand } from "./lib.mjs";
 
 const cacheDir = process.env.PYRO_ENVIRONMENT_CACHE_DIR ?? "/var/tmp/pyro-test-cache";
 const bootRuns = Number(process.env.BENCH_BOOT_RUNS ?? 5);
@@ -81,7 +81,7 @@ async function oursBoot(machine) {
 const pyro = new Pyro({ stateDir: join(root, "pyro-state"), cacheDir, env: { ...process.env, PYRO_BACKEND: "qemu", PYRO_POOL_SIZE: "0" } });
 const pyroCold = new Pyro({ stateDir: join(root, "pyro-state"), cacheDir, env: { ...process.env, PYRO_BACKEND: "qemu", PYRO_QEMU_SNAPSHOTS: "0", PYRO_POOL_SIZE: "0" } });
 const pyroEnv = { ...process.env, PYRO_STATE_DIR: join(root, "cli-state"), PYRO_ENVIRONMENT_CACHE_DIR: cacheDir, PYRO_BACKEND: "qemu", PYRO_POOL_SIZE: "0" };
-const runArgv = [process.execPath, cli, "run", "--vcpu-count", "2", "--mem-mib", "512", "debian:12", "--", "true"];
+const runArgv = [...pyroBin(cli), "run", "--vcpu-count", "2", "--mem-mib", "512", "debian:12", "--", "true"];
 
 /** One in-process Pyro.runInVm of `true`; ms. */
 async function runInVm(client) {
@@ -103,9 +103,7 @@ async function poolSection() {
   const inProcess = new Pyro({ stateDir: join(root, "pool-sdk"), cacheDir, env: poolEnv, onProgress: (l) => (l.startsWith("[pool]") ? process.stderr.write(`${l}\n`) : undefined) });
   const cliEnv = { ...poolEnv, PYRO_STATE_DIR: join(root, "pool-cli") };
   const cliPool = new Pyro({ stateDir: join(root, "pool-cli"), cacheDir, env: cliEnv });
-  // The bin as a user's shell runs it: a `#!/bin/sh` bin (the snapshot launcher, docs/architecture.md "Build") directly.
-  const launch = readFileSync(cli, "utf8").startsWith("#!/bin/sh") ? [cli] : [process.execPath, cli];
-  const argv = [...launch, "run", "--vcpu-count", "2", "--mem-mib", "512", "debian:12", "--", "true"];
+  const argv = [...pyroBin(cli), "run", "--vcpu-count", "2", "--mem-mib", "512", "debian:12", "--", "true"];
   /** Wait until `on`'s pool holds a ready machine (not timed: a caller's think time between two runs). */
   const ready = async (on) => {
     for (let i = 0; i < 2400; i++) {

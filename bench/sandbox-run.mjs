@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Pyro } from "../dist/index.js";
 import { ensureEnvironment } from "../dist/environments/index.js";
-import { report, timeAsync, timeCommand } from "./lib.mjs";
+import { pyroBin, report, timeAsync, timeCommand } from "./lib.mjs";
 
 const cacheDir = process.env.PYRO_ENVIRONMENT_CACHE_DIR ?? "/var/tmp/pyro-test-cache";
 const runs = Number(process.env.BENCH_RUNS ?? 20);
@@ -53,7 +53,7 @@ const rows = [
   { name: "node -e 0", samples: timeCommand([process.execPath, "-e", "0"], { runs }) },
   {
     name: "pyro run --backend sandbox debian:12 -- true (process)",
-    samples: timeCommand([process.execPath, cli, "run", "--allow-host-compat", "--backend", "sandbox", "debian:12", "--", "true"], { runs, env }),
+    samples: timeCommand([...pyroBin(cli), "run", "--allow-host-compat", "--backend", "sandbox", "debian:12", "--", "true"], { runs, env }),
   },
 ];
 report("sandbox one-shot run", rows, [

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Pyro } from "../dist/index.js";
-import { report, timeAsync, timeCommand } from "./lib.mjs";
+import { pyroBin, report, timeAsync, timeCommand } from "./lib.mjs";
 
 const cacheDir = process.env.PYRO_ENVIRONMENT_CACHE_DIR ?? "/var/tmp/pyro-test-cache";
 const backend = process.env.BENCH_BACKEND ?? "sandbox";
@@ -49,11 +49,11 @@ const env = { ...process.env, PYRO_STATE_DIR: stateDir, PYRO_ENVIRONMENT_CACHE_D
 const hostFile = join(root, "bench.txt");
 spawnSync("sh", ["-c", `head -c ${SIZE} /dev/zero | tr '\\0' 'a' > "${hostFile}"`]);
 const cliRows = [
-  { name: `pyro workspace exec -- cat (${backend})`, samples: timeCommand([process.execPath, cli, "workspace", "exec", workspace_id, "--", "cat", "bench.txt"], { runs: cliRuns, warmup: 1, env }) },
-  { name: `pyro workspace file read (${backend})`, samples: timeCommand([process.execPath, cli, "workspace", "file", "read", workspace_id, "bench.txt"], { runs: cliRuns, warmup: 1, env }) },
+  { name: `pyro workspace exec -- cat (${backend})`, samples: timeCommand([...pyroBin(cli), "workspace", "exec", workspace_id, "--", "cat", "bench.txt"], { runs: cliRuns, warmup: 1, env }) },
+  { name: `pyro workspace file read (${backend})`, samples: timeCommand([...pyroBin(cli), "workspace", "file", "read", workspace_id, "bench.txt"], { runs: cliRuns, warmup: 1, env }) },
   {
     name: `pyro workspace file write --text-file (${backend})`,
-    samples: timeCommand([process.execPath, cli, "workspace", "file", "write", workspace_id, "written.txt", "--text-file", hostFile], { runs: cliRuns, warmup: 1, env }),
+    samples: timeCommand([...pyroBin(cli), "workspace", "file", "write", workspace_id, "written.txt", "--text-file", hostFile], { runs: cliRuns, warmup: 1, env }),
   },
 ];
 report(`the same as whole pyro processes (${cliRuns} runs)`, cliRows, [
