@@ -113,6 +113,11 @@ async function poolSection() {
     }
     throw new Error("the pool never became ready");
   };
+  // Each row starts once both pools are refilled and warm: the other row's refill (a restore and warm-up) must not run beside it.
+  const bothReady = async () => {
+    await ready(inProcess);
+    await ready(cliPool);
+  };
   const backend = new QemuBackend({ env, kernel });
   const s = spec("pool-exec");
   const handle = await backend.start(s, { bootTimeoutMs: 300_000 });
@@ -125,11 +130,11 @@ async function poolSection() {
       return performance.now() - started;
     } },
     { name: `Pyro.runInVm debian:12 \`true\` from the pool (${accel})`, samples: [], run: async () => {
-      await ready(inProcess);
+      await bothReady();
       return runInVm(inProcess);
     } },
     { name: `pyro run debian:12 -- true from the pool, whole process (${accel})`, samples: [], run: async () => {
-      await ready(cliPool);
+      await bothReady();
       return timeCommand(argv, { runs: 1, warmup: 0, env: cliEnv })[0];
     } },
   ];
