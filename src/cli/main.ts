@@ -33,7 +33,9 @@ export interface CliDependencies {
 /** Run `pyro` with these arguments; resolves to the process exit code. */
 export async function main(argv: string[], dependencies: CliDependencies): Promise<number> {
   // `pyro mcp serve` is the one long-lived CLI process: only it keeps warm spares.
-  const pyro = new Pyro({ onProgress: (line) => output.stderr(`${line}\n`), warmSpares: argv[0] === "mcp" });
+  // One call, then exit: no warm spares, and the pool refills during the call (PyroOptions.exitsAfterCall).
+  const longLived = argv[0] === "mcp";
+  const pyro = new Pyro({ onProgress: (line) => output.stderr(`${line}\n`), warmSpares: longLived, exitsAfterCall: !longLived });
   // Generic over the operation, so its result and its binding's printer share one type.
   const run = async <K extends OperationName>(name: K, input: Record<string, unknown>, json: boolean, view?: View): Promise<number> => {
     // A command's output is printed as it arrives (not with --json, whose stdout is one object), and Ctrl-C goes to it.

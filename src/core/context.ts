@@ -16,6 +16,13 @@ export interface CoreContext {
   progress: (line: string) => void;
   /** Keep a warm spare machine for the next one-shot run (long-lived callers; see vms/spares.ts). */
   warmSpares: boolean;
+  /**
+   * The process ends with its call (the `pyro` CLI): the pool's refill starts
+   * during the call, held back until it ends (core/pool), so the exit need
+   * not wait for it. A long-lived process refills after the call, off every
+   * caller's clock.
+   */
+  exitsAfterCall: boolean;
   /** What this instance holds between calls (spares, pooled machines) registers its release here; `Pyro#close()` runs them. */
   lifetime: CoreLifetime;
 }

@@ -24,6 +24,8 @@ export interface CoreOptions {
   progress?: (line: string) => void;
   /** Keep a warm spare machine for one-shot runs (default true; short-lived processes turn it off). */
   warmSpares?: boolean;
+  /** The process exits after its one call (default false; see CoreContext). */
+  exitsAfterCall?: boolean;
 }
 
 /**
@@ -39,6 +41,7 @@ export function createCore(options: CoreOptions = {}): { context: CoreContext; h
     backends: new BackendRegistry(createBackends(config)),
     progress: scopedProgress(options.progress ?? (() => {})),
     warmSpares: options.warmSpares ?? true,
+    exitsAfterCall: options.exitsAfterCall ?? false,
     lifetime: new CoreLifetime(),
   };
   return { context, handlers: createHandlers(context), close: () => context.lifetime.close() };

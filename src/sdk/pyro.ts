@@ -42,6 +42,14 @@ export interface PyroOptions {
    * off in short-lived processes, which would only start it to kill it.
    */
   warmSpares?: boolean;
+  /**
+   * This process makes one call and exits (as the `pyro` CLI does). A call
+   * that takes a pooled machine then refills the pool while its command runs
+   * (the new machine's restore held back until the call ends), so the exit
+   * does not wait for the refill. Default false: a long-lived process
+   * refills after each call, in the background, off every caller's clock.
+   */
+  exitsAfterCall?: boolean;
 }
 
 /** The keys of `T` a caller must pass. */
@@ -95,6 +103,7 @@ export class Pyro extends OperationMethods implements AsyncDisposable {
       env: options.env,
       progress: options.onProgress,
       warmSpares: options.warmSpares,
+      exitsAfterCall: options.exitsAfterCall,
     });
     this.config = core.context.config;
     this.handlers = core.handlers;

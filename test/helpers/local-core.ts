@@ -24,6 +24,7 @@ export function localCore(stateDir: string): { call: CoreCall; backend: LocalAge
     config: resolveConfig({}, { stateDir, cacheDir: TEST_CACHE_DIR }),
     progress: () => {},
     warmSpares: false,
+    exitsAfterCall: false,
     lifetime: new CoreLifetime(),
   };
   const handlers = createHandlers(context);

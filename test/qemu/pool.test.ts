@@ -155,13 +155,10 @@ describe.skipIf(!QEMU_AVAILABLE)(`the pool of restored, paused VMs (qemu under T
     expect(pidsMentioning(join(state.dir, "pool"))).toEqual([]);
   }, 600_000);
 
-  it("refills while the taker's command runs, but the new machine restores only once the operation ended", async () => {
-    // The test before drained the pool: a run refills it.
-    await pyro.runInVm({ environment: ENV, command: "true" });
-    await readyMachine();
+  /** Run `command` in a pooled machine through `on`, watching the pool's new entries meanwhile: what each one's recorded process runs (`comm`), when. */
+  const watchRefill = async (on: Pyro, command: string) => {
     const pool = join(state.dir, "pool");
     const before = new Set(readdirSync(pool));
-    /** What the new entry's recorded process runs (`comm`), polled while the call runs; from its first sighting. */
     const seen: Array<{ at: number; comm: string }> = [];
     let watching = true;
     const watcher = (async () => {
@@ -174,19 +171,41 @@ describe.skipIf(!QEMU_AVAILABLE)(`the pool of restored, paused VMs (qemu under T
         await new Promise((r) => setTimeout(r, 50));
       }
     })();
-    const result = await pyro.runInVm({ environment: ENV, command: "sleep 3" });
+    const result = await on.runInVm({ environment: ENV, command });
+    const ended = Date.now();
     watching = false;
     await watcher;
     expect(result.exit_code, result.stderr).toBe(0);
-    // The refill started during the command (the entry appears right after the take, before `sleep 3` starts)...
-    expect(seen.length, "no new pool entry while the command ran").toBeGreaterThan(0);
-    // ...and for the 2 s after that, surely inside the command, its process was the gated shell, not qemu-img or QEMU.
-    const during = seen.filter((s) => s.at < seen[0]!.at + 2000);
-    expect(during.length).toBeGreaterThan(10);
-    expect([...new Set(during.map((s) => s.comm))]).toEqual(["sh"]);
-    // Once the operation ended, it restores and becomes the next ready machine.
-    const next = await readyMachine();
-    expect(before.has(next)).toBe(false);
+    return { before, seen, ended };
+  };
+
+  it("a process that exits after its call refills while the command runs, but the new machine restores only once the call ended", async () => {
+    // The test before drained the pool: a run refills it.
+    await pyro.runInVm({ environment: ENV, command: "true" });
+    await readyMachine();
+    // As the CLI is: one call, then exit (PyroOptions.exitsAfterCall).
+    const oneShot = new Pyro({ stateDir: state.dir, cacheDir: TEST_CACHE_DIR, env: env(), warmSpares: false, exitsAfterCall: true });
+    try {
+      const { before, seen } = await watchRefill(oneShot, "sleep 3");
+      // The refill started during the command (the entry appears right after the take, before `sleep 3` starts)...
+      expect(seen.length, "no new pool entry while the command ran").toBeGreaterThan(0);
+      // ...and for the 2 s after that, surely inside the command, its process was the gated shell, not qemu-img or QEMU.
+      const during = seen.filter((s) => s.at < seen[0]!.at + 2000);
+      expect(during.length).toBeGreaterThan(10);
+      expect([...new Set(during.map((s) => s.comm))]).toEqual(["sh"]);
+      // Once the call ended, it restores and becomes the next ready machine.
+      const next = await readyMachine();
+      expect(before.has(next)).toBe(false);
+    } finally {
+      await oneShot.close();
+    }
+  }, 300_000);
+
+  it("a long-lived process refills only after the call (no fork of it beside the command)", async () => {
+    await readyMachine();
+    const { seen, ended } = await watchRefill(pyro, "sleep 2");
+    expect(seen.filter((s) => s.at < ended - 100), "a pool entry appeared while the command ran").toEqual([]);
+    await readyMachine();
   }, 300_000);
 
   it("drops machines whose owner was killed once their idle time passed, and the leftovers of a maker killed mid-park", async () => {

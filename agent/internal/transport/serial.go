@@ -24,9 +24,26 @@ const PortNamePrefix = "pyro.agent"
 
 const (
 	sysPorts = "/sys/class/virtio-ports"
-	// reconnectPoll is how often a port with no host is read again.
+	// reconnectPoll is how often a port with no host is read again, at most.
 	reconnectPoll = 20 * time.Millisecond
+	// firstReconnectPoll is the first wait after the port went quiet; each
+	// further wait doubles, up to reconnectPoll. The port driver cannot block
+	// until a host connects (read returns EOF, poll says HUP), so it is
+	// polled; polling fast at first answers a host that comes right back
+	// within about a millisecond instead of up to 20: the pool's hand-out,
+	// whose machine was paused right after its warm-up's session ended, or
+	// a CLI's next command. Idle, it settles at 50 reads a second as before.
+	firstReconnectPoll = time.Millisecond
 )
+
+// reconnectDelay is the wait before the next read of a quiet port, after
+// `quiet` empty reads in a row.
+func reconnectDelay(quiet int) time.Duration {
+	if quiet >= 8 {
+		return reconnectPoll
+	}
+	return min(firstReconnectPoll<<quiet, reconnectPoll)
+}
 
 // FindAgentPorts returns the device paths of the virtio-serial ports whose
 // name starts with PortNamePrefix. Without udev there is no
@@ -203,18 +220,25 @@ type serialReader struct {
 	ctx     context.Context
 	f       io.Reader
 	waiting atomic.Bool
+	// quiet counts the empty reads since the port last gave data (reconnectDelay).
+	quiet int
 }
 
 func (r *serialReader) Read(p []byte) (int, error) {
 	for {
 		n, err := r.f.Read(p)
+		if n > 0 {
+			r.quiet = 0
+		}
 		if n > 0 || !errors.Is(err, io.EOF) || !r.waiting.Load() {
 			return n, err
 		}
+		delay := reconnectDelay(r.quiet)
+		r.quiet++
 		select {
 		case <-r.ctx.Done():
 			return 0, r.ctx.Err()
-		case <-time.After(reconnectPoll):
+		case <-time.After(delay):
 		}
 	}
 }

@@ -134,3 +134,44 @@ func TestNamedPorts(t *testing.T) {
 		t.Fatalf("%v %v %v", ports, unnamed, err)
 	}
 }
+
+func TestReconnectDelayStartsFastAndSettles(t *testing.T) {
+	want := []time.Duration{1, 2, 4, 8, 16, 20, 20, 20, 20, 20}
+	for quiet, w := range want {
+		if got := reconnectDelay(quiet); got != w*time.Millisecond {
+			t.Fatalf("reconnectDelay(%d) = %v, want %v", quiet, got, w*time.Millisecond)
+		}
+	}
+	if got := reconnectDelay(1 << 20); got != reconnectPoll {
+		t.Fatalf("a long-quiet port waits %v, want %v", got, reconnectPoll)
+	}
+}
+
+func TestSerialReaderPollsFastAgainOnceDataCame(t *testing.T) {
+	port := &fakePort{}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r := &serialReader{ctx: ctx, f: port}
+	r.waiting.Store(true)
+	got := make(chan []byte, 1)
+	go func() {
+		buf := make([]byte, 16)
+		n, _ := r.Read(buf)
+		got <- buf[:n]
+	}()
+	// Quiet for a while: the reader backs off to the slow poll.
+	time.Sleep(150 * time.Millisecond)
+	port.hostWrites([]byte("hi"))
+	select {
+	case b := <-got:
+		if string(b) != "hi" {
+			t.Fatalf("read %q", b)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no read")
+	}
+	// Data reset the back-off: the next quiet spell starts at the fast poll again.
+	if r.quiet != 0 {
+		t.Fatalf("quiet = %d after data, want 0", r.quiet)
+	}
+}

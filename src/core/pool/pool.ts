@@ -113,7 +113,7 @@ export class MachinePool {
     if (!taken) return null;
     // The session that activated it serves the machine's first request (Machine.session), or is closed after the operation.
     this.sessions.set(spec.id, taken.session);
-    this.refillDuringOperation();
+    if (this.context.exitsAfterCall) this.refillDuringOperation();
     return taken.handle;
   }
 
@@ -121,7 +121,11 @@ export class MachinePool {
    * Start the refill now, while the taker's command runs, with its machines
    * held at a gate until the operation ends: the host part (the lock, the
    * spawns, about 20 ms) overlaps the guest's work instead of following it,
-   * and the restores still never run beside the command.
+   * and the restores still never run beside the command. Only in a process
+   * that exits after its call (the CLI), whose exit would wait for the
+   * refill: in a long-lived one the spawns (forks of a large process) would
+   * only slow the command's result down, and the refill after it costs no
+   * caller anything.
    */
   private refillDuringOperation(): void {
     const gate = (this.gate ??= new StartGate());
