@@ -113,7 +113,7 @@ async function poolSection() {
     }
     throw new Error("the pool never became ready");
   };
-  // Each row starts once both pools are refilled and warm: the other row's refill (a restore and warm-up) must not run beside it.
+  // Each row starts once both pools are refilled and warm: a refill (a restore and warm-up) must not run beside a timed row.
   const bothReady = async () => {
     await ready(inProcess);
     await ready(cliPool);
@@ -125,6 +125,7 @@ async function poolSection() {
   const client = await AgentClient.connect(await backend.connect(s, handle), { helloTimeoutMs: 30_000 });
   const rows = [
     { name: "exec `true` in a running VM (one session)", samples: [], run: async () => {
+      await bothReady();
       const started = performance.now();
       await client.exec({ argv: ["true"] }, { maxBufferedBytes: 1024 });
       return performance.now() - started;
