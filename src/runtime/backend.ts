@@ -123,8 +123,12 @@ export interface SuspendedState {
   path: string;
 }
 
-/** Where a parked machine is: still restoring, ready to be handed out, or gone. */
-export type ParkedState = "restoring" | "ready" | "failed";
+/**
+ * Where a parked machine is: held back at its maker's gate (its restore has
+ * not begun: not worth waiting for, see ParkOptions), still restoring, ready
+ * to be handed out, or gone.
+ */
+export type ParkedState = "held" | "restoring" | "ready" | "failed";
 
 /** Options of {@link Parking.park}. */
 export interface ParkOptions {

@@ -155,47 +155,70 @@ describe.skipIf(!QEMU_AVAILABLE)(`the pool of restored, paused VMs (qemu under T
     expect(pidsMentioning(join(state.dir, "pool"))).toEqual([]);
   }, 600_000);
 
-  /** Run `command` in a pooled machine through `on`, watching the pool's new entries meanwhile: what each one's recorded process runs (`comm`), when. */
-  const watchRefill = async (on: Pyro, command: string) => {
+  /** Watch the pool's new entries while `during` runs: what each one's recorded process runs (`comm`), when. */
+  const watchRefill = async <R,>(during: (firstSeen: Promise<string>) => Promise<R>) => {
     const pool = join(state.dir, "pool");
     const before = new Set(readdirSync(pool));
-    const seen: Array<{ at: number; comm: string }> = [];
+    const seen: Array<{ at: number; id: string; comm: string }> = [];
+    let sighted!: (id: string) => void;
+    const firstSeen = new Promise<string>((resolve) => (sighted = resolve));
     let watching = true;
     const watcher = (async () => {
       while (watching) {
         for (const name of readdirSync(pool).filter((n) => !before.has(n))) {
           const pid = (readJson(join(pool, name, "pool.json")) as { handle?: { pid?: number } } | undefined)?.handle?.pid;
           const comm = pid ? readText(`/proc/${pid}/comm`) : undefined;
-          if (comm) seen.push({ at: Date.now(), comm });
+          if (comm) {
+            seen.push({ at: Date.now(), id: name, comm });
+            sighted(name);
+          }
         }
         await new Promise((r) => setTimeout(r, 50));
       }
     })();
-    const result = await on.runInVm({ environment: ENV, command });
-    const ended = Date.now();
-    watching = false;
-    await watcher;
-    expect(result.exit_code, result.stderr).toBe(0);
-    return { before, seen, ended };
+    try {
+      const result = await during(firstSeen);
+      return { before, seen, ended: Date.now(), result };
+    } finally {
+      watching = false;
+      await watcher;
+    }
   };
 
-  it("a process that exits after its call refills while the command runs, but the new machine restores only once the call ended", async () => {
+  it("a process that exits after its call refills while the command runs, holding the new machine's restore until the call ended; others neither wait for it nor drop it", async () => {
     // The test before drained the pool: a run refills it.
     await pyro.runInVm({ environment: ENV, command: "true" });
     await readyMachine();
     // As the CLI is: one call, then exit (PyroOptions.exitsAfterCall).
     const oneShot = new Pyro({ stateDir: state.dir, cacheDir: TEST_CACHE_DIR, env: env(), warmSpares: false, exitsAfterCall: true });
     try {
-      const { before, seen } = await watchRefill(oneShot, "sleep 3");
-      // The refill started during the command (the entry appears right after the take, before `sleep 3` starts)...
-      expect(seen.length, "no new pool entry while the command ran").toBeGreaterThan(0);
-      // ...and for the 2 s after that, surely inside the command, its process was the gated shell, not qemu-img or QEMU.
-      const during = seen.filter((s) => s.at < seen[0]!.at + 2000);
+      const { before, seen, result } = await watchRefill(async (firstSeen) => {
+        const run = oneShot.runInVm({ environment: ENV, command: "sleep 6" });
+        // While the new machine is held: pool status calls it starting, and another process's run boots its own
+        // (no 15 s wait for a restore that has not begun, no drop) and leaves it alone.
+        const held = await firstSeen;
+        const status = await pyro.statusPool();
+        expect(status.machines.find((m) => m.pool_id === held)?.state).toBe("starting");
+        lines.length = 0;
+        const other = await pyro.runInVm({ environment: ENV, command: "true" });
+        expect(other.exit_code).toBe(0);
+        expect(lines.filter((l) => l.includes("phase=pool-take")), lines.join("\n")).toEqual([]);
+        return { held, first: await run };
+      });
+      expect(result.first.exit_code, result.first.stderr).toBe(0);
+      // The refill started during the command (the entry appears right after the take, before `sleep 6` starts)...
+      const held = seen.filter((s) => s.id === result.held);
+      // ...and for the 4 s after that, surely inside the command, its process was the gated shell, not qemu-img or QEMU.
+      const during = held.filter((s) => s.at < held[0]!.at + 4000);
       expect(during.length).toBeGreaterThan(10);
       expect([...new Set(during.map((s) => s.comm))]).toEqual(["sh"]);
-      // Once the call ended, it restores and becomes the next ready machine.
-      const next = await readyMachine();
-      expect(before.has(next)).toBe(false);
+      // Once the call ended, it restores and becomes a ready machine: the other run had left it alone.
+      expect(before.has(result.held)).toBe(false);
+      const until = Date.now() + 60_000;
+      while (!(await pyro.statusPool()).machines.some((m) => m.pool_id === result.held && m.state === "ready")) {
+        if (Date.now() > until) throw new Error(`${result.held} never became ready: ${JSON.stringify(await pyro.statusPool())}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
     } finally {
       await oneShot.close();
     }
@@ -203,7 +226,8 @@ describe.skipIf(!QEMU_AVAILABLE)(`the pool of restored, paused VMs (qemu under T
 
   it("a long-lived process refills only after the call (no fork of it beside the command)", async () => {
     await readyMachine();
-    const { seen, ended } = await watchRefill(pyro, "sleep 2");
+    const { seen, ended, result } = await watchRefill(() => pyro.runInVm({ environment: ENV, command: "sleep 2" }));
+    expect(result.exit_code, result.stderr).toBe(0);
     expect(seen.filter((s) => s.at < ended - 100), "a pool entry appeared while the command ran").toEqual([]);
     await readyMachine();
   }, 300_000);

@@ -49,7 +49,7 @@ export interface PooledMachine {
   vcpu_count: number;
   mem_mib: number;
   root_disk: "overlay" | "raw";
-  state: ParkedState | "starting";
+  state: Exclude<ParkedState, "held"> | "starting";
   age_seconds: number;
   pid: number | null;
   /** Resident memory of its VMM process, or null when unknown. */
@@ -163,6 +163,8 @@ export class MachinePool {
           await sleep(10);
           state = await parking.parkedState(handle, dir);
         }
+        // Held at its maker's gate until that maker's call ends, which may be long: another machine's business.
+        if (state === "held") continue;
         if (state !== "ready") {
           await this.drop(backend, entry);
           continue;
@@ -288,7 +290,9 @@ export class MachinePool {
       const out: PooledMachine[] = [];
       for (const entry of this.entries()) {
         const backend = this.backendOf(entry);
-        const state = !entry.handle ? "starting" : backend?.parking ? await backend.parking.parkedState(entry.handle, join(this.root, entry.pool_id)) : "failed";
+        const parked = !entry.handle ? "starting" : backend?.parking ? await backend.parking.parkedState(entry.handle, join(this.root, entry.pool_id)) : "failed";
+        // Held at its maker's gate: still being made, as far as a caller can tell.
+        const state = parked === "held" ? "starting" : parked;
         out.push({
           pool_id: entry.pool_id,
           backend: entry.backend,

@@ -39,6 +39,9 @@ interface ParkPlan {
   key: string;
 }
 
+/** The file a gated park's shell makes in the machine's directory once its gate opened. */
+const GATE_OPENED = "gate-opened";
+
 /** Client name in the activating hello. */
 const CLIENT = "pyro-mcp/qemu-unpark";
 
@@ -85,8 +88,8 @@ export class QemuParking implements Parking {
       makeDisk = `${shellQuote(qemuImg)} create -q -f qcow2 -F raw -b ${shellQuote(image)} ${shellQuote(rootDisk)}`;
     }
     // One detached shell makes the disk and becomes QEMU (exec keeps its pid and start time), so the handle is known at once.
-    // Gated, it first waits for the gate: the restore is the costly part.
-    const gateWait = options.gate ? `${GATE_WAIT}; ` : "";
+    // Gated, it first waits for the gate (the restore is the costly part), then says it went on (parkedState).
+    const gateWait = options.gate ? `${GATE_WAIT}; : > ${GATE_OPENED}; ` : "";
     const proc = await spawnDetached("/bin/sh", ["-c", `${gateWait}umask 077 && ${makeDisk} && exec "$0" "$@"`, plan.qemu, ...buildQemuArgs(input)], {
       stdoutPath: layout.qemuLog,
       stderrPath: layout.qemuLog,
@@ -104,6 +107,7 @@ export class QemuParking implements Parking {
       accel: plan.shape.accel,
       ...handlePaths(spec.dir, input.rootFormat),
       ...(warmer ? { warmer_pid: warmer.pid, warmer_start_time: warmer.startTime ?? null } : {}),
+      ...(options.gate ? { gated: true } : {}),
     };
   }
 
@@ -126,6 +130,8 @@ export class QemuParking implements Parking {
 
   async parkedState(handle: MachineHandle, dir: string): Promise<ParkedState> {
     if (!isProcessAlive(handle.pid, handle.pidStartTime)) return "failed";
+    // Its maker's call still runs (a gated park): its restore has not begun.
+    if (handle.gated === true && !existsSync(join(dir, GATE_OPENED))) return "held";
     const { qmpSocket } = qemuLayout(dir);
     if (!existsSync(qmpSocket)) return "restoring";
     let status: string | undefined;
