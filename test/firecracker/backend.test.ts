@@ -7,21 +7,12 @@ import { VM_FILES } from "../../src/runtime/firecracker/constants.js";
 import { AgentClient } from "../../src/agent-client/index.js";
 import { isProcessAlive } from "../../src/util/process.js";
 import { PyroError } from "../../src/util/errors.js";
-import type { RecordedCall } from "./fixtures/fake-api-server.mjs";
-import { AGENT_BIN, FAKE_FIRECRACKER, FAKE_GUEST_UNAVAILABLE, fakeGuestEnv, fakeMachine, tempDir } from "./helpers.js";
+import { AGENT_BIN, FAKE_FIRECRACKER, FAKE_GUEST_UNAVAILABLE, fakeGuestEnv, fakeMachine, killStarted, readCalls, tempDir } from "./helpers.js";
 import { bootVector } from "../guest-boot/vectors.js";
 
 /** Tests that boot the fake guest (the real agent as PID 1 from the boot_args) need busybox and bwrap. */
 const itGuest = it.skipIf(FAKE_GUEST_UNAVAILABLE !== undefined);
 const MiB = 1024 * 1024;
-
-function readCalls(file: string): RecordedCall[] {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, "utf8")
-    .split("\n")
-    .filter((l) => l !== "")
-    .map((l) => JSON.parse(l) as RecordedCall);
-}
 
 describe("FirecrackerBackend with a fake firecracker binary", () => {
   let tmp: ReturnType<typeof tempDir>;
@@ -48,18 +39,7 @@ describe("FirecrackerBackend with a fake firecracker binary", () => {
     record = join(tmp.dir, "calls.jsonl");
   });
   afterEach(async () => {
-    const b = new FirecrackerBackend({ jailed: false });
-    for (const h of started.splice(0)) {
-      // The fake may have spawned an agent: end its whole process group (it runs detached).
-      if (b.isRunning(h)) {
-        try {
-          process.kill(-h.pid, "SIGKILL");
-        } catch {
-          // already gone
-        }
-      }
-      await b.kill(h);
-    }
+    await killStarted(started);
     tmp.remove();
   });
 

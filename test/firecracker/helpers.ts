@@ -1,9 +1,11 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { MachineSpec } from "../../src/runtime/backend.js";
+import type { MachineHandle, MachineSpec } from "../../src/runtime/backend.js";
+import { FirecrackerBackend } from "../../src/runtime/firecracker/backend.js";
+import type { RecordedCall } from "./fixtures/fake-api-server.mjs";
 import { INIT_ARGS, INIT_PROBE } from "../../src/environments/kernel/init-script.js";
 
 /** Directory of the fixtures (fake firecracker, fake jailer, spec). */
@@ -71,4 +73,27 @@ export function fakeGuestEnv(dir: string): NodeJS.ProcessEnv {
   const initLines = join(dir, "init-lines.sh");
   writeFileSync(initLines, `${INIT_PROBE}\n${INIT_ARGS}`);
   return { FAKE_FC_VSOCK_MODE: "guest", FAKE_FC_AGENT_BIN: AGENT_BIN, FAKE_FC_INIT_LINES: initLines };
+}
+
+/** The API calls the fake recorded in `file` (FAKE_FC_RECORD), in order; none when it wrote nothing. */
+export function readCalls(file: string): RecordedCall[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, "utf8")
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => JSON.parse(l) as RecordedCall);
+}
+
+/** Kill every machine a test started (and empties the list): the fake may have spawned an agent, so its whole process group goes. */
+export async function killStarted(handles: MachineHandle[]): Promise<void> {
+  const backend = new FirecrackerBackend({ jailed: false });
+  for (const handle of handles.splice(0)) {
+    // It runs detached: its pid leads its group, which outlives the leader.
+    try {
+      process.kill(-handle.pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+    await backend.kill(handle);
+  }
 }

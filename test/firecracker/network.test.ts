@@ -6,19 +6,13 @@ import type { MachineHandle, MachineSpec } from "../../src/runtime/backend.js";
 import { FirecrackerBackend } from "../../src/runtime/firecracker/backend.js";
 import { bootVector } from "../guest-boot/vectors.js";
 import { isProcessAlive } from "../../src/util/process.js";
-import type { RecordedCall } from "./fixtures/fake-api-server.mjs";
-import { FAKE_FIRECRACKER, FAKE_GUEST_UNAVAILABLE, FAKE_JAILER, fakeGuestEnv, fakeMachine, tempDir } from "./helpers.js";
+import { FAKE_FIRECRACKER, FAKE_GUEST_UNAVAILABLE, FAKE_JAILER, fakeGuestEnv, fakeMachine, killStarted, readCalls, tempDir } from "./helpers.js";
 
 const has = (tool: string): boolean => spawnSync("sh", ["-c", `command -v ${tool}`]).status === 0;
 /** Why the networked machine cannot be built here: its namespace needs root, ip, nft, slirp4netns and /dev/net/tun. */
 const NET_UNAVAILABLE =
   FAKE_GUEST_UNAVAILABLE ??
   (process.getuid?.() !== 0 ? "not root" : ["ip", "nft", "slirp4netns", "nsenter"].find((t) => !has(t)) ?? (existsSync("/dev/net/tun") ? undefined : "no /dev/net/tun"));
-
-function readCalls(file: string): RecordedCall[] {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as RecordedCall);
-}
 
 /** Run a command inside the network namespace of `pid`. */
 function inNetns(pid: number, argv: string[]): { code: number | null; out: string } {
@@ -50,15 +44,7 @@ describe.skipIf(NET_UNAVAILABLE !== undefined)(`firecracker guest network in the
     record = join(tmp.dir, "calls.jsonl");
   });
   afterEach(async () => {
-    const b = new FirecrackerBackend({ jailed: false });
-    for (const h of started.splice(0)) {
-      try {
-        process.kill(-h.pid, "SIGKILL");
-      } catch {
-        // already gone
-      }
-      await b.kill(h);
-    }
+    await killStarted(started);
     tmp.remove();
   });
 

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { existsSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { MachineHandle, MachineSpec } from "../../src/runtime/backend.js";
@@ -8,9 +8,8 @@ import { FC_MEMORY_FILE, FC_STATE_FILE, firecrackerSnapshotKey } from "../../src
 import { findSnapshot } from "../../src/environments/snapshots.js";
 import { isProcessAlive } from "../../src/util/process.js";
 import { PyroError } from "../../src/util/errors.js";
-import type { RecordedCall } from "./fixtures/fake-api-server.mjs";
 import { bootVector } from "../guest-boot/vectors.js";
-import { FAKE_FIRECRACKER, FAKE_GUEST_UNAVAILABLE, fakeGuestEnv, fakeMachine, tempDir } from "./helpers.js";
+import { FAKE_FIRECRACKER, FAKE_GUEST_UNAVAILABLE, fakeGuestEnv, fakeMachine, killStarted, readCalls, tempDir } from "./helpers.js";
 
 // Firecracker's boot snapshots and parking (src/runtime/firecracker/parking.ts,
 // snapshot.ts) against the spec-validating fake: every request the backend
@@ -18,14 +17,6 @@ import { FAKE_FIRECRACKER, FAKE_GUEST_UNAVAILABLE, fakeGuestEnv, fakeMachine, te
 // refuses is answered 400 and fails the step). The fake cannot save a guest's
 // memory: a restore stands a fresh fake guest up from the saved boot source.
 const itGuest = it.skipIf(FAKE_GUEST_UNAVAILABLE !== undefined);
-
-function readCalls(file: string): RecordedCall[] {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, "utf8")
-    .split("\n")
-    .filter((l) => l !== "")
-    .map((l) => JSON.parse(l) as RecordedCall);
-}
 
 describe("Firecracker boot snapshots and the pool's parking, to the snapshot API", () => {
   let tmp: ReturnType<typeof tempDir>;
@@ -52,15 +43,7 @@ describe("Firecracker boot snapshots and the pool's parking, to the snapshot API
     base = { ...made, environment: { ...made.environment, cacheDir } };
   });
   afterEach(async () => {
-    const b = new FirecrackerBackend({ jailed: false });
-    for (const h of handles.splice(0)) {
-      try {
-        process.kill(-h.pid, "SIGKILL");
-      } catch {
-        // already gone
-      }
-      await b.kill(h);
-    }
+    await killStarted(handles);
     tmp.remove();
   });
 
