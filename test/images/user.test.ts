@@ -38,13 +38,15 @@ async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, wh
 
 const NEW_FILE_PATCH = "--- /dev/null\n+++ b/patched.txt\n@@ -0,0 +1 @@\n+patched\n";
 
-describe.skipIf(!qemu.available)(`a workspace from an image with a non-root User on qemu (needs ${qemu.needs})`, () => {
+/**
+ * Inside a describe: a loopback registry holding the two User images, and a
+ * `Pyro` on a state dir of its own, set up before its tests and torn down after.
+ */
+function userImageFixture(): { stateDir: string; pyro: () => Pyro; refs: () => { named: string; numeric: string } } {
   const state = tempStateDir();
-  const host = mkdtempSync(join(tmpdir(), "pyro-image-user-"));
-  let registry: TestRegistry;
-  let pyro: Pyro;
-  let refs: { named: string; numeric: string };
-
+  let registry: TestRegistry | undefined;
+  let pyro: Pyro | undefined;
+  let refs: { named: string; numeric: string } | undefined;
   beforeAll(async () => {
     registry = await startRegistry();
     refs = await pushUserImages(registry);
@@ -53,8 +55,20 @@ describe.skipIf(!qemu.available)(`a workspace from an image with a non-root User
   afterAll(async () => {
     await registry?.stop();
     state.cleanup();
-    rmSync(host, { recursive: true, force: true });
   });
+  return { stateDir: state.dir, pyro: () => pyro!, refs: () => refs! };
+}
+
+describe.skipIf(!qemu.available)(`a workspace from an image with a non-root User on qemu (needs ${qemu.needs})`, () => {
+  const fixture = userImageFixture();
+  const host = mkdtempSync(join(tmpdir(), "pyro-image-user-"));
+  let pyro: Pyro;
+  let refs: { named: string; numeric: string };
+  beforeAll(() => {
+    pyro = fixture.pyro();
+    refs = fixture.refs();
+  });
+  afterAll(() => rmSync(host, { recursive: true, force: true }));
 
   it("exec, shells, services and background commands run as the User; what pyro writes is the User's; reset keeps it", async () => {
     const seed = join(host, "seed");
@@ -163,19 +177,12 @@ describe.skipIf(!qemu.available)(`a workspace from an image with a non-root User
 });
 
 describe.skipIf(!sandbox.available)(`an image with a non-root User on the sandbox (needs ${sandbox.needs})`, () => {
-  const state = tempStateDir();
-  let registry: TestRegistry;
+  const fixture = userImageFixture();
   let pyro: Pyro;
   let refs: { named: string; numeric: string };
-
-  beforeAll(async () => {
-    registry = await startRegistry();
-    refs = await pushUserImages(registry);
-    pyro = new Pyro({ stateDir: state.dir, cacheDir: TEST_CACHE_DIR });
-  }, 300_000);
-  afterAll(async () => {
-    await registry?.stop();
-    state.cleanup();
+  beforeAll(() => {
+    pyro = fixture.pyro();
+    refs = fixture.refs();
   });
 
   // The sandbox's user namespace maps root only: it refuses rather than run the image as root (docs/images.md).
@@ -187,6 +194,6 @@ describe.skipIf(!sandbox.available)(`an image with a non-root User on the sandbo
     }
     expect((await pyro.listWorkspaces({})).workspaces).toEqual([]);
     // Refused before any record or machine directory was made.
-    for (const kind of ["vms", "workspaces"]) expect(existsSync(join(state.dir, kind)) ? readdirSync(join(state.dir, kind)) : []).toEqual([]);
+    for (const kind of ["vms", "workspaces"]) expect(existsSync(join(fixture.stateDir, kind)) ? readdirSync(join(fixture.stateDir, kind)) : []).toEqual([]);
   }, 300_000);
 });
