@@ -1,18 +1,17 @@
 import { existsSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import type { Duplex } from "node:stream";
-import { AgentClient } from "../../agent-client/index.js";
+import type { AgentClient } from "../../agent-client/index.js";
 import { discardSnapshot, findSnapshot, type BootSnapshot } from "../../environments/snapshots.js";
 import type { PyroConfig } from "../../util/config.js";
 import { PyroError, toPyroError } from "../../util/errors.js";
 import { isProcessAlive, sleep, spawnDetached } from "../../util/process.js";
 import type { MachineHandle, MachineSpec, ParkedState, Parking, StartOptions } from "../backend.js";
-import { activateGuest } from "../guest-boot/index.js";
 import { FirecrackerApiClient } from "./api-client.js";
 import { vmLayout, type VmLayout } from "./layout.js";
 import { firecrackerSnapshotKey, loadParked } from "./snapshot.js";
 import { ensureRootDisk } from "./disk.js";
-import { untilParkedReady } from "../parked-ready.js";
+import { handOutParked } from "../parked-ready.js";
 
 /** What parking needs of the Firecracker backend it belongs to. */
 export interface FirecrackerParkingHost {
@@ -102,26 +101,14 @@ export class FirecrackerParking implements Parking {
   }
 
   async unpark(spec: MachineSpec, parked: MachineHandle, options: StartOptions): Promise<{ handle: MachineHandle; session: AgentClient }> {
-    const progress = options.onProgress ?? (() => undefined);
-    const deadline = Date.now() + options.bootTimeoutMs;
     const handle: MachineHandle = { ...parked, ...handlePaths(vmLayout(spec.dir, spec.id)) };
-    let session: AgentClient | undefined;
-    try {
-      await untilParkedReady(this, handle, spec.dir, deadline);
-      progress("phase=unpark");
-      await new FirecrackerApiClient(handle.api_socket as string).resume();
-      session = await AgentClient.connect(await this.host.connect(spec, handle), {
-        helloTimeoutMs: Math.max(1000, Math.min(10_000, deadline - Date.now())),
-        clientName: CLIENT,
-      });
-      await activateGuest(session, { hostname: spec.hostname, environmentName: spec.environment.name, resumable: true });
-    } catch (error) {
-      await session?.close();
-      await this.host.kill(handle);
-      throw toPyroError(error);
-    }
-    progress("phase=ready");
-    return { handle, session };
+    return handOutParked(this, spec, handle, options, {
+      resume: () => new FirecrackerApiClient(handle.api_socket as string).resume(),
+      connect: () => this.host.connect(spec, handle),
+      helloTimeoutMs: 10_000,
+      clientName: CLIENT,
+      kill: () => this.host.kill(handle),
+    });
   }
 
   /** How `spec` would be parked, or null when it cannot be (see {@link Parking.parkKey}). Stats only. */

@@ -1,16 +1,15 @@
 import { existsSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { AgentClient } from "../../agent-client/index.js";
+import type { AgentClient } from "../../agent-client/index.js";
 import { findSnapshot, type BootSnapshot } from "../../environments/snapshots.js";
 import type { KernelArtifacts } from "../../environments/types.js";
 import type { PyroConfig } from "../../util/config.js";
-import { PyroError, toPyroError } from "../../util/errors.js";
+import { PyroError } from "../../util/errors.js";
 import { isProcessAlive, spawnDetached } from "../../util/process.js";
 import { shellQuote } from "../../util/shell.js";
 import { GATE_WAIT, type StartGate } from "../../util/start-gate.js";
 import type { MachineHandle, MachineSpec, ParkedState, ParkOptions, Parking, StartOptions } from "../backend.js";
-import { activateGuest } from "../guest-boot/index.js";
 import { buildQemuArgs, type QemuArgsInput } from "./args.js";
 import { findQemu, findQemuImg } from "./host.js";
 import { checkSocketPaths, qemuLayout } from "./layout.js";
@@ -18,7 +17,7 @@ import { qmpCommand } from "./qmp.js";
 import { snapshotKey, VMSTATE_FILE, type SnapshotShape } from "./snapshot.js";
 import { isWarm, WARM_MARKER } from "./warm.js";
 import { packageRoot } from "../../util/paths.js";
-import { untilParkedReady } from "../parked-ready.js";
+import { handOutParked } from "../parked-ready.js";
 
 /** What parking needs of the QEMU backend it belongs to. */
 export interface ParkingHost {
@@ -151,29 +150,19 @@ export class QemuParking implements Parking {
   }
 
   async unpark(spec: MachineSpec, parked: MachineHandle, options: StartOptions): Promise<{ handle: MachineHandle; session: AgentClient }> {
-    const progress = options.onProgress ?? (() => undefined);
-    const deadline = Date.now() + options.bootTimeoutMs;
     const format = parked.root_disk_format === "raw" ? "raw" : "qcow2";
     const handle: MachineHandle = { ...parked, ...handlePaths(spec.dir, format) };
-    let session: AgentClient | undefined;
-    try {
-      await untilParkedReady(this, handle, spec.dir, deadline);
-      progress("phase=unpark");
-      await rm(join(spec.dir, WARM_MARKER), { force: true });
-      await qmpCommand(handle.qmp_socket as string, "cont");
-      session = await AgentClient.connect(await this.host.connect(spec, handle), {
-        helloTimeoutMs: Math.max(1000, Math.min(this.host.helloTimeoutMs(handle), deadline - Date.now())),
-        resyncAfterMs: 2_000,
-        clientName: CLIENT,
-      });
-      await activateGuest(session, { hostname: spec.hostname, environmentName: spec.environment.name, resumable: true });
-    } catch (error) {
-      await session?.close();
-      await this.host.kill(handle);
-      throw toPyroError(error);
-    }
-    progress("phase=ready");
-    return { handle, session };
+    return handOutParked(this, spec, handle, options, {
+      resume: async () => {
+        await rm(join(spec.dir, WARM_MARKER), { force: true });
+        await qmpCommand(handle.qmp_socket as string, "cont");
+      },
+      connect: () => this.host.connect(spec, handle),
+      helloTimeoutMs: this.host.helloTimeoutMs(handle),
+      resyncAfterMs: 2_000,
+      clientName: CLIENT,
+      kill: () => this.host.kill(handle),
+    });
   }
 
   /** How `spec` would be parked, or null when it cannot be (see {@link Parking.parkKey}). */
